@@ -1,0 +1,773 @@
+/* tether-manager.c: the scope that acquires and releases everything for
+ * one GMainContext
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tether-private.h"
+
+/**
+ * TetherManager:
+ *
+ * A scope over one [struct@GLib.MainContext] (Pyot's `ResourceManager`).
+ *
+ * [method@Tether.Manager.acquire] acquires every registered template for the
+ * context, in registration order; [method@Tether.Manager.release] releases
+ * everything held for the context, most recently acquired first, including
+ * templates registered or first acquired after the manager entered. While a
+ * manager is active the context is "managed" (see
+ * [func@Tether.dup_managed_contexts]) and acquiring for it never logs the
+ * unmanaged warning.
+ *
+ * A context has at most one active manager. A second one fails with
+ * %TETHER_ERROR_ALREADY_MANAGED, unless it has %TETHER_MANAGER_EXIST_OK,
+ * which makes it a no-op scope whose release does nothing.
+ *
+ * ```c
+ * g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+ *
+ * if (!tether_manager_acquire (manager, &error))
+ *   return FALSE;
+ * do_work ();   // tether_template_acquire (t, NULL, &error) hits the cache
+ * tether_manager_release (manager);
+ * ```
+ *
+ * ## Thread rules
+ *
+ * A manager belongs to its context: acquire (sync or async) and release must
+ * be called from a thread whose thread-default context is the manager's
+ * context; acquire fails with %TETHER_ERROR_WRONG_CONTEXT otherwise, and
+ * release is a programmer error (a critical, nothing released). The manager
+ * holds a reference on its context for its whole life. Dropping the last
+ * reference to an active manager releases it, on whichever thread drops it.
+ */
+
+typedef enum
+{
+  MANAGER_IDLE,       /* created, or released */
+  MANAGER_ACQUIRING,  /* an async acquire is under way */
+  MANAGER_ACTIVE,     /* owns its context's scope */
+  MANAGER_NOOP,       /* entered with EXIST_OK under another manager */
+} ManagerState;
+
+struct _TetherManager
+{
+  GObject             parent_instance;
+
+  /* Read-only after construction */
+  GMainContext       *context;
+  TetherManagerFlags  flags;
+
+  /* Changed only from the manager's context (see the thread rules); read
+   * atomically by other threads */
+  gint                state;
+};
+
+G_DEFINE_FINAL_TYPE (TetherManager, tether_manager, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_CONTEXT,
+  PROP_FLAGS,
+  PROP_EXIST_OK,
+  PROP_ACTIVE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static inline ManagerState
+manager_get_state (TetherManager *self)
+{
+  return g_atomic_int_get (&self->state);
+}
+
+static inline void
+manager_set_state (TetherManager *self,
+                   ManagerState   state)
+{
+  g_atomic_int_set (&self->state, state);
+}
+
+static gboolean
+manager_check_context (TetherManager  *self,
+                       const char     *what,
+                       GError        **error)
+{
+  GMainContext *current = g_main_context_get_thread_default ();
+
+  if (current == NULL)
+    current = g_main_context_default ();
+
+  if (current == self->context)
+    return TRUE;
+
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_CONTEXT,
+               "Cannot %s a TetherManager for context %p from a thread whose "
+               "thread-default context is %p; push the manager's context with "
+               "g_main_context_push_thread_default() first",
+               what, self->context, current);
+  return FALSE;
+}
+
+/* Claims the context's scope. Returns the templates to acquire (NULL for a
+ * no-op scope), or FALSE with @error set. */
+static gboolean
+manager_enter (TetherManager  *self,
+               GPtrArray     **out_templates,
+               GError        **error)
+{
+  TetherContextRecord *record;
+  GPtrArray *registered;
+
+  *out_templates = NULL;
+
+  TETHER_STATE_LOCK ();
+  record = _tether_context_record_ensure_locked (self->context);
+  if (record->manager != NULL)
+    {
+      TetherManager *other = record->manager;
+
+      TETHER_STATE_UNLOCK ();
+
+      if (self->flags & TETHER_MANAGER_EXIST_OK)
+        {
+          manager_set_state (self, MANAGER_NOOP);
+          return TRUE;
+        }
+
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
+                   "Context %p already has an active TetherManager (%p); "
+                   "use TETHER_MANAGER_EXIST_OK to nest a no-op scope",
+                   self->context, other);
+      return FALSE;
+    }
+
+  record->manager = self;
+
+  registered = _tether_templates_locked ();
+  *out_templates = g_ptr_array_new_full (registered->len, g_object_unref);
+  for (guint i = 0; i < registered->len; i++)
+    g_ptr_array_add (*out_templates, g_object_ref (g_ptr_array_index (registered, i)));
+  TETHER_STATE_UNLOCK ();
+
+  return TRUE;
+}
+
+/* Gives up the context's scope without releasing anything. */
+static void
+manager_leave (TetherManager *self)
+{
+  TetherContextRecord *record;
+  GSource *detach = NULL;
+
+  TETHER_STATE_LOCK ();
+  record = _tether_context_record_lookup_locked (self->context);
+  if (record != NULL && record->manager == self)
+    {
+      record->manager = NULL;
+      detach = _tether_context_record_maybe_detach_locked (record);
+    }
+  TETHER_STATE_UNLOCK ();
+
+  _tether_context_record_finish_detach (detach);
+}
+
+/* Releases, in reverse, what this manager acquired, and leaves the scope. */
+static void
+manager_roll_back (TetherManager *self,
+                   GPtrArray     *acquired)
+{
+  for (guint i = acquired->len; i > 0; i--)
+    _tether_template_release_full (g_ptr_array_index (acquired, i - 1),
+                                   self->context, TRUE, NULL);
+
+  manager_leave (self);
+  manager_set_state (self, MANAGER_IDLE);
+}
+
+static void
+tether_manager_dispose (GObject *object)
+{
+  TetherManager *self = (TetherManager *)object;
+
+  if (manager_get_state (self) == MANAGER_ACTIVE)
+    {
+      manager_set_state (self, MANAGER_IDLE);
+      _tether_release_context (self->context, self);
+    }
+  else if (manager_get_state (self) == MANAGER_NOOP)
+    manager_set_state (self, MANAGER_IDLE);
+
+  G_OBJECT_CLASS (tether_manager_parent_class)->dispose (object);
+}
+
+static void
+tether_manager_finalize (GObject *object)
+{
+  TetherManager *self = (TetherManager *)object;
+
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (tether_manager_parent_class)->finalize (object);
+}
+
+static void
+tether_manager_constructed (GObject *object)
+{
+  TetherManager *self = (TetherManager *)object;
+
+  G_OBJECT_CLASS (tether_manager_parent_class)->constructed (object);
+
+  if (self->context == NULL)
+    self->context = g_main_context_ref_thread_default ();
+}
+
+static void
+tether_manager_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  TetherManager *self = TETHER_MANAGER (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONTEXT:
+      g_value_set_boxed (value, self->context);
+      break;
+
+    case PROP_FLAGS:
+      g_value_set_flags (value, self->flags);
+      break;
+
+    case PROP_EXIST_OK:
+      g_value_set_boolean (value, (self->flags & TETHER_MANAGER_EXIST_OK) != 0);
+      break;
+
+    case PROP_ACTIVE:
+      g_value_set_boolean (value, tether_manager_is_active (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_manager_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  TetherManager *self = TETHER_MANAGER (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONTEXT:
+      self->context = g_value_dup_boxed (value);
+      break;
+
+    case PROP_FLAGS:
+      self->flags |= g_value_get_flags (value);
+      break;
+
+    case PROP_EXIST_OK:
+      if (g_value_get_boolean (value))
+        self->flags |= TETHER_MANAGER_EXIST_OK;
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_manager_class_init (TetherManagerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = tether_manager_constructed;
+  object_class->dispose = tether_manager_dispose;
+  object_class->finalize = tether_manager_finalize;
+  object_class->get_property = tether_manager_get_property;
+  object_class->set_property = tether_manager_set_property;
+
+  /**
+   * TetherManager:context:
+   *
+   * The context the manager scopes (Pyot's `loop`). %NULL at construction
+   * means the constructing thread's thread-default context.
+   */
+  properties[PROP_CONTEXT] =
+    g_param_spec_boxed ("context", NULL, NULL,
+                        G_TYPE_MAIN_CONTEXT,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherManager:flags:
+   *
+   * The manager's flags.
+   */
+  properties[PROP_FLAGS] =
+    g_param_spec_flags ("flags", NULL, NULL,
+                        TETHER_TYPE_MANAGER_FLAGS, TETHER_MANAGER_NONE,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherManager:exist-ok:
+   *
+   * Whether the manager becomes a no-op scope when its context already has
+   * an active manager (%TETHER_MANAGER_EXIST_OK).
+   */
+  properties[PROP_EXIST_OK] =
+    g_param_spec_boolean ("exist-ok", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherManager:active:
+   *
+   * Whether the manager is between a successful acquire and its release
+   * (a no-op scope counts as active). Not notified.
+   */
+  properties[PROP_ACTIVE] =
+    g_param_spec_boolean ("active", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tether_manager_init (TetherManager *self)
+{
+  self->state = MANAGER_IDLE;
+}
+
+/**
+ * tether_manager_new:
+ * @context: (nullable): the context to manage, or %NULL for the calling
+ *   thread's thread-default context
+ * @flags: flags such as %TETHER_MANAGER_EXIST_OK
+ *
+ * Creates a manager for @context. Nothing is acquired until
+ * [method@Tether.Manager.acquire]. The manager holds a reference on
+ * @context. Callable from any thread.
+ *
+ * Returns: (transfer full): a new #TetherManager
+ */
+TetherManager *
+tether_manager_new (GMainContext       *context,
+                    TetherManagerFlags  flags)
+{
+  return g_object_new (TETHER_TYPE_MANAGER,
+                       "context", context,
+                       "flags", flags,
+                       NULL);
+}
+
+/**
+ * tether_manager_get_context:
+ * @self: a #TetherManager
+ *
+ * Gets the context the manager scopes. Callable from any thread.
+ *
+ * Returns: (transfer none): the context
+ */
+GMainContext *
+tether_manager_get_context (TetherManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_MANAGER (self), NULL);
+
+  return self->context;
+}
+
+/**
+ * tether_manager_get_flags:
+ * @self: a #TetherManager
+ *
+ * Gets the manager's flags. Callable from any thread.
+ *
+ * Returns: the flags
+ */
+TetherManagerFlags
+tether_manager_get_flags (TetherManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_MANAGER (self), TETHER_MANAGER_NONE);
+
+  return self->flags;
+}
+
+/**
+ * tether_manager_get_exist_ok:
+ * @self: a #TetherManager
+ *
+ * Whether @self has %TETHER_MANAGER_EXIST_OK. Callable from any thread.
+ *
+ * Returns: %TRUE if the manager nests as a no-op scope under another
+ */
+gboolean
+tether_manager_get_exist_ok (TetherManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
+
+  return (self->flags & TETHER_MANAGER_EXIST_OK) != 0;
+}
+
+/**
+ * tether_manager_is_active:
+ * @self: a #TetherManager
+ *
+ * Whether @self has acquired and not yet released (a no-op scope included).
+ * Callable from any thread.
+ *
+ * Returns: %TRUE if the manager is active
+ */
+gboolean
+tether_manager_is_active (TetherManager *self)
+{
+  ManagerState state;
+
+  g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
+
+  state = manager_get_state (self);
+
+  return state == MANAGER_ACTIVE || state == MANAGER_NOOP;
+}
+
+/**
+ * tether_manager_is_noop:
+ * @self: a #TetherManager
+ *
+ * Whether @self entered as a no-op scope because its context already had an
+ * active manager and it has %TETHER_MANAGER_EXIST_OK. Callable from any
+ * thread.
+ *
+ * Returns: %TRUE for an active no-op scope
+ */
+gboolean
+tether_manager_is_noop (TetherManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
+
+  return manager_get_state (self) == MANAGER_NOOP;
+}
+
+/**
+ * tether_manager_acquire:
+ * @self: a #TetherManager
+ * @error: return location for a #GError
+ *
+ * Enters the scope: acquires every registered template for the manager's
+ * context, in registration order (Pyot's `__aenter__`).
+ *
+ * Fails with %TETHER_ERROR_WRONG_CONTEXT if the calling thread's
+ * thread-default context is not the manager's, and with
+ * %TETHER_ERROR_ALREADY_MANAGED if the context has an active manager and
+ * @self lacks %TETHER_MANAGER_EXIST_OK (with it, @self becomes a no-op scope
+ * and this returns %TRUE). If a template fails, what this call acquired is
+ * released in reverse order, the context is left unmanaged, and the
+ * template's error is returned.
+ *
+ * Providers run on this thread, with the context as thread-default. Calling
+ * this on a manager that is already active is a programmer error.
+ *
+ * Returns: %TRUE if the scope was entered
+ */
+gboolean
+tether_manager_acquire (TetherManager  *self,
+                        GError        **error)
+{
+  g_autoptr(GPtrArray) templates = NULL;
+  g_autoptr(GPtrArray) acquired = NULL;
+
+  g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (manager_get_state (self) == MANAGER_IDLE, FALSE);
+
+  if (!manager_check_context (self, "acquire", error))
+    return FALSE;
+
+  if (!manager_enter (self, &templates, error))
+    return FALSE;
+
+  if (templates == NULL)
+    return TRUE;   /* no-op scope */
+
+  manager_set_state (self, MANAGER_ACQUIRING);
+
+  acquired = g_ptr_array_new ();
+  for (guint i = 0; i < templates->len; i++)
+    {
+      TetherTemplate *template = g_ptr_array_index (templates, i);
+      GError *local_error = NULL;
+      gboolean led = FALSE;
+
+      if (_tether_template_acquire_full (template, self->context, &led, &local_error) == NULL)
+        {
+          manager_roll_back (self, acquired);
+          g_propagate_prefixed_error (error, local_error,
+                                      "Acquiring '%s' for context %p: ",
+                                      tether_template_get_name (template), self->context);
+          return FALSE;
+        }
+
+      if (led)
+        g_ptr_array_add (acquired, template);
+    }
+
+  manager_set_state (self, MANAGER_ACTIVE);
+
+  return TRUE;
+}
+
+typedef struct
+{
+  GPtrArray *templates;   /* to acquire, in order */
+  GPtrArray *acquired;    /* acquired by this manager, in order */
+  guint      next;
+  gboolean   was_held;    /* whether templates[next - 1] was held before */
+} AcquireData;
+
+static void
+acquire_data_free (gpointer data)
+{
+  AcquireData *ad = data;
+
+  g_clear_pointer (&ad->templates, g_ptr_array_unref);
+  g_clear_pointer (&ad->acquired, g_ptr_array_unref);
+  g_free (ad);
+}
+
+static void acquire_next (GTask *task);
+
+static void
+acquire_next_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TetherTemplate *template = TETHER_TEMPLATE (object);
+  TetherManager *self = g_task_get_source_object (task);
+  AcquireData *ad = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (tether_template_acquire_finish (template, result, &error) == NULL)
+    {
+      manager_roll_back (self, ad->acquired);
+      g_prefix_error (&error, "Acquiring '%s' for context %p: ",
+                      tether_template_get_name (template), self->context);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (!ad->was_held)
+    g_ptr_array_add (ad->acquired, g_object_ref (template));
+
+  acquire_next (g_steal_pointer (&task));
+}
+
+static void
+acquire_next (GTask *task)
+{
+  TetherManager *self = g_task_get_source_object (task);
+  AcquireData *ad = g_task_get_task_data (task);
+  TetherTemplate *template;
+
+  if (ad->next == ad->templates->len)
+    {
+      manager_set_state (self, MANAGER_ACTIVE);
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+
+  template = g_ptr_array_index (ad->templates, ad->next++);
+  ad->was_held = tether_template_lookup (template, self->context) != NULL;
+  tether_template_acquire_async (template, self->context,
+                                 g_task_get_cancellable (task),
+                                 acquire_next_cb, task);
+}
+
+/**
+ * tether_manager_acquire_async:
+ * @self: a #TetherManager
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the scope is entered or has failed
+ * @user_data: (closure): data for @callback
+ *
+ * Enters the scope asynchronously: like [method@Tether.Manager.acquire], with
+ * each template acquired by [method@Tether.Template.acquire_async], one after
+ * the other in registration order. Cancelling @cancellable rolls back what
+ * was acquired and fails with %G_IO_ERROR_CANCELLED.
+ *
+ * Must be called from a thread whose thread-default context is the
+ * manager's; @callback is invoked in that context.
+ */
+void
+tether_manager_acquire_async (TetherManager       *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GPtrArray) templates = NULL;
+  GError *error = NULL;
+  AcquireData *ad;
+  GTask *task;
+
+  g_return_if_fail (TETHER_IS_MANAGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (manager_get_state (self) == MANAGER_IDLE);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tether_manager_acquire_async);
+  g_task_set_name (task, "[tether] tether_manager_acquire_async");
+
+  if (!manager_check_context (self, "acquire", &error) ||
+      !manager_enter (self, &templates, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  if (templates == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+
+  manager_set_state (self, MANAGER_ACQUIRING);
+
+  ad = g_new0 (AcquireData, 1);
+  ad->templates = g_steal_pointer (&templates);
+  ad->acquired = g_ptr_array_new_with_free_func (g_object_unref);
+  g_task_set_task_data (task, ad, acquire_data_free);
+
+  acquire_next (task);
+}
+
+/**
+ * tether_manager_acquire_finish:
+ * @self: a #TetherManager
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Tether.Manager.acquire_async].
+ *
+ * Returns: %TRUE if the scope was entered
+ */
+gboolean
+tether_manager_acquire_finish (TetherManager  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tether_manager_release:
+ * @self: a #TetherManager
+ *
+ * Leaves the scope: releases, gracefully, everything held for the manager's
+ * context, most recently acquired first, including templates registered or
+ * first acquired after the manager entered (Pyot's `__aexit__`). Providers'
+ * `release` run on this thread with the context as thread-default. A no-op
+ * scope releases nothing.
+ *
+ * Must be called from a thread whose thread-default context is the
+ * manager's, on an active manager; anything else is a programmer error that
+ * logs a critical and releases nothing. A released manager can acquire
+ * again.
+ */
+void
+tether_manager_release (TetherManager *self)
+{
+  ManagerState state;
+
+  g_return_if_fail (TETHER_IS_MANAGER (self));
+
+  state = manager_get_state (self);
+  if (state != MANAGER_ACTIVE && state != MANAGER_NOOP)
+    {
+      g_critical ("tether_manager_release: manager %p for context %p is not active "
+                  "(released twice, or never acquired)", self, self->context);
+      return;
+    }
+
+  if (!manager_check_context (self, "release", NULL))
+    {
+      g_critical ("tether_manager_release: manager %p for context %p released from a "
+                  "thread whose thread-default context is another; nothing released",
+                  self, self->context);
+      return;
+    }
+
+  manager_set_state (self, MANAGER_IDLE);
+
+  if (state == MANAGER_ACTIVE)
+    _tether_release_context (self->context, self);
+}
+
+/**
+ * tether_manager_run:
+ * @context: (nullable): the context, or %NULL for the calling thread's
+ *   thread-default context
+ * @flags: flags for the manager
+ * @func: (scope call): the work to run inside the scope
+ * @user_data: (closure): data for @func
+ * @error: return location for a #GError
+ *
+ * Acquires a manager for @context, calls @func, and always releases the
+ * manager afterwards, whether @func succeeded or not (Pyot's
+ * `ResourceManager.as_decorator`).
+ *
+ * @context must be the calling thread's thread-default context. If the
+ * scope cannot be entered, @func is not called and the error is returned.
+ * If @func returns %FALSE without setting an error, %TETHER_ERROR_FAILED is
+ * returned.
+ *
+ * Returns: %TRUE if the scope was entered and @func returned %TRUE
+ */
+gboolean
+tether_manager_run (GMainContext        *context,
+                    TetherManagerFlags   flags,
+                    TetherScopeFunc      func,
+                    gpointer             user_data,
+                    GError             **error)
+{
+  g_autoptr(TetherManager) manager = NULL;
+  GError *local_error = NULL;
+  gboolean ret;
+
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  manager = tether_manager_new (context, flags);
+  if (!tether_manager_acquire (manager, error))
+    return FALSE;
+
+  ret = func (user_data, &local_error);
+
+  if (!ret && local_error == NULL)
+    local_error = g_error_new_literal (TETHER_ERROR, TETHER_ERROR_FAILED,
+                                       "The scope function failed without setting an error");
+  else if (ret && local_error != NULL)
+    {
+      g_critical ("tether_manager_run: the scope function returned TRUE and set an error: %s",
+                  local_error->message);
+      g_clear_error (&local_error);
+    }
+
+  tether_manager_release (manager);
+
+  if (!ret)
+    g_propagate_error (error, local_error);
+
+  return ret;
+}

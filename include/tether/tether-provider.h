@@ -1,0 +1,194 @@
+/* tether-provider.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (TETHER_INSIDE) && !defined (TETHER_COMPILATION)
+# error "Only <tether/tether.h> can be included directly."
+#endif
+
+#include <stddef.h>
+
+#include <gio/gio.h>
+
+#include "tether-version-macros.h"
+
+G_BEGIN_DECLS
+
+/**
+ * TETHER_PROVIDER_ABI_MAJOR:
+ *
+ * The major version of the provider ABI. A provider whose `abi_version`
+ * carries another major version is refused.
+ */
+#define TETHER_PROVIDER_ABI_MAJOR 1
+
+/**
+ * TETHER_PROVIDER_ABI_MINOR:
+ *
+ * The minor version of the provider ABI. Minor versions only append fields to
+ * [struct@Tether.Provider]; `struct_size` tells which are there.
+ */
+#define TETHER_PROVIDER_ABI_MINOR 0
+
+/**
+ * TETHER_PROVIDER_ABI_VERSION:
+ *
+ * The value a provider puts in `abi_version`: the major version in the high
+ * 16 bits, the minor version in the low 16 bits.
+ */
+#define TETHER_PROVIDER_ABI_VERSION \
+  ((guint32) ((TETHER_PROVIDER_ABI_MAJOR << 16) | TETHER_PROVIDER_ABI_MINOR))
+
+/**
+ * TETHER_PROVIDER_ABI_VERSION_MAJOR:
+ * @v: an `abi_version` value
+ *
+ * The major part of an `abi_version` value.
+ */
+#define TETHER_PROVIDER_ABI_VERSION_MAJOR(v) (((guint32) (v)) >> 16)
+
+/**
+ * TETHER_PROVIDER_ABI_VERSION_MINOR:
+ * @v: an `abi_version` value
+ *
+ * The minor part of an `abi_version` value.
+ */
+#define TETHER_PROVIDER_ABI_VERSION_MINOR(v) (((guint32) (v)) & 0xffff)
+
+typedef struct _TetherProvider TetherProvider;
+
+/**
+ * TetherProvider:
+ * @abi_version: %TETHER_PROVIDER_ABI_VERSION at the time the provider was built
+ * @struct_size: `sizeof (TetherProvider)` where the provider was built; fields
+ *   past it are read as %NULL
+ * @name: a short unique name such as `"soup-session"`: ASCII letters, digits,
+ *   `-` and `_`, starting with a letter
+ * @description: (nullable): one line saying what the resource is
+ * @acquire: (nullable): creates the resource for @context; returns it, or
+ *   %NULL with @error set
+ * @acquire_async: (nullable): starts creating the resource for @context; must
+ *   be given together with @acquire_finish
+ * @acquire_finish: (nullable): completes @acquire_async
+ * @release: (nullable): frees a resource; %NULL when the resource needs no
+ *   clean-up
+ * @init: (nullable): module hook, called once when a provider module is loaded
+ *   with the module's configuration group (`[provider NAME]`, which may be
+ *   absent); returns the `provider_data` passed to every other function, or
+ *   %NULL with @error set. Not called by [ctor@Tether.Template.new].
+ * @shutdown: (nullable): module hook, called with the `provider_data` @init
+ *   returned when the template made from the module is finalized
+ * @reserved: for fields added in later minor versions; leave zeroed
+ *
+ * The vtable a provider gives tether: how to acquire and release one resource
+ * for one [struct@GLib.MainContext]. The same struct is exported by provider
+ * plugins through [func@Tether.DEFINE_PROVIDER].
+ *
+ * A provider gives @acquire, or the @acquire_async/@acquire_finish pair, or
+ * both.
+ *
+ * ## Thread and context rules
+ *
+ * tether never holds a lock of its own while calling any of these functions,
+ * so they may call back into tether (acquire another template, look one up,
+ * release) and may take their own locks.
+ *
+ * - @acquire runs on the thread that asked for the resource. When that
+ *   thread can own @context (the usual case: @context is its thread-default
+ *   context, or no thread owns it), tether pushes @context as the
+ *   thread-default context around the call, so objects that capture the
+ *   thread-default context (SoupSession, GDBusConnection, anything built on
+ *   GTask) bind to @context. At most one acquire per template and context
+ *   runs at a time.
+ * - @acquire_async is started the same way, and its callback must be
+ *   invoked in @context (GTask does this when @context is the thread-default
+ *   context at the time the task is created). When the starting thread cannot
+ *   own @context, tether starts it from an idle source attached to @context,
+ *   so it runs in whichever thread iterates @context.
+ * - @release gets `graceful == TRUE` and the live @context (pushed as
+ *   thread-default when the releasing thread can own it) when a
+ *   [class@Tether.Manager] or [method@Tether.Template.release] releases the
+ *   resource. It gets `graceful == FALSE` and `context == NULL` when the
+ *   resource is purged after its context was destroyed; it then runs in the
+ *   janitor context (see [func@Tether.set_janitor_context]) or in the thread
+ *   that called [func@Tether.purge], and must not touch the dead context.
+ */
+struct _TetherProvider
+{
+  guint32     abi_version;
+  guint32     struct_size;
+  const char *name;
+  const char *description;
+
+  gpointer  (*acquire)        (GMainContext         *context,
+                               gpointer              provider_data,
+                               GError              **error);
+  void      (*acquire_async)  (GMainContext         *context,
+                               gpointer              provider_data,
+                               GCancellable         *cancellable,
+                               GAsyncReadyCallback   callback,
+                               gpointer              user_data);
+  gpointer  (*acquire_finish) (GAsyncResult         *result,
+                               GError              **error);
+  void      (*release)        (gpointer              resource,
+                               GMainContext         *context,
+                               gboolean              graceful,
+                               gpointer              provider_data);
+
+  /* ABI 1.0, module hooks */
+  gpointer  (*init)           (GKeyFile             *config,
+                               const char           *group,
+                               GError              **error);
+  void      (*shutdown)       (gpointer              provider_data);
+
+  /*< private >*/
+  gpointer    reserved[8];
+};
+
+/**
+ * TETHER_PROVIDER_MIN_STRUCT_SIZE:
+ *
+ * The size of the oldest [struct@Tether.Provider] layout tether accepts: the
+ * struct up to and including `release`.
+ */
+#define TETHER_PROVIDER_MIN_STRUCT_SIZE \
+  (offsetof (TetherProvider, release) + sizeof (gpointer))
+
+/**
+ * TETHER_PROVIDER_ENTRY_SYMBOL:
+ *
+ * The name of the one symbol a provider module exports.
+ */
+#define TETHER_PROVIDER_ENTRY_SYMBOL "tether_provider_entry"
+
+/**
+ * TetherProviderEntryFunc:
+ *
+ * The type of `tether_provider_entry`, the entry point of a provider module.
+ *
+ * Returns: (transfer none): the module's provider vtable, which must stay
+ *   valid while the module is loaded
+ */
+typedef const TetherProvider *(*TetherProviderEntryFunc) (void);
+
+/**
+ * TETHER_DEFINE_PROVIDER:
+ * @provider: the name of a `static const TetherProvider` in the module
+ *
+ * Defines the entry point of a provider module, `tether_provider_entry`,
+ * returning @provider. Use it once per module, after the definition of
+ * @provider.
+ */
+#define TETHER_DEFINE_PROVIDER(provider)                                      \
+  __attribute__((visibility ("default"))) const TetherProvider *             \
+  tether_provider_entry (void);                                               \
+  __attribute__((visibility ("default"))) const TetherProvider *             \
+  tether_provider_entry (void)                                                \
+  {                                                                           \
+    return &(provider);                                                       \
+  }
+
+G_END_DECLS

@@ -1,0 +1,23 @@
+/* tether.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define TETHER_INSIDE
+# include "tether-version.h"
+# include "tether-version-macros.h"
+# include "tether-enums.h"
+# include "tether-error.h"
+# include "tether-provider.h"
+# include "tether-template.h"
+# include "tether-manager.h"
+# include "tether-global.h"
+#undef TETHER_INSIDE
+
+G_END_DECLS

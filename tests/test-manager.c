@@ -1,0 +1,490 @@
+/* test-manager.c: TetherManager — scope, wrong context, already managed,
+ * exist-ok, rollback, LIFO, run helpers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "test-util.h"
+
+typedef struct
+{
+  TestProvider   *tp[3];
+  TetherTemplate *templates[3];
+  GArray         *order;
+  GMainContext   *context;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  static const char *names[] = { "alpha", "bravo", "charlie" };
+
+  test_reset_global_state ();
+
+  f->order = g_array_new (FALSE, FALSE, sizeof (gint));
+  for (guint i = 0; i < 3; i++)
+    {
+      f->tp[i] = test_provider_new (names[i]);
+      f->tp[i]->order_log = f->order;
+      f->templates[i] = test_provider_template (f->tp[i]);
+    }
+
+  f->context = g_main_context_new ();
+  g_main_context_push_thread_default (f->context);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_main_context_pop_thread_default (f->context);
+  g_main_context_unref (f->context);
+  tether_purge ();
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_cmpint (f->tp[i]->live, ==, 0);
+      g_assert_cmpint (f->tp[i]->n_double_release, ==, 0);
+      g_assert_cmpint (f->tp[i]->n_wrong_context, ==, 0);
+      tether_template_unregister (f->templates[i]);
+      g_object_unref (f->templates[i]);
+      test_provider_free (f->tp[i]);
+    }
+  g_array_unref (f->order);
+}
+
+static void
+assert_order (GArray     *order,
+              const char *expected)
+{
+  g_autoptr(GString) got = g_string_new (NULL);
+
+  for (guint i = 0; i < order->len; i++)
+    {
+      gint v = g_array_index (order, gint, i);
+
+      g_string_append_c (got, v > 0 ? '+' : '-');
+      g_string_append_c (got, (char) ABS (v));
+    }
+  g_assert_cmpstr (got->str, ==, expected);
+}
+
+/* Acquire in registration order, release in reverse. */
+static void
+test_manager_lifo (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tether_manager_get_context (manager) == f->context);
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  g_assert_true (tether_manager_is_active (manager));
+
+  for (guint i = 0; i < 3; i++)
+    g_assert_nonnull (tether_template_lookup (f->templates[i], f->context));
+
+  tether_manager_release (manager);
+  g_assert_false (tether_manager_is_active (manager));
+  assert_order (f->order, "+a+b+c-c-b-a");
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_null (tether_template_lookup (f->templates[i], f->context));
+      g_assert_cmpint (f->tp[i]->n_released_graceful, ==, 1);
+    }
+}
+
+/* Release is LIFO by acquisition, including templates first used (or
+ * registered) after the manager entered. */
+static void
+test_manager_lifo_late (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  TestProvider *late_tp = test_provider_new ("delta");
+  g_autoptr(TetherTemplate) late = NULL;
+
+  /* charlie unregistered: not acquired on entry, but used inside. */
+  tether_template_unregister (f->templates[2]);
+
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  late_tp->order_log = f->order;
+  late = test_provider_template (late_tp);
+  g_assert_nonnull (tether_template_acquire (late, NULL, NULL));
+  g_assert_nonnull (tether_template_acquire (f->templates[2], NULL, NULL));
+  tether_manager_release (manager);
+
+  assert_order (f->order, "+a+b+d+c-c-d-b-a");
+  g_assert_cmpint (late_tp->live, ==, 0);
+
+  tether_template_unregister (late);
+  test_provider_free (late_tp);
+}
+
+static void
+test_manager_wrong_context (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GMainContext) other = g_main_context_new ();
+  g_autoptr(TetherManager) manager = tether_manager_new (other, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (tether_manager_acquire (manager, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_CONTEXT);
+  g_assert_false (tether_manager_is_active (manager));
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (f->tp[i]->n_acquire_calls, ==, 0);
+}
+
+static void
+test_manager_already_managed (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(TetherManager) first = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(TetherManager) second = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) managed = NULL;
+
+  g_assert_true (tether_manager_acquire (first, NULL));
+  g_assert_false (tether_manager_acquire (second, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED);
+  g_assert_false (tether_manager_is_active (second));
+
+  managed = tether_dup_managed_contexts ();
+  g_assert_cmpuint (managed->len, ==, 1);
+  g_assert_true (g_ptr_array_index (managed, 0) == f->context);
+  g_clear_pointer (&managed, g_ptr_array_unref);
+
+  tether_manager_release (first);
+  managed = tether_dup_managed_contexts ();
+  g_assert_cmpuint (managed->len, ==, 0);
+}
+
+/* EXIST_OK: a no-op scope whose release does nothing. */
+static void
+test_manager_exist_ok (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(TetherManager) outer = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(TetherManager) inner = tether_manager_new (NULL, TETHER_MANAGER_EXIST_OK);
+  gboolean exist_ok = FALSE;
+
+  g_object_get (inner, "exist-ok", &exist_ok, NULL);
+  g_assert_true (exist_ok);
+  g_assert_true (tether_manager_get_exist_ok (inner));
+
+  g_assert_true (tether_manager_acquire (outer, NULL));
+  g_assert_true (tether_manager_acquire (inner, NULL));
+  g_assert_true (tether_manager_is_noop (inner));
+  tether_manager_release (inner);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_nonnull (tether_template_lookup (f->templates[i], NULL));
+      g_assert_cmpint (f->tp[i]->n_released_graceful, ==, 0);
+      g_assert_cmpint (f->tp[i]->n_acquire_calls, ==, 1);
+    }
+
+  tether_manager_release (outer);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (f->tp[i]->n_released_graceful, ==, 1);
+}
+
+/* A failing template rolls back exactly what this manager acquired, in
+ * reverse, and leaves the context unmanaged. */
+static void
+test_manager_rollback (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) managed = NULL;
+
+  f->tp[2]->fail_remaining = 1;
+
+  g_assert_false (tether_manager_acquire (manager, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "charlie"));
+  g_assert_false (tether_manager_is_active (manager));
+
+  assert_order (f->order, "+a+b-b-a");
+  g_assert_cmpint (f->tp[0]->n_acquired, ==, 1);
+  g_assert_cmpint (f->tp[1]->n_acquired, ==, 1);
+  g_assert_cmpint (f->tp[2]->n_acquired, ==, 0);
+  g_assert_cmpint (f->tp[0]->n_released_graceful, ==, 1);
+  g_assert_cmpint (f->tp[1]->n_released_graceful, ==, 1);
+  g_assert_cmpint (f->tp[2]->n_acquire_calls, ==, 1);
+
+  managed = tether_dup_managed_contexts ();
+  g_assert_cmpuint (managed->len, ==, 0);
+
+  /* The next attempt works: nothing was cached. */
+  g_clear_error (&error);
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  tether_manager_release (manager);
+}
+
+/* Rollback leaves alone what was held before the manager came. */
+static void
+test_manager_rollback_keeps_prior (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  gpointer prior;
+
+  prior = tether_template_acquire (f->templates[0], NULL, NULL);
+  f->tp[2]->fail_remaining = 1;
+
+  g_assert_false (tether_manager_acquire (manager, &error));
+  g_assert_true (tether_template_lookup (f->templates[0], NULL) == prior);
+  g_assert_null (tether_template_lookup (f->templates[1], NULL));
+  g_assert_cmpint (f->tp[0]->n_released_graceful, ==, 0);
+  g_assert_cmpint (f->tp[1]->n_released_graceful, ==, 1);
+
+  g_assert_true (tether_template_release (f->templates[0], NULL, NULL));
+}
+
+static void
+on_manager_acquired (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  gpointer *out = user_data;
+
+  out[0] = GINT_TO_POINTER (tether_manager_acquire_finish (TETHER_MANAGER (object), result,
+                                                            (GError **) &out[1]));
+  g_atomic_int_set ((gint *) &out[2], 1);
+}
+
+static void
+test_manager_acquire_async (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  gpointer out[3] = { NULL, NULL, NULL };
+
+  tether_manager_acquire_async (manager, NULL, on_manager_acquired, out);
+  g_assert_true (test_iterate_until (f->context, (gint *) &out[2], 5000));
+  g_assert_no_error ((GError *) out[1]);
+  g_assert_true (GPOINTER_TO_INT (out[0]));
+  g_assert_true (tether_manager_is_active (manager));
+  for (guint i = 0; i < 3; i++)
+    g_assert_nonnull (tether_template_lookup (f->templates[i], NULL));
+
+  tether_manager_release (manager);
+  assert_order (f->order, "+a+b+c-c-b-a");
+}
+
+static void
+test_manager_acquire_async_rollback (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  gpointer out[3] = { NULL, NULL, NULL };
+
+  f->tp[2]->fail_remaining = 1;
+  tether_manager_acquire_async (manager, NULL, on_manager_acquired, out);
+  g_assert_true (test_iterate_until (f->context, (gint *) &out[2], 5000));
+  g_assert_false (GPOINTER_TO_INT (out[0]));
+  g_assert_error ((GError *) out[1], G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_clear_error ((GError **) &out[1]);
+  assert_order (f->order, "+a+b-b-a");
+  g_assert_false (tether_manager_is_active (manager));
+}
+
+/* Releasing twice, or from the wrong thread, is a programmer error. */
+static void
+test_manager_release_twice (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  tether_manager_release (manager);
+
+  g_test_expect_message ("Tether", G_LOG_LEVEL_CRITICAL, "*is not active*");
+  tether_manager_release (manager);
+  g_test_assert_expected_messages ();
+
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (f->tp[i]->n_released_graceful, ==, 1);
+}
+
+static gpointer
+release_from_thread (gpointer data)
+{
+  tether_manager_release (data);
+  return NULL;
+}
+
+static void
+test_manager_release_other_thread (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+
+  g_assert_true (tether_manager_acquire (manager, NULL));
+
+  g_test_expect_message ("Tether", G_LOG_LEVEL_CRITICAL, "*released from a thread*");
+  g_thread_join (g_thread_new ("other", release_from_thread, manager));
+  g_test_assert_expected_messages ();
+
+  /* Nothing was released, the manager is still active. */
+  g_assert_true (tether_manager_is_active (manager));
+  for (guint i = 0; i < 3; i++)
+    g_assert_nonnull (tether_template_lookup (f->templates[i], f->context));
+
+  tether_manager_release (manager);
+}
+
+/* Dropping an active manager releases it (g_autoptr scopes). */
+static void
+test_manager_dispose_releases (Fixture       *f,
+                               gconstpointer  data)
+{
+  {
+    g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+    g_assert_true (tether_manager_acquire (manager, NULL));
+  }
+
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (f->tp[i]->n_released_graceful, ==, 1);
+}
+
+static gboolean
+scope_fails (gpointer   user_data,
+             GError   **error)
+{
+  Fixture *f = user_data;
+
+  for (guint i = 0; i < 3; i++)
+    g_assert_nonnull (tether_template_lookup (f->templates[i], NULL));
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "scope failed");
+  return FALSE;
+}
+
+static gboolean
+scope_fails_silently (gpointer   user_data,
+                      GError   **error)
+{
+  return FALSE;
+}
+
+static void
+test_manager_run_releases_on_failure (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (tether_manager_run (NULL, TETHER_MANAGER_NONE, scope_fails, f, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (f->tp[i]->n_released_graceful, ==, 1);
+
+  g_clear_error (&error);
+  g_assert_false (tether_manager_run (NULL, TETHER_MANAGER_NONE, scope_fails_silently, f, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_FAILED);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (f->tp[i]->n_released_graceful, ==, 2);
+}
+
+typedef struct
+{
+  Fixture      *f;
+  GMainContext *seen_context;
+  GMainContext *resource_contexts[3];
+} NewContextData;
+
+static gboolean
+scope_in_new_context (gpointer   user_data,
+                      GError   **error)
+{
+  NewContextData *data = user_data;
+
+  data->seen_context = g_main_context_get_thread_default ();
+  for (guint i = 0; i < 3; i++)
+    {
+      TestResource *res = tether_template_lookup (data->f->templates[i], NULL);
+
+      g_assert_nonnull (res);
+      data->resource_contexts[i] = res->context;
+    }
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "failed inside");
+  return FALSE;
+}
+
+static void
+test_manager_run_in_new_context (Fixture       *f,
+                                 gconstpointer  data)
+{
+  NewContextData ncd = { f, NULL, { NULL } };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (tether_run_in_new_context (scope_in_new_context, &ncd, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+
+  g_assert_nonnull (ncd.seen_context);
+  g_assert_true (ncd.seen_context != f->context);
+  g_assert_true (g_main_context_get_thread_default () == f->context);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_true (ncd.resource_contexts[i] == ncd.seen_context);
+      g_assert_cmpint (f->tp[i]->n_released_graceful, ==, 1);
+      g_assert_cmpint (f->tp[i]->n_released_ungraceful, ==, 0);
+    }
+  /* Nothing left to purge: the context was cleaned up, then freed. */
+  g_assert_cmpuint (tether_get_n_pending_purge (), ==, 0);
+}
+
+/* A manager entered acquires nothing more for templates already held. */
+static void
+test_manager_properties (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (f->context, TETHER_MANAGER_EXIST_OK);
+  g_autoptr(GMainContext) context = NULL;
+  TetherManagerFlags flags;
+
+  g_object_get (manager, "context", &context, "flags", &flags, NULL);
+  g_assert_true (context == f->context);
+  g_assert_cmpint (flags, ==, TETHER_MANAGER_EXIST_OK);
+  g_assert_cmpint (tether_manager_get_flags (manager), ==, TETHER_MANAGER_EXIST_OK);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  tether_set_unmanaged_warning_enabled (FALSE);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+  ADD ("/manager/acquire/lifo", test_manager_lifo);
+  ADD ("/manager/acquire/lifo-late-templates", test_manager_lifo_late);
+  ADD ("/manager/acquire/wrong-context", test_manager_wrong_context);
+  ADD ("/manager/acquire/already-managed", test_manager_already_managed);
+  ADD ("/manager/acquire/exist-ok", test_manager_exist_ok);
+  ADD ("/manager/acquire/rollback", test_manager_rollback);
+  ADD ("/manager/acquire/rollback-keeps-prior", test_manager_rollback_keeps_prior);
+  ADD ("/manager/acquire-async/ok", test_manager_acquire_async);
+  ADD ("/manager/acquire-async/rollback", test_manager_acquire_async_rollback);
+  ADD ("/manager/release/twice", test_manager_release_twice);
+  ADD ("/manager/release/other-thread", test_manager_release_other_thread);
+  ADD ("/manager/release/dispose", test_manager_dispose_releases);
+  ADD ("/manager/run/releases-on-failure", test_manager_run_releases_on_failure);
+  ADD ("/manager/run/new-context", test_manager_run_in_new_context);
+  ADD ("/manager/properties", test_manager_properties);
+
+#undef ADD
+
+  return g_test_run ();
+}
