@@ -1558,14 +1558,20 @@ tether_template_release (TetherTemplate  *self,
   return _tether_template_release_full (self, resolve_context (context), FALSE, error);
 }
 
+typedef struct
+{
+  TetherTemplate *template;
+  TetherEntry    *entry;
+} HeldEntry;
+
 static gint
 compare_serial_descending (gconstpointer a,
                            gconstpointer b)
 {
-  const TetherEntry *ea = *(TetherEntry * const *) a;
-  const TetherEntry *eb = *(TetherEntry * const *) b;
+  const HeldEntry *ha = a;
+  const HeldEntry *hb = b;
 
-  return (ea->serial < eb->serial) - (ea->serial > eb->serial);
+  return (ha->entry->serial < hb->entry->serial) - (ha->entry->serial > hb->entry->serial);
 }
 
 /* Releases everything held for @context, most recently acquired first, and
@@ -1575,66 +1581,48 @@ guint
 _tether_release_context (GMainContext  *context,
                          TetherManager *manager)
 {
-  g_autoptr(GPtrArray) entries = g_ptr_array_new ();
-  g_autoptr(GPtrArray) owners = g_ptr_array_new ();
+  g_autoptr(GArray) held = g_array_new (FALSE, FALSE, sizeof (HeldEntry));
   TetherContextRecord *record;
   GPtrArray *templates;
   GSource *detach;
 
   TETHER_STATE_LOCK ();
+  record = _tether_context_record_lookup_locked (context);
   templates = _tether_all_templates_locked ();
-  for (guint i = 0; i < templates->len; i++)
+  for (guint i = 0; record != NULL && record->n_entries > 0 && i < templates->len; i++)
     {
-      TetherTemplate *template = g_ptr_array_index (templates, i);
-      TetherEntry *entry = entry_lookup_locked (template, context);
+      HeldEntry item = { g_ptr_array_index (templates, i), NULL };
 
-      if (entry == NULL || entry->flight != NULL)
+      item.entry = entry_lookup_locked (item.template, context);
+      if (item.entry == NULL || item.entry->flight != NULL)
         continue;
 
-      g_ptr_array_add (entries, entry);
+      entry_remove_locked (item.template, item.entry);
+      g_array_append_val (held, item);
     }
 
-  g_ptr_array_sort (entries, compare_serial_descending);
+  g_array_sort (held, compare_serial_descending);
 
-  /* Pair each entry with its template, in the sorted order. */
-  for (guint i = 0; i < entries->len; i++)
-    {
-      TetherEntry *entry = g_ptr_array_index (entries, i);
-
-      for (guint j = 0; j < templates->len; j++)
-        {
-          TetherTemplate *template = g_ptr_array_index (templates, j);
-
-          if (entry_lookup_locked (template, context) == entry)
-            {
-              g_ptr_array_add (owners, template);
-              entry_remove_locked (template, entry);
-              break;
-            }
-        }
-    }
-
-  record = _tether_context_record_lookup_locked (context);
   if (manager != NULL && record != NULL && record->manager == manager)
     record->manager = NULL;
   detach = _tether_context_record_maybe_detach_locked (record);
   TETHER_STATE_UNLOCK ();
 
-  for (guint i = 0; i < entries->len; i++)
+  for (guint i = 0; i < held->len; i++)
     {
-      TetherEntry *entry = g_ptr_array_index (entries, i);
-      TetherTemplate *template = g_ptr_array_index (owners, i);
+      HeldEntry *item = &g_array_index (held, HeldEntry, i);
 
-      provider_release (template, entry->resource, context, TRUE);
-      g_free (entry);
+      provider_release (item->template, item->entry->resource, context, TRUE);
+      g_clear_pointer (&item->entry, g_free);
     }
 
   _tether_context_record_finish_detach (detach);
 
-  for (guint i = 0; i < owners->len; i++)
-    g_object_unref (g_ptr_array_index (owners, i));
+  /* The entries' references, dropped last: a template may finalize here. */
+  for (guint i = 0; i < held->len; i++)
+    g_object_unref (g_array_index (held, HeldEntry, i).template);
 
-  return entries->len;
+  return held->len;
 }
 
 /**
