@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Installs the build into a staging directory and checks what a user of the
+# installed tether gets: the versioned library and its soname, the headers
+# under include/tether-1/tether/, tether-1.pc, the providers directory, and
+# that a program compiles and links with `pkg-config --cflags --libs tether-1`
+# alone and runs against the staged library.
+#
+#   test-install.sh BUILD_ROOT SOURCE_ROOT
+#
+# Prints TAP.
+set -uo pipefail
+
+build_root=$1
+source_root=$2
+here=$(cd "$(dirname "$0")" && pwd)
+stage=$(mktemp -d "${TMPDIR:-/tmp}/tether-install.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+check() { local name=$1; shift; if "$@" >"$stage/.out" 2>&1; then ok "$name"; else not_ok "$name" "$(tail -n 20 "$stage/.out")"; fi; }
+
+echo "TAP version 13"
+
+if ! meson install -C "$build_root" --no-rebuild --quiet --destdir "$stage/root" >"$stage/install.log" 2>&1; then
+  not_ok "meson install --destdir" "$(tail -n 20 "$stage/install.log")"
+  echo "1..$n"
+  exit 1
+fi
+ok "meson install --destdir"
+
+pc=$(find "$stage/root" -name tether-1.pc -path '*/pkgconfig/*' | head -n 1)
+if [ -z "$pc" ]; then
+  not_ok "tether-1.pc is installed"
+  echo "1..$n"
+  exit 1
+fi
+ok "tether-1.pc is installed"
+
+pcdir=$(dirname "$pc")
+prefix=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=prefix tether-1)
+libdir=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir tether-1)
+includedir=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=includedir tether-1)
+providerdir=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=providerdir tether-1)
+root=$stage/root
+# A relocated copy of the .pc (as a packager's sysroot would give), so that
+# only tether's paths move and its dependencies still resolve in /usr.
+mkdir -p "$stage/pc"
+sed "s|^prefix=.*|prefix=$root$prefix|" "$pc" >"$stage/pc/tether-1.pc"
+pkgconf() { PKG_CONFIG_PATH=$stage/pc pkg-config "$@" tether-1; }
+
+version=$(PKG_CONFIG_PATH=$pcdir pkg-config --modversion tether-1)
+check "library is installed with its full version ($version)" test -f "$root$libdir/libtether-1.so.0.${version#*.}"
+check "libtether-1.so.0 links to the versioned file" test -L "$root$libdir/libtether-1.so.0"
+check "libtether-1.so (development link) is installed" test -L "$root$libdir/libtether-1.so"
+soname=$(readelf -d "$root$libdir/libtether-1.so" 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+check "soname is libtether-1.so.0 (got '$soname')" test "$soname" = "libtether-1.so.0"
+
+for h in tether.h tether-enums.h tether-version.h tether-version-macros.h tether-error.h \
+         tether-provider.h tether-template.h tether-manager.h tether-global.h; do
+  check "header include/tether-1/tether/$h" test -f "$root$includedir/tether-1/tether/$h"
+done
+check "private headers are not installed" \
+  test -z "$(find "$root" -name '*-private.h' -o -name 'config.h')"
+check "providers directory $providerdir" test -d "$root$providerdir"
+
+if [ -f "$source_root/tools/meson.build" ] && grep -q "tether-inspect" "$source_root/tools/meson.build"; then
+  check "tether-inspect is installed" test -x "$root$prefix/bin/tether-inspect"
+fi
+typelib=$(find "$root" -name 'Tether-1.typelib' | head -n 1)
+gir=$(find "$root" -name 'Tether-1.gir' | head -n 1)
+if [ -n "$typelib$gir" ]; then
+  check "Tether-1.gir is installed" test -n "$gir"
+  check "Tether-1.typelib is installed" test -n "$typelib"
+fi
+
+cflags=$(pkgconf --cflags)
+libs=$(pkgconf --libs)
+check "pkg-config --cflags --libs tether-1 resolves" test -n "$cflags" -a -n "$libs"
+# shellcheck disable=SC2086
+check "a program compiles and links with pkg-config tether-1 alone" \
+  cc -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Werror -Wno-unused-parameter \
+     -o "$stage/consumer" "$here/consumer.c" $cflags $libs
+
+cat >"$stage/direct.c" <<'C'
+#include <tether/tether-template.h>
+int main (void) { return 0; }
+C
+# shellcheck disable=SC2086
+if cc -c -o "$stage/direct.o" "$stage/direct.c" $cflags >"$stage/direct.log" 2>&1; then
+  not_ok "including a sub-header directly is refused"
+elif grep -q "Only <tether/tether.h> can be included directly" "$stage/direct.log"; then
+  ok "including a sub-header directly is refused"
+else
+  not_ok "including a sub-header directly is refused" "$(head -n 5 "$stage/direct.log")"
+fi
+
+if [ -x "$stage/consumer" ]; then
+  resolved=$(LD_LIBRARY_PATH="$root$libdir" ldd "$stage/consumer" | sed -n 's/.*libtether-1.so.0 => \([^ ]*\).*/\1/p')
+  check "the program loads the staged libtether-1.so.0" test "$resolved" = "$root$libdir/libtether-1.so.0"
+  out=$(LD_LIBRARY_PATH="$root$libdir" "$stage/consumer" 2>&1)
+  rc=$?
+  if [ $rc -eq 0 ] && grep -q "in scope: resource-1" <<<"$out" && grep -q "consumer: tether $version ok" <<<"$out"; then
+    ok "the program runs a scope against the staged library"
+  else
+    not_ok "the program runs a scope against the staged library" "exit $rc" "$out"
+  fi
+fi
+
+echo "1..$n"
+[ $failed -eq 0 ]
