@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 # include "tether-template.h"
 # include "tether-manager.h"
 # include "tether-global.h"
+# include "tether-loader.h"
 #undef TETHER_INSIDE
 
 G_END_DECLS

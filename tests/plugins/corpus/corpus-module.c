@@ -1,0 +1,145 @@
+/* corpus-module.c: provider modules, valid and broken, for the loader tests
+ *
+ * Built once per CORPUS_* define (see meson.build); each build is one file
+ * of the corpus and exercises one rule of the loader.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <tether/tether.h>
+
+#include "corpus.h"
+
+#ifndef CORPUS_NAME
+# define CORPUS_NAME "corpus-good"
+#endif
+
+__attribute__((visibility ("default"))) CorpusCounters corpus_counters;
+
+typedef struct
+{
+  char *greeting;
+} CorpusData;
+
+#ifdef CORPUS_UNRESOLVED
+/* Defined nowhere: immediate binding must refuse the module at load. */
+extern void corpus_symbol_that_does_not_exist (void);
+#endif
+
+static gpointer
+corpus_init (GKeyFile    *config,
+             const char  *group,
+             GError     **error)
+{
+  CorpusData *data;
+
+#ifdef CORPUS_OLD_LAYOUT
+  /* Past the struct_size this module declares: must never be called. */
+  g_error ("init of an old-layout provider was called");
+#endif
+#ifdef CORPUS_INIT_FAILS
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "corpus init refuses on purpose");
+  return NULL;
+#endif
+
+  data = g_new0 (CorpusData, 1);
+  data->greeting = g_key_file_get_string (config, group, "greeting", NULL);
+  g_atomic_int_inc (&corpus_counters.n_init);
+  g_atomic_int_inc (&corpus_counters.live_data);
+  return data;
+}
+
+static void
+corpus_shutdown (gpointer provider_data)
+{
+  CorpusData *data = provider_data;
+
+  g_atomic_int_inc (&corpus_counters.n_shutdown);
+  if (data == NULL)
+    return;
+  g_atomic_int_add (&corpus_counters.live_data, -1);
+  g_free (data->greeting);
+  g_free (data);
+}
+
+static gpointer
+corpus_acquire (GMainContext  *context,
+                gpointer       provider_data,
+                GError       **error)
+{
+  CorpusData *data = provider_data;
+  CorpusResource *resource;
+
+#ifdef CORPUS_UNRESOLVED
+  corpus_symbol_that_does_not_exist ();
+#endif
+#ifdef CORPUS_NULL_NO_ERROR
+  return NULL;
+#endif
+
+  resource = g_new0 (CorpusResource, 1);
+  resource->magic = CORPUS_RESOURCE_MAGIC;
+  resource->context = context;
+  resource->greeting = data != NULL ? g_strdup (data->greeting) : NULL;
+  g_atomic_int_inc (&corpus_counters.n_acquired);
+
+#ifdef CORPUS_VALUE_AND_ERROR
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "corpus sets an error and returns a value");
+#endif
+
+  return resource;
+}
+
+static void
+corpus_release (gpointer      resource,
+                GMainContext *context,
+                gboolean      graceful,
+                gpointer      provider_data)
+{
+  CorpusResource *res = resource;
+
+  g_assert (res->magic == CORPUS_RESOURCE_MAGIC);
+  res->magic = 0;
+  g_free (res->greeting);
+  g_free (res);
+  g_atomic_int_inc (&corpus_counters.n_released);
+}
+
+#ifdef CORPUS_ABI_MAJOR
+# define CORPUS_ABI ((guint32) ((TETHER_PROVIDER_ABI_MAJOR + 1) << 16))
+#else
+# define CORPUS_ABI TETHER_PROVIDER_ABI_VERSION
+#endif
+
+#if defined (CORPUS_STRUCT_SMALL)
+# define CORPUS_SIZE 8
+#elif defined (CORPUS_OLD_LAYOUT)
+# define CORPUS_SIZE TETHER_PROVIDER_MIN_STRUCT_SIZE
+#else
+# define CORPUS_SIZE sizeof (TetherProvider)
+#endif
+
+static const TetherProvider corpus_provider = {
+  .abi_version = CORPUS_ABI,
+  .struct_size = CORPUS_SIZE,
+  .name = CORPUS_NAME,
+  .description = "a module of the loader test corpus",
+#ifndef CORPUS_NO_ACQUIRE
+  .acquire = corpus_acquire,
+#endif
+  .release = corpus_release,
+  .init = corpus_init,
+  .shutdown = corpus_shutdown,
+};
+
+#ifdef CORPUS_NO_ENTRY
+/* Exports something, just not the entry point. */
+__attribute__((visibility ("default"))) const TetherProvider *corpus_not_the_entry (void);
+__attribute__((visibility ("default"))) const TetherProvider *
+corpus_not_the_entry (void)
+{
+  return &corpus_provider;
+}
+#else
+TETHER_DEFINE_PROVIDER (corpus_provider)
+#endif

@@ -1,0 +1,25 @@
+/* loader-setgid-helper.c: prints what the loader sees of its environment
+ *
+ * Run by test-loader as a setgid copy (and as a plain copy, for contrast)
+ * under an unprivileged user. Prints `at-secure=N` (getauxval (AT_SECURE))
+ * and one `dir=PATH` line per entry of tether_get_provider_search_path().
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <stdio.h>
+#include <sys/auxv.h>
+
+#include <tether/tether.h>
+
+int
+main (void)
+{
+  g_auto(GStrv) dirs = tether_get_provider_search_path ();
+
+  printf ("at-secure=%lu\n", getauxval (AT_SECURE));
+  for (guint i = 0; dirs[i] != NULL; i++)
+    printf ("dir=%s\n", dirs[i]);
+
+  return 0;
+}

@@ -1,0 +1,805 @@
+/* test-loader.c: the provider loader against a corpus of modules
+ *
+ * The corpus (tests/plugins/corpus) is built by meson: valid modules and
+ * one broken module per rule of the loader. Each test copies it into a
+ * private temporary directory (mode 0700, files 0755) so that the result
+ * does not depend on the umask of the build tree, and adds what meson
+ * cannot make (a group-writable module).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "tether-loader-private.h"
+#include "corpus.h"
+
+/* The valid modules of the corpus and the provider names they define. */
+static const char *valid_modules[] = {
+  "good.so", "null-no-error.so", "old-layout.so", "value-and-error.so",
+};
+
+/* Every file that must fail in a directory load, and how. */
+static const struct
+{
+  const char *file;
+  gint        code;
+  const char *path;     /* test path of the single-file test */
+} failing_modules[] = {
+  { "no-entry.so", TETHER_ERROR_NO_ENTRY_POINT, "/loader/entry/missing" },
+  { "abi-major.so", TETHER_ERROR_ABI_MISMATCH, "/loader/abi/major-mismatch" },
+  { "struct-small.so", TETHER_ERROR_STRUCT_TOO_SMALL, "/loader/abi/struct-too-small" },
+  { "empty-name.so", TETHER_ERROR_INVALID_NAME, "/loader/name/empty" },
+  { "invalid-name.so", TETHER_ERROR_INVALID_NAME, "/loader/name/invalid" },
+  { "twin-of-good.so", TETHER_ERROR_DUPLICATE_NAME, "/loader/name/duplicate" },
+  { "no-acquire.so", TETHER_ERROR_NO_ACQUIRE, "/loader/vtable/no-acquire" },
+  { "init-fails.so", TETHER_ERROR_INIT_FAILED, "/loader/init/fails" },
+  { "unresolved.so", TETHER_ERROR_MODULE_LOAD, "/loader/load/unresolved-symbol" },
+  { "not-elf.so", TETHER_ERROR_MODULE_LOAD, "/loader/load/not-elf" },
+  { "writable.so", TETHER_ERROR_INSECURE_PATH, "/loader/insecure/group-writable-file" },
+};
+
+/* ------------------------------------------------------------------------ */
+/* Fixtures                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void
+reset_templates (void)
+{
+  g_autoptr(GPtrArray) templates = tether_dup_templates ();
+
+  for (guint i = 0; i < templates->len; i++)
+    tether_template_unregister (g_ptr_array_index (templates, i));
+}
+
+static void
+copy_file (const char *from,
+           const char *to,
+           int         mode)
+{
+  g_autofree char *data = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length;
+
+  g_file_get_contents (from, &data, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents_full (to, data, length, G_FILE_SET_CONTENTS_NONE, mode, &error);
+  g_assert_no_error (error);
+  /* set_contents applies the umask; the mode is the point of the test. */
+  g_assert_cmpint (g_chmod (to, mode), ==, 0);
+}
+
+/* A fresh 0700 directory holding the whole corpus plus writable.so (a copy
+ * of a valid module, mode 0775). */
+static char *
+make_corpus_copy (void)
+{
+  const char *corpus_dir = g_getenv ("TETHER_TEST_CORPUS_DIR");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autofree char *good = NULL;
+  g_autofree char *writable = NULL;
+  char *tmp;
+  const char *name;
+
+  g_assert_nonnull (corpus_dir);
+  tmp = g_dir_make_tmp ("tether-corpus-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  dir = g_dir_open (corpus_dir, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".so"))
+      {
+        g_autofree char *from = g_build_filename (corpus_dir, name, NULL);
+        g_autofree char *to = g_build_filename (tmp, name, NULL);
+
+        copy_file (from, to, 0755);
+      }
+
+  good = g_build_filename (corpus_dir, "good.so", NULL);
+  writable = g_build_filename (tmp, "writable.so", NULL);
+  copy_file (good, writable, 0775);
+
+  return tmp;
+}
+
+static void
+remove_dir (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (path, name, NULL);
+
+      g_assert_cmpint (g_unlink (file), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (path), ==, 0);
+}
+
+/* The counters of one loaded module file. */
+static CorpusCounters *
+module_counters (const char *path)
+{
+  GModule *module = g_module_open (path, G_MODULE_BIND_LOCAL);
+  gpointer counters = NULL;
+
+  g_assert_nonnull (module);
+  g_assert_true (g_module_symbol (module, "corpus_counters", &counters));
+  /* The loader keeps it resident; this handle only adds a count. */
+  g_module_close (module);
+
+  return counters;
+}
+
+static TetherTemplate *
+find_template (const char *name)
+{
+  g_autoptr(GPtrArray) templates = tether_dup_templates ();
+
+  for (guint i = 0; i < templates->len; i++)
+    if (g_strcmp0 (tether_template_get_name (g_ptr_array_index (templates, i)), name) == 0)
+      return g_object_ref (g_ptr_array_index (templates, i));
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* One directory, everything at once                                        */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_dir_corpus (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  const char *dirs[] = { dir, NULL };
+  g_autoptr(GPtrArray) failures = NULL;
+  g_autoptr(GPtrArray) templates = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint n;
+
+  reset_templates ();
+  n = tether_load_providers_full (dirs, NULL, TETHER_LOAD_NONE, &templates, &failures);
+
+  /* Every valid module loaded despite the broken ones around it. */
+  g_assert_cmpuint (n, ==, G_N_ELEMENTS (valid_modules));
+  g_assert_cmpuint (templates->len, ==, n);
+  for (guint i = 0; i < G_N_ELEMENTS (valid_modules); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, valid_modules[i], NULL);
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < templates->len; j++)
+        {
+          const char *module_path = g_object_get_data (g_ptr_array_index (templates, j),
+                                                       "tether-module-path");
+          g_autofree char *real = realpath (path, NULL);
+
+          found |= g_strcmp0 (module_path, real) == 0;
+        }
+      g_assert_true (found);
+    }
+
+  /* Every broken module failed, with its own code and its file named. */
+  g_assert_cmpuint (failures->len, ==, G_N_ELEMENTS (failing_modules));
+  for (guint i = 0; i < failures->len; i++)
+    {
+      TetherLoadFailure *failure = g_ptr_array_index (failures, i);
+      g_autofree char *base = g_path_get_basename (tether_load_failure_get_path (failure));
+      const GError *error = tether_load_failure_get_error (failure);
+      gboolean matched = FALSE;
+
+      for (guint j = 0; j < G_N_ELEMENTS (failing_modules); j++)
+        if (g_str_equal (base, failing_modules[j].file))
+          {
+            g_test_message ("%s: %s", base, error->message);
+            g_assert_error (error, TETHER_ERROR, failing_modules[j].code);
+            g_assert_nonnull (strstr (error->message, base));
+            matched = TRUE;
+          }
+      g_assert_true (matched);
+      /* One failure per file. */
+      g_assert_false (g_hash_table_contains (seen, base));
+      g_hash_table_add (seen, g_steal_pointer (&base));
+    }
+
+  reset_templates ();
+  g_clear_pointer (&templates, g_ptr_array_unref);
+  remove_dir (dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* One file at a time                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_single_failure (gconstpointer data)
+{
+  guint index = GPOINTER_TO_UINT (data);
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, failing_modules[index].file, NULL);
+  g_autoptr(TetherTemplate) good = NULL;
+  g_autoptr(TetherTemplate) template = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_templates;
+
+  reset_templates ();
+
+  if (failing_modules[index].code == TETHER_ERROR_DUPLICATE_NAME)
+    {
+      g_autofree char *good_path = g_build_filename (dir, "good.so", NULL);
+
+      good = tether_load_provider (good_path, NULL, &error);
+      g_assert_no_error (error);
+    }
+
+  {
+    g_autoptr(GPtrArray) before = tether_dup_templates ();
+    n_templates = before->len;
+  }
+
+  template = tether_load_provider (path, NULL, &error);
+  g_assert_null (template);
+  g_assert_error (error, TETHER_ERROR, failing_modules[index].code);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, path));
+
+  if (failing_modules[index].code == TETHER_ERROR_NO_ENTRY_POINT)
+    g_assert_nonnull (strstr (error->message, TETHER_PROVIDER_ENTRY_SYMBOL));
+  if (failing_modules[index].code == TETHER_ERROR_ABI_MISMATCH)
+    g_assert_nonnull (strstr (error->message, "2.0"));
+  if (failing_modules[index].code == TETHER_ERROR_INIT_FAILED)
+    g_assert_nonnull (strstr (error->message, "corpus init refuses on purpose"));
+
+  /* Nothing was registered by a failed load. */
+  {
+    g_autoptr(GPtrArray) after = tether_dup_templates ();
+    g_assert_cmpuint (after->len, ==, n_templates);
+  }
+
+  reset_templates ();
+  remove_dir (dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Valid modules, in use                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_init_config_and_shutdown (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "good.so", NULL);
+  g_autoptr(GKeyFile) config = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  static const char text[] =
+    "[provider corpus-good]\n"
+    "greeting=hello from the config\n"
+    "[provider someone-else]\n"
+    "greeting=not mine\n";
+  TetherTemplate *template;
+  CorpusResource *resource;
+  CorpusCounters *counters;
+  gint n_init, n_shutdown;
+
+  reset_templates ();
+  g_assert_true (_tether_loader_parse_config (text, strlen (text), &config, &error));
+  g_assert_no_error (error);
+
+  template = tether_load_provider (path, config, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (template);
+  g_assert_cmpstr (tether_template_get_name (template), ==, "corpus-good");
+  g_assert_true (tether_template_is_registered (template));
+
+  counters = module_counters (path);
+  n_init = g_atomic_int_get (&counters->n_init);
+  n_shutdown = g_atomic_int_get (&counters->n_shutdown);
+  g_assert_cmpint (n_init, >=, 1);
+  g_assert_cmpint (g_atomic_int_get (&counters->live_data), ==, 1);
+
+  /* init saw its own group, and nothing else. */
+  resource = tether_template_acquire (template, context, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (resource->magic, ==, CORPUS_RESOURCE_MAGIC);
+  g_assert_cmpstr (resource->greeting, ==, "hello from the config");
+  g_assert_true (tether_template_release (template, context, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_atomic_int_get (&counters->n_released), ==,
+                   g_atomic_int_get (&counters->n_acquired));
+
+  /* shutdown runs when the template goes, with init's data. */
+  g_assert_true (tether_template_unregister (template));
+  g_assert_cmpint (g_atomic_int_get (&counters->n_shutdown), ==, n_shutdown);
+  g_object_unref (template);
+  g_assert_cmpint (g_atomic_int_get (&counters->n_shutdown), ==, n_shutdown + 1);
+  g_assert_cmpint (g_atomic_int_get (&counters->live_data), ==, 0);
+
+  /* The module stays resident: it can be loaded again. */
+  template = tether_load_provider (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_atomic_int_get (&counters->n_init), ==, n_init + 1);
+  resource = tether_template_acquire (template, context, &error);
+  g_assert_no_error (error);
+  g_assert_null (resource->greeting);
+  g_assert_true (tether_template_release (template, context, &error));
+  tether_template_unregister (template);
+  g_object_unref (template);
+  g_assert_cmpint (g_atomic_int_get (&counters->live_data), ==, 0);
+
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
+test_old_layout (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "old-layout.so", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(TetherTemplate) template = NULL;
+  CorpusCounters *counters;
+  CorpusResource *resource;
+
+  reset_templates ();
+  /* The module's init would abort: it lies past its struct_size. */
+  template = tether_load_provider (path, NULL, &error);
+  g_assert_no_error (error);
+  counters = module_counters (path);
+  g_assert_cmpint (g_atomic_int_get (&counters->n_init), ==, 0);
+
+  resource = tether_template_acquire (template, context, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (resource->magic, ==, CORPUS_RESOURCE_MAGIC);
+  g_assert_true (tether_template_release (template, context, &error));
+  g_assert_cmpint (g_atomic_int_get (&counters->n_released), ==, 1);
+
+  tether_template_unregister (template);
+  g_clear_object (&template);
+  /* shutdown is past the struct too. */
+  g_assert_cmpint (g_atomic_int_get (&counters->n_shutdown), ==, 0);
+
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
+test_bad_acquire (gconstpointer data)
+{
+  const char *file = data;
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(TetherTemplate) template = NULL;
+  CorpusCounters *counters;
+
+  reset_templates ();
+  template = tether_load_provider (path, NULL, &error);
+  g_assert_no_error (error);
+  counters = module_counters (path);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_assert_null (tether_template_acquire (template, context, &error));
+      g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT);
+      g_test_message ("%s", error->message);
+      g_clear_error (&error);
+    }
+
+  /* Nothing held, nothing leaked: every resource the provider handed out
+   * was given back to it. */
+  g_assert_null (tether_template_lookup (template, context));
+  g_assert_cmpuint (tether_template_get_n_held (template), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&counters->n_released), ==,
+                   g_atomic_int_get (&counters->n_acquired));
+  if (g_str_equal (file, "value-and-error.so"))
+    g_assert_cmpint (g_atomic_int_get (&counters->n_acquired), ==, 2);
+
+  tether_template_unregister (template);
+  g_clear_object (&template);
+  g_assert_cmpint (g_atomic_int_get (&counters->live_data), ==, 0);
+  reset_templates ();
+  remove_dir (dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Insecure paths                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_insecure_allow_flag (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "writable.so", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTemplate) template = NULL;
+
+  reset_templates ();
+  template = tether_load_provider_full (path, NULL, TETHER_LOAD_NONE, &error);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INSECURE_PATH);
+  g_assert_nonnull (strstr (error->message, "group"));
+  g_clear_error (&error);
+
+  template = tether_load_provider_full (path, NULL, TETHER_LOAD_ALLOW_INSECURE_PATH, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tether_template_get_name (template), ==, "corpus-good");
+
+  reset_templates ();
+  g_clear_object (&template);
+  remove_dir (dir);
+}
+
+static void
+test_insecure_dir (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "good.so", NULL);
+  const char *dirs[] = { dir, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) failures = NULL;
+  TetherTemplate *template;
+
+  reset_templates ();
+  g_assert_cmpint (g_chmod (dir, 0777), ==, 0);
+
+  /* A valid module in an others-writable directory: anyone could have
+   * swapped it. */
+  template = tether_load_provider (path, NULL, &error);
+  g_assert_null (template);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INSECURE_PATH);
+  g_assert_nonnull (strstr (error->message, "directory"));
+  g_clear_error (&error);
+
+  g_assert_cmpuint (tether_load_providers (dirs, NULL, &failures), ==, 0);
+  g_assert_cmpuint (failures->len, ==, 1);
+  g_assert_cmpstr (tether_load_failure_get_path (g_ptr_array_index (failures, 0)), ==, dir);
+  g_assert_error (tether_load_failure_get_error (g_ptr_array_index (failures, 0)),
+                  TETHER_ERROR, TETHER_ERROR_INSECURE_PATH);
+
+  g_assert_cmpint (g_chmod (dir, 0700), ==, 0);
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
+test_missing (void)
+{
+  const char *dirs[] = { "/nonexistent/tether-providers", NULL };
+  g_autoptr(GPtrArray) failures = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTemplate) template = NULL;
+
+  template = tether_load_provider ("/nonexistent/provider.so", NULL, &error);
+  g_assert_null (template);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/provider.so"));
+
+  /* An explicitly named directory that does not exist is reported. */
+  g_assert_cmpuint (tether_load_providers (dirs, NULL, &failures), ==, 0);
+  g_assert_cmpuint (failures->len, ==, 1);
+  g_assert_error (tether_load_failure_get_error (g_ptr_array_index (failures, 0)),
+                  TETHER_ERROR, TETHER_ERROR_MODULE_LOAD);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Listing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_list (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *good = g_build_filename (dir, "init-fails.so", NULL);
+  const char *dirs[] = { dir, NULL };
+  g_autoptr(GPtrArray) failures = NULL;
+  g_autoptr(GPtrArray) infos = NULL;
+  g_autoptr(GPtrArray) templates = tether_dup_templates ();
+  guint n_templates = templates->len;
+  CorpusCounters *counters;
+
+  infos = tether_list_providers (dirs, TETHER_LOAD_NONE, &failures);
+
+  /* Listing neither inits nor checks names against the registry: the
+   * module whose init fails and the twin are listed as valid. */
+  g_assert_cmpuint (infos->len, ==, G_N_ELEMENTS (valid_modules) + 2);
+  g_assert_cmpuint (failures->len, ==, G_N_ELEMENTS (failing_modules) - 2);
+  for (guint i = 0; i < infos->len; i++)
+    {
+      TetherProviderInfo *info = g_ptr_array_index (infos, i);
+
+      g_assert_true (g_str_has_prefix (tether_provider_info_get_name (info), "corpus-"));
+      g_assert_true (g_str_has_prefix (tether_provider_info_get_path (info), "/"));
+      g_assert_cmpuint (TETHER_PROVIDER_ABI_VERSION_MAJOR (tether_provider_info_get_abi_version (info)),
+                        ==, TETHER_PROVIDER_ABI_MAJOR);
+      g_assert_false (tether_provider_info_get_is_async (info));
+    }
+  for (guint i = 0; i < failures->len; i++)
+    {
+      const GError *error = tether_load_failure_get_error (g_ptr_array_index (failures, i));
+
+      g_assert_false (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_INIT_FAILED));
+      g_assert_false (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_DUPLICATE_NAME));
+    }
+
+  counters = module_counters (good);
+  g_assert_cmpint (g_atomic_int_get (&counters->n_init), ==, 0);
+  g_clear_pointer (&templates, g_ptr_array_unref);
+  templates = tether_dup_templates ();
+  g_assert_cmpuint (templates->len, ==, n_templates);
+
+  remove_dir (dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Search path and configuration parsing                                    */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_search_path_parse (void)
+{
+  static const struct
+  {
+    const char *value;
+    const char *expected[4];
+  } cases[] = {
+    { NULL, { NULL } },
+    { "", { NULL } },
+    { ":::", { NULL } },
+    { "/a", { "/a", NULL } },
+    { "/a::/b:", { "/a", "/b", NULL } },
+    { "relative:/abs:./dot:../up", { "/abs", NULL } },
+    { "/x:/x", { "/x", "/x", NULL } },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(GStrv) parsed = _tether_loader_parse_search_path (cases[i].value);
+
+      g_assert_nonnull (parsed);
+      g_assert_cmpstrv (parsed, cases[i].expected);
+    }
+}
+
+static void
+test_search_path_env (void)
+{
+  g_auto(GStrv) path = NULL;
+  g_auto(GStrv) secure = NULL;
+  const char *expected[] = { "/one", "/two", TETHER_PROVIDER_DIR, NULL };
+  const char *expected_secure[] = { TETHER_PROVIDER_DIR, NULL };
+
+  /* This test runs without privileges. */
+  g_assert_false (_tether_loader_is_secure_mode ());
+
+  g_setenv (TETHER_PROVIDER_PATH_ENV, "/one:relative:/two", TRUE);
+  path = tether_get_provider_search_path ();
+  g_assert_cmpstrv (path, expected);
+
+  secure = _tether_loader_search_path_for ("/one:/two", TRUE);
+  g_assert_cmpstrv (secure, expected_secure);
+  g_unsetenv (TETHER_PROVIDER_PATH_ENV);
+}
+
+static void
+test_search_path_loads (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  g_autoptr(GPtrArray) failures = NULL;
+  g_autoptr(TetherTemplate) good = NULL;
+  guint n;
+
+  reset_templates ();
+  g_setenv (TETHER_PROVIDER_PATH_ENV, dir, TRUE);
+  n = tether_load_providers (NULL, NULL, &failures);
+  g_unsetenv (TETHER_PROVIDER_PATH_ENV);
+
+  g_assert_cmpuint (n, >=, G_N_ELEMENTS (valid_modules));
+  good = find_template ("corpus-good");
+  g_assert_nonnull (good);
+  g_assert_cmpuint (failures->len, >=, G_N_ELEMENTS (failing_modules));
+
+  reset_templates ();
+  remove_dir (dir);
+}
+
+/* Runs @program as nobody; returns its output. */
+static char *
+run_as_nobody (const char *program,
+               int        *out_status)
+{
+  const char *argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                         program, NULL };
+  const char *envp[] = { "TETHER_PROVIDER_PATH=/attacker/providers", "PATH=/usr/bin:/bin", NULL };
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+
+  g_spawn_sync (NULL, (char **) argv, (char **) envp, G_SPAWN_SEARCH_PATH_FROM_ENVP,
+                NULL, NULL, &out, NULL, out_status, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+static void
+test_search_path_setgid (void)
+{
+  const char *helper = g_getenv ("TETHER_TEST_SETGID_HELPER");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *plain = NULL;
+  g_autofree char *setgid = NULL;
+  g_autofree char *out_plain = NULL;
+  g_autofree char *out_setgid = NULL;
+  g_autofree char *setpriv = g_find_program_in_path ("setpriv");
+  int status;
+
+  g_assert_nonnull (helper);
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root to make a setgid copy owned by another group and run it "
+                   "as an unprivileged user");
+      return;
+    }
+  if (setpriv == NULL)
+    {
+      g_test_skip ("setpriv (util-linux) is not installed");
+      return;
+    }
+
+  dir = g_dir_make_tmp ("tether-setgid-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  plain = g_build_filename (dir, "plain-helper", NULL);
+  setgid = g_build_filename (dir, "setgid-helper", NULL);
+  copy_file (helper, plain, 0755);
+  copy_file (helper, setgid, 0755);
+  /* Group root (0): nobody is not in it, so the kernel sets AT_SECURE. */
+  g_assert_cmpint (chown (setgid, 0, 0), ==, 0);
+  g_assert_cmpint (g_chmod (setgid, 02755), ==, 0);
+
+  /* The contrast: the same program without the bit honours the variable. */
+  out_plain = run_as_nobody (plain, &status);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_test_message ("plain copy: %s", out_plain);
+  g_assert_nonnull (strstr (out_plain, "at-secure=0\n"));
+  g_assert_nonnull (strstr (out_plain, "dir=/attacker/providers\n"));
+
+  out_setgid = run_as_nobody (setgid, &status);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_test_message ("setgid copy: %s", out_setgid);
+  if (strstr (out_setgid, "at-secure=1\n") == NULL)
+    {
+      /* e.g. a nosuid mount: the test would prove nothing. */
+      g_test_skip ("the setgid copy did not run in secure mode (nosuid file system?)");
+    }
+  else
+    {
+      g_assert_null (strstr (out_setgid, "/attacker/providers"));
+      g_assert_nonnull (strstr (out_setgid, "dir=" TETHER_PROVIDER_DIR "\n"));
+    }
+
+  g_assert_cmpint (g_unlink (plain), ==, 0);
+  g_assert_cmpint (g_unlink (setgid), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static void
+test_config_parse (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean    valid;
+  } cases[] = {
+    { "", TRUE },
+    { "# only a comment\n", TRUE },
+    { "[provider counter]\nstart=5\n", TRUE },
+    { "[provider soup-session]\nuser-agent=x\n[provider sqlite]\npath=/tmp/x\n", TRUE },
+    { "[provider]\nx=1\n", FALSE },
+    { "[provider ]\nx=1\n", FALSE },
+    { "[counter]\nstart=1\n", FALSE },
+    { "[provider bad name]\n", FALSE },
+    { "[provider 9starts-with-digit]\n", FALSE },
+    { "[Provider counter]\n", FALSE },
+    { "[provider counter\nstart=1\n", FALSE },
+    { "key-outside-group=1\n", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GKeyFile) config = NULL;
+      g_autoptr(GError) error = NULL;
+      gboolean ok;
+
+      ok = _tether_loader_parse_config (cases[i].text, strlen (cases[i].text), &config, &error);
+      g_test_message ("%s -> %s", cases[i].text, error != NULL ? error->message : "ok");
+      g_assert_cmpint (ok, ==, cases[i].valid);
+      if (ok)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (config);
+        }
+      else
+        {
+          g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_CONFIG);
+          g_assert_null (config);
+        }
+    }
+
+  /* An embedded NUL is refused, not silently truncated. */
+  {
+    static const char with_nul[] = "[provider counter]\nstart=1\0[evil]\n";
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (_tether_loader_parse_config (with_nul, sizeof with_nul - 1, NULL, &error));
+    g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_CONFIG);
+  }
+}
+
+static void
+test_config_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GKeyFile) config = NULL;
+  int fd;
+
+  fd = g_file_open_tmp ("tether-config-XXXXXX.ini", &path, &error);
+  g_assert_no_error (error);
+  close (fd);
+
+  g_file_set_contents (path, "[provider counter]\nstart=42\n", -1, &error);
+  g_assert_no_error (error);
+  config = tether_provider_config_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_key_file_get_integer (config, "provider counter", "start", NULL), ==, 42);
+  g_clear_pointer (&config, g_key_file_unref);
+
+  g_file_set_contents (path, "[general]\nx=1\n", -1, &error);
+  g_assert_no_error (error);
+  config = tether_provider_config_new_from_file (path, &error);
+  g_assert_null (config);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_CONFIG);
+  g_assert_nonnull (strstr (error->message, path));
+
+  g_unlink (path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  tether_set_unmanaged_warning_enabled (FALSE);
+  /* Whatever the caller's environment says, the tests set their own. */
+  g_unsetenv (TETHER_PROVIDER_PATH_ENV);
+
+  g_test_add_func ("/loader/dir/corpus", test_dir_corpus);
+  for (guint i = 0; i < G_N_ELEMENTS (failing_modules); i++)
+    g_test_add_data_func (failing_modules[i].path, GUINT_TO_POINTER (i), test_single_failure);
+  g_test_add_func ("/loader/init/config-and-shutdown", test_init_config_and_shutdown);
+  g_test_add_func ("/loader/abi/old-layout", test_old_layout);
+  g_test_add_data_func ("/loader/acquire/null-without-error", "null-no-error.so", test_bad_acquire);
+  g_test_add_data_func ("/loader/acquire/value-with-error", "value-and-error.so", test_bad_acquire);
+  g_test_add_func ("/loader/insecure/allow-flag", test_insecure_allow_flag);
+  g_test_add_func ("/loader/insecure/others-writable-dir", test_insecure_dir);
+  g_test_add_func ("/loader/load/missing", test_missing);
+  g_test_add_func ("/loader/list/no-init", test_list);
+  g_test_add_func ("/loader/search-path/parse", test_search_path_parse);
+  g_test_add_func ("/loader/search-path/env", test_search_path_env);
+  g_test_add_func ("/loader/search-path/loads-from-env", test_search_path_loads);
+  g_test_add_func ("/loader/search-path/setgid-ignores-env", test_search_path_setgid);
+  g_test_add_func ("/loader/config/parse", test_config_parse);
+  g_test_add_func ("/loader/config/file", test_config_file);
+
+  return g_test_run ();
+}
