@@ -164,11 +164,17 @@ janitor_schedule_locked (void)
   return g_main_context_ref (janitor_context ? janitor_context : g_main_context_default ());
 }
 
-/* Outside the state lock. */
+/* Outside the state lock. The source is attached under the lock, in the
+ * same step that publishes it as janitor_source: published first and
+ * attached after, a concurrent tether_set_janitor_context() could destroy
+ * it in between, and the attach would fail with a critical. Attaching under
+ * the state lock is safe for the reason given at
+ * _tether_context_record_ensure_locked(). */
 static void
 janitor_attach (GMainContext *context)
 {
   GSource *source;
+  GSource *previous;
 
   if (context == NULL)
     return;
@@ -179,11 +185,13 @@ janitor_attach (GMainContext *context)
   g_source_set_callback (source, janitor_dispatch, NULL, NULL);
 
   TETHER_STATE_LOCK ();
-  g_clear_pointer (&janitor_source, g_source_unref);
+  previous = janitor_source;
   janitor_source = g_source_ref (source);
+  g_source_attach (source, context);
   TETHER_STATE_UNLOCK ();
 
-  g_source_attach (source, context);
+  if (previous != NULL)
+    g_source_unref (previous);
   g_source_unref (source);
   g_main_context_unref (context);
 }
