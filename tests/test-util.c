@@ -5,6 +5,8 @@
 
 #include "test-util.h"
 
+#include "tether-private.h"   /* TetherMutex: pthread under ThreadSanitizer */
+
 static GMutex order_lock;
 
 void
@@ -262,4 +264,628 @@ test_iterate_until (GMainContext *context,
   g_source_unref (timeout);
 
   return g_atomic_int_get (condition) != 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Gates and the ledger                                                     */
+/* ------------------------------------------------------------------------ */
+
+
+#ifdef TETHER_PTHREAD_LOCKS
+# define test_mutex_init(m)  pthread_mutex_init ((m), NULL)
+# define test_mutex_clear(m) pthread_mutex_destroy (m)
+#else
+# define test_mutex_init(m)  g_mutex_init (m)
+# define test_mutex_clear(m) g_mutex_clear (m)
+#endif
+
+struct _TestGate
+{
+  TetherMutex lock;
+  TetherCond  cond;
+  gboolean    open;
+  guint       waiting;
+};
+
+TestGate *
+test_gate_new (void)
+{
+  TestGate *gate = g_new0 (TestGate, 1);
+
+  test_mutex_init (&gate->lock);
+  tether_cond_init (&gate->cond);
+  return gate;
+}
+
+void
+test_gate_free (TestGate *gate)
+{
+  tether_cond_clear (&gate->cond);
+  test_mutex_clear (&gate->lock);
+  g_free (gate);
+}
+
+void
+test_gate_open (TestGate *gate)
+{
+  tether_mutex_lock (&gate->lock);
+  gate->open = TRUE;
+  tether_cond_broadcast (&gate->cond);
+  tether_mutex_unlock (&gate->lock);
+}
+
+void
+test_gate_wait (TestGate *gate)
+{
+  tether_mutex_lock (&gate->lock);
+  gate->waiting++;
+  tether_cond_broadcast (&gate->cond);
+  while (!gate->open)
+    tether_cond_wait (&gate->cond, &gate->lock);
+  gate->waiting--;
+  tether_mutex_unlock (&gate->lock);
+}
+
+void
+test_gate_wait_for (TestGate *gate,
+                    guint     n)
+{
+  tether_mutex_lock (&gate->lock);
+  while (gate->waiting < n && !gate->open)
+    tether_cond_wait (&gate->cond, &gate->lock);
+  tether_mutex_unlock (&gate->lock);
+}
+
+#define MAX_VIOLATION_MESSAGES 16
+
+struct _TestLedger
+{
+  TetherMutex       lock;
+  GHashTable       *live;            /* LedgerResource* set */
+  GHashTable       *context_ids;     /* GMainContext* → id, tracked live contexts */
+  GHashTable       *live_ids;        /* set of ids (as pointers) of tracked live contexts */
+  GHashTable       *pairs;           /* "provider:context id" of live resources: single flight */
+  guint64           next_resource_id;
+  guint64           next_context_id;
+  TestLedgerTotals  totals;
+  GPtrArray        *messages;        /* the first violations */
+};
+
+typedef struct
+{
+  TestLedger   *ledger;
+  GMainContext *context;  /* identity only */
+  guint64       id;
+} ContextWatch;
+
+TestLedger *
+test_ledger_new (void)
+{
+  TestLedger *ledger = g_new0 (TestLedger, 1);
+
+  test_mutex_init (&ledger->lock);
+  ledger->live = g_hash_table_new (NULL, NULL);
+  ledger->context_ids = g_hash_table_new (NULL, NULL);
+  ledger->live_ids = g_hash_table_new (NULL, NULL);
+  ledger->pairs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ledger->messages = g_ptr_array_new_with_free_func (g_free);
+  ledger->next_resource_id = 1;
+  ledger->next_context_id = 1;
+  return ledger;
+}
+
+void
+test_ledger_free (TestLedger *ledger)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, ledger->live);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_free (key);
+  g_hash_table_unref (ledger->live);
+  g_hash_table_unref (ledger->context_ids);
+  g_hash_table_unref (ledger->live_ids);
+  g_hash_table_unref (ledger->pairs);
+  g_ptr_array_unref (ledger->messages);
+  test_mutex_clear (&ledger->lock);
+  g_free (ledger);
+}
+
+static void
+record_violation_locked (TestLedger *ledger,
+                         char       *message)
+{
+  ledger->totals.violations++;
+  if (ledger->messages->len < MAX_VIOLATION_MESSAGES)
+    g_ptr_array_add (ledger->messages, message);
+  else
+    g_free (message);
+}
+
+void
+test_ledger_record_violation (TestLedger *ledger,
+                              const char *format,
+                              ...)
+{
+  va_list args;
+  char *message;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  tether_mutex_lock (&ledger->lock);
+  record_violation_locked (ledger, message);
+  tether_mutex_unlock (&ledger->lock);
+}
+
+/* Never dispatched: no prepare, no check, ready time -1. */
+static GSourceFuncs watch_funcs = { NULL, NULL, NULL, NULL, NULL, NULL };
+
+static gboolean
+watch_never_dispatched (gpointer data)
+{
+  g_assert_not_reached ();
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs inside the context's last unref, before its memory is freed. */
+static void
+on_watched_context_finalized (gpointer data)
+{
+  ContextWatch *watch = data;
+  TestLedger *ledger = watch->ledger;
+
+  tether_mutex_lock (&ledger->lock);
+  if (g_hash_table_lookup (ledger->context_ids, watch->context) == GSIZE_TO_POINTER (watch->id))
+    g_hash_table_remove (ledger->context_ids, watch->context);
+  g_hash_table_remove (ledger->live_ids, GSIZE_TO_POINTER (watch->id));
+  ledger->totals.contexts_finalized++;
+  tether_mutex_unlock (&ledger->lock);
+
+  g_free (watch);
+}
+
+guint64
+test_ledger_track_context (TestLedger   *ledger,
+                           GMainContext *context)
+{
+  ContextWatch *watch = g_new0 (ContextWatch, 1);
+  GSource *source;
+
+  tether_mutex_lock (&ledger->lock);
+  watch->ledger = ledger;
+  watch->context = context;
+  watch->id = ledger->next_context_id++;
+  g_hash_table_insert (ledger->context_ids, context, GSIZE_TO_POINTER (watch->id));
+  g_hash_table_add (ledger->live_ids, GSIZE_TO_POINTER (watch->id));
+  ledger->totals.contexts_tracked++;
+  tether_mutex_unlock (&ledger->lock);
+
+  /* GLib destroys a dying context's sources in reverse list order, so the
+   * lowest priority goes first: before tether's sentinel (G_PRIORITY_LOW). */
+  source = g_source_new (&watch_funcs, sizeof (GSource));
+  g_source_set_static_name (source, "[test] context watch");
+  g_source_set_priority (source, G_MAXINT);
+  g_source_set_callback (source, watch_never_dispatched, watch, on_watched_context_finalized);
+  g_source_attach (source, context);
+  g_source_unref (source);
+
+  return watch->id;
+}
+
+gboolean
+test_ledger_context_alive (TestLedger *ledger,
+                           guint64     context_id)
+{
+  gboolean alive;
+
+  tether_mutex_lock (&ledger->lock);
+  alive = g_hash_table_contains (ledger->live_ids, GSIZE_TO_POINTER (context_id));
+  tether_mutex_unlock (&ledger->lock);
+
+  return alive;
+}
+
+gboolean
+test_ledger_check_held (TestLedger *ledger,
+                        gpointer    resource,
+                        guint64     context_id,
+                        const char *where)
+{
+  gboolean ok = TRUE;
+
+  tether_mutex_lock (&ledger->lock);
+  ledger->totals.checks++;
+  if (resource == NULL || !g_hash_table_contains (ledger->live, resource))
+    {
+      record_violation_locked (ledger,
+                               g_strdup_printf ("%s: resource %p is not live (released or unknown)",
+                                                where, resource));
+      ok = FALSE;
+    }
+  else
+    {
+      LedgerResource *res = resource;
+
+      if (res->context_id != context_id)
+        {
+          record_violation_locked (ledger,
+                                   g_strdup_printf ("%s: resource #%" G_GUINT64_FORMAT
+                                                    " belongs to context #%" G_GUINT64_FORMAT
+                                                    ", not #%" G_GUINT64_FORMAT,
+                                                    where, res->id, res->context_id, context_id));
+          ok = FALSE;
+        }
+    }
+  tether_mutex_unlock (&ledger->lock);
+
+  return ok;
+}
+
+guint
+test_ledger_count_live_for (TestLedger *ledger,
+                            guint64     context_id)
+{
+  GHashTableIter iter;
+  gpointer key;
+  guint n = 0;
+
+  tether_mutex_lock (&ledger->lock);
+  g_hash_table_iter_init (&iter, ledger->live);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (((LedgerResource *) key)->context_id == context_id)
+      n++;
+  tether_mutex_unlock (&ledger->lock);
+
+  return n;
+}
+
+void
+test_ledger_get_totals (TestLedger       *ledger,
+                        TestLedgerTotals *out)
+{
+  tether_mutex_lock (&ledger->lock);
+  *out = ledger->totals;
+  out->live = g_hash_table_size (ledger->live);
+  tether_mutex_unlock (&ledger->lock);
+}
+
+void
+test_ledger_assert_clean (TestLedger *ledger)
+{
+  TestLedgerTotals totals;
+
+  test_ledger_get_totals (ledger, &totals);
+  tether_mutex_lock (&ledger->lock);
+  for (guint i = 0; i < ledger->messages->len; i++)
+    g_test_message ("ledger violation: %s", (const char *) g_ptr_array_index (ledger->messages, i));
+  tether_mutex_unlock (&ledger->lock);
+  if (totals.violations > 0 && ledger->messages->len > 0)
+    g_test_fail_printf ("%" G_GUINT64_FORMAT " ledger violations, the first: %s",
+                        totals.violations, (const char *) g_ptr_array_index (ledger->messages, 0));
+  g_assert_cmpuint (totals.violations, ==, 0);
+}
+
+void
+test_ledger_assert_balanced (TestLedger *ledger)
+{
+  TestLedgerTotals totals;
+
+  test_ledger_assert_clean (ledger);
+  test_ledger_get_totals (ledger, &totals);
+  g_assert_cmpuint (totals.live, ==, 0);
+  g_assert_cmpuint (totals.acquired, ==, totals.released_graceful + totals.released_ungraceful);
+  g_assert_cmpuint (totals.contexts_finalized, ==, totals.contexts_tracked);
+}
+
+static gboolean
+ledger_should_fail (TestLedgerProvider *lp)
+{
+  gint left = g_atomic_int_get (&lp->fail_next);
+
+  while (left > 0)
+    {
+      if (g_atomic_int_compare_and_exchange (&lp->fail_next, left, left - 1))
+        return TRUE;
+      left = g_atomic_int_get (&lp->fail_next);
+    }
+
+  return lp->fail_permille > 0 && (guint) g_random_int_range (0, 1000) < lp->fail_permille;
+}
+
+static void
+ledger_count_failure (TestLedgerProvider  *lp,
+                      GMainContext        *context,
+                      GError             **error)
+{
+  tether_mutex_lock (&lp->ledger->lock);
+  lp->ledger->totals.failed++;
+  tether_mutex_unlock (&lp->ledger->lock);
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+               "ledger provider %s failed on purpose for context %p", lp->name, context);
+}
+
+/* A template's provider keeps at most one live resource per context. */
+static char *
+pair_key (LedgerResource *res)
+{
+  return g_strdup_printf ("%p:%" G_GUINT64_FORMAT, res->provider, res->context_id);
+}
+
+static LedgerResource *
+ledger_make (TestLedgerProvider *lp,
+             GMainContext       *context)
+{
+  TestLedger *ledger = lp->ledger;
+  LedgerResource *res = g_new0 (LedgerResource, 1);
+
+  res->context = context;
+  res->provider = lp;
+
+  tether_mutex_lock (&ledger->lock);
+  res->id = ledger->next_resource_id++;
+  res->context_id = GPOINTER_TO_SIZE (g_hash_table_lookup (ledger->context_ids, context));
+  if (res->context_id != 0 && !g_hash_table_contains (ledger->live_ids, GSIZE_TO_POINTER (res->context_id)))
+    record_violation_locked (ledger, g_strdup_printf ("%s: acquire for dead context %p",
+                                                      lp->name, context));
+  if (res->context_id != 0 && !g_hash_table_add (ledger->pairs, pair_key (res)))
+    record_violation_locked (ledger, g_strdup_printf ("%s: a second live resource for context #%"
+                                                      G_GUINT64_FORMAT " (single flight broken?)",
+                                                      lp->name, res->context_id));
+  g_hash_table_add (ledger->live, res);
+  ledger->totals.acquired++;
+  tether_mutex_unlock (&ledger->lock);
+
+  return res;
+}
+
+static gpointer
+ledger_acquire (GMainContext  *context,
+                gpointer       provider_data,
+                GError       **error)
+{
+  TestLedgerProvider *lp = provider_data;
+
+  g_atomic_int_inc (&lp->n_acquire_calls);
+
+  if (lp->gate != NULL)
+    test_gate_wait (lp->gate);
+  if (lp->delay_ms > 0)
+    g_usleep (lp->delay_ms * G_TIME_SPAN_MILLISECOND);
+  if (lp->acquire_hook != NULL)
+    lp->acquire_hook (lp, context, NULL, lp->acquire_hook_data);
+
+  if (ledger_should_fail (lp))
+    {
+      ledger_count_failure (lp, context, error);
+      return NULL;
+    }
+
+  return ledger_make (lp, context);
+}
+
+typedef struct
+{
+  TestLedgerProvider *lp;
+  GMainContext       *context;     /* identity only */
+  GSource            *timeout;
+  GSource            *cancel;
+} AsyncAcquire;
+
+static void
+async_acquire_free (gpointer data)
+{
+  AsyncAcquire *aa = data;
+
+  if (aa->timeout != NULL)
+    {
+      g_source_destroy (aa->timeout);
+      g_source_unref (aa->timeout);
+    }
+  if (aa->cancel != NULL)
+    {
+      g_source_destroy (aa->cancel);
+      g_source_unref (aa->cancel);
+    }
+  g_free (aa);
+}
+
+static void
+ledger_async_finish_task (GTask    *task,
+                          gboolean  cancelled)
+{
+  AsyncAcquire *aa = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (cancelled)
+    {
+      tether_mutex_lock (&aa->lp->ledger->lock);
+      aa->lp->ledger->totals.cancelled++;
+      tether_mutex_unlock (&aa->lp->ledger->lock);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "ledger provider %s: acquire cancelled", aa->lp->name);
+    }
+  else if (ledger_should_fail (aa->lp))
+    {
+      ledger_count_failure (aa->lp, aa->context, &error);
+      g_task_return_error (task, error);
+    }
+  else
+    g_task_return_pointer (task, ledger_make (aa->lp, aa->context), NULL);
+}
+
+static gboolean
+on_async_timeout (gpointer data)
+{
+  GTask *task = data;
+  AsyncAcquire *aa = g_task_get_task_data (task);
+  gboolean cancelled = !aa->lp->ignore_cancel &&
+                       g_cancellable_is_cancelled (g_task_get_cancellable (task));
+
+  /* The source's callback notify drops the task. */
+  ledger_async_finish_task (task, cancelled);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_async_cancelled (GCancellable *cancellable,
+                    gpointer      data)
+{
+  GTask *task = data;
+  AsyncAcquire *aa = g_task_get_task_data (task);
+
+  /* The timeout owns the task's last reference; destroying it drops it,
+   * after the task has returned. */
+  g_object_ref (task);
+  ledger_async_finish_task (task, TRUE);
+  g_source_destroy (aa->timeout);
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ledger_acquire_async (GMainContext        *context,
+                      gpointer             provider_data,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  TestLedgerProvider *lp = provider_data;
+  AsyncAcquire *aa;
+  GTask *task;
+
+  g_atomic_int_inc (&lp->n_acquire_calls);
+
+  if (lp->gate != NULL)
+    test_gate_wait (lp->gate);
+  if (lp->acquire_hook != NULL)
+    lp->acquire_hook (lp, context, NULL, lp->acquire_hook_data);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  aa = g_new0 (AsyncAcquire, 1);
+  aa->lp = lp;
+  aa->context = context;
+  g_task_set_task_data (task, aa, async_acquire_free);
+
+  /* Completes from the context the task was created in: the thread-default
+   * one, which tether makes @context whenever this thread can own it. */
+  aa->timeout = lp->delay_ms > 0 ? g_timeout_source_new (lp->delay_ms) : g_idle_source_new ();
+  g_source_set_callback (aa->timeout, on_async_timeout, task, g_object_unref);
+  g_source_attach (aa->timeout, g_task_get_context (task));
+
+  if (cancellable != NULL && !lp->ignore_cancel)
+    {
+      aa->cancel = g_cancellable_source_new (cancellable);
+      g_source_set_callback (aa->cancel, G_SOURCE_FUNC (on_async_cancelled), task, NULL);
+      g_source_attach (aa->cancel, g_task_get_context (task));
+    }
+}
+
+static gpointer
+ledger_acquire_finish (GAsyncResult  *result,
+                       GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+ledger_release (gpointer      resource,
+                GMainContext *context,
+                gboolean      graceful,
+                gpointer      provider_data)
+{
+  TestLedgerProvider *lp = provider_data;
+  TestLedger *ledger = lp->ledger;
+  LedgerResource *res = resource;
+  gboolean known;
+
+  tether_mutex_lock (&ledger->lock);
+  known = g_hash_table_remove (ledger->live, res);
+  if (known && res->context_id != 0)
+    {
+      g_autofree char *key = pair_key (res);
+
+      g_hash_table_remove (ledger->pairs, key);
+    }
+  if (!known)
+    record_violation_locked (ledger, g_strdup_printf ("%s: release of %p, not live (released twice?)",
+                                                      lp->name, resource));
+  else if (graceful)
+    {
+      ledger->totals.released_graceful++;
+      if (context != res->context)
+        record_violation_locked (ledger, g_strdup_printf ("%s: resource #%" G_GUINT64_FORMAT
+                                                          " released gracefully with context %p, "
+                                                          "made for %p",
+                                                          lp->name, res->id, context, res->context));
+      else if (res->context_id != 0 &&
+               !g_hash_table_contains (ledger->live_ids, GSIZE_TO_POINTER (res->context_id)))
+        record_violation_locked (ledger, g_strdup_printf ("%s: resource #%" G_GUINT64_FORMAT
+                                                          " released gracefully after its "
+                                                          "context died",
+                                                          lp->name, res->id));
+    }
+  else
+    {
+      ledger->totals.released_ungraceful++;
+      if (context != NULL)
+        record_violation_locked (ledger, g_strdup_printf ("%s: ungraceful release with a context",
+                                                          lp->name));
+      if (res->context_id != 0 &&
+          g_hash_table_contains (ledger->live_ids, GSIZE_TO_POINTER (res->context_id)))
+        record_violation_locked (ledger, g_strdup_printf ("%s: resource #%" G_GUINT64_FORMAT
+                                                          " of live context #%" G_GUINT64_FORMAT
+                                                          " released ungracefully",
+                                                          lp->name, res->id, res->context_id));
+    }
+  tether_mutex_unlock (&ledger->lock);
+
+  if (!known)
+    return;
+
+  if (lp->release_delay_ms > 0)
+    g_usleep (lp->release_delay_ms * G_TIME_SPAN_MILLISECOND);
+  if (lp->release_hook != NULL)
+    lp->release_hook (lp, context, res, lp->release_hook_data);
+
+  g_free (res);
+}
+
+TestLedgerProvider *
+test_ledger_provider_new (TestLedger *ledger,
+                          const char *name)
+{
+  TestLedgerProvider *lp = g_new0 (TestLedgerProvider, 1);
+
+  lp->name = g_strdup (name);
+  lp->ledger = ledger;
+  lp->vtable.abi_version = TETHER_PROVIDER_ABI_VERSION;
+  lp->vtable.struct_size = sizeof (TetherProvider);
+  lp->vtable.name = lp->name;
+  lp->vtable.description = "ledger test provider";
+  lp->vtable.acquire = ledger_acquire;
+  lp->vtable.acquire_async = ledger_acquire_async;
+  lp->vtable.acquire_finish = ledger_acquire_finish;
+  lp->vtable.release = ledger_release;
+
+  return lp;
+}
+
+TetherTemplate *
+test_ledger_provider_template (TestLedgerProvider *lp)
+{
+  if (lp->async_only)
+    lp->vtable.acquire = NULL;
+
+  return tether_template_new (&lp->vtable, lp);
+}
+
+void
+test_ledger_provider_free (TestLedgerProvider *lp)
+{
+  g_free (lp->name);
+  g_free (lp);
 }

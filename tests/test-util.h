@@ -74,4 +74,115 @@ gboolean        test_iterate_until       (GMainContext  *context,
                                           gint          *condition,
                                           guint          timeout_ms);
 
+/* ------------------------------------------------------------------------ */
+/* The ledger: every acquire and release of the ledger providers, with the   */
+/* contexts they were made for, checked as they happen                       */
+/* ------------------------------------------------------------------------ */
+
+/* A gate that blocking providers wait on until the test opens it. Uses the
+ * same lock type as the core, so that ThreadSanitizer sees it. */
+typedef struct _TestGate TestGate;
+
+TestGate       *test_gate_new            (void);
+void            test_gate_free           (TestGate      *gate);
+void            test_gate_open           (TestGate      *gate);
+void            test_gate_wait           (TestGate      *gate);
+/* Waits until @n callers are blocked in test_gate_wait(). */
+void            test_gate_wait_for       (TestGate      *gate,
+                                          guint          n);
+
+typedef struct _TestLedger TestLedger;
+typedef struct _TestLedgerProvider TestLedgerProvider;
+
+/* One resource of a ledger provider. */
+typedef struct
+{
+  guint64             id;          /* unique in the ledger */
+  guint64             context_id;  /* the ledger's id of its context, 0 if untracked */
+  GMainContext       *context;     /* identity only */
+  TestLedgerProvider *provider;
+} LedgerResource;
+
+typedef void (*TestLedgerHook) (TestLedgerProvider *lp,
+                                GMainContext       *context,
+                                gpointer            resource,
+                                gpointer            data);
+
+struct _TestLedgerProvider
+{
+  TetherProvider  vtable;
+  char           *name;
+  TestLedger     *ledger;
+
+  /* behaviour, set before the template is made */
+  gboolean        async_only;      /* only acquire_async/acquire_finish */
+  guint           fail_permille;   /* this fraction of acquires fails (random) */
+  gint            fail_next;       /* atomic: the next this many acquires fail */
+  guint           delay_ms;        /* sync: sleep; async: complete after a timeout */
+  gboolean        ignore_cancel;   /* async: complete normally even if cancelled */
+  TestGate       *gate;            /* if set, every acquire blocks on it first */
+  TestLedgerHook  acquire_hook;    /* called inside acquire (sync and async start) */
+  gpointer        acquire_hook_data;
+  TestLedgerHook  release_hook;    /* called inside release, before the resource is freed */
+  gpointer        release_hook_data;
+  guint           release_delay_ms;
+
+  /* counters (atomic) */
+  gint            n_acquire_calls;
+};
+
+/* Totals of a ledger. */
+typedef struct
+{
+  guint64 acquired;
+  guint64 released_graceful;
+  guint64 released_ungraceful;
+  guint64 failed;               /* acquires failed on purpose */
+  guint64 cancelled;            /* async acquires that ended cancelled */
+  guint64 live;                 /* acquired and not released */
+  guint64 violations;
+  guint64 checks;               /* test_ledger_check_held() calls */
+  guint64 contexts_tracked;
+  guint64 contexts_finalized;
+} TestLedgerTotals;
+
+TestLedger         *test_ledger_new              (void);
+/* Asserts nothing; frees what is left. */
+void                test_ledger_free             (TestLedger         *ledger);
+TestLedgerProvider *test_ledger_provider_new     (TestLedger         *ledger,
+                                                  const char         *name);
+void                test_ledger_provider_free    (TestLedgerProvider *lp);
+TetherTemplate     *test_ledger_provider_template (TestLedgerProvider *lp);
+
+/* Gives @context an id and watches its finalization with a source whose
+ * callback notify runs in the last g_main_context_unref(). The watch is
+ * destroyed before tether's own sentinel (lowest priority), so a resource
+ * released ungracefully always finds its context already dead in the
+ * ledger. Returns the id. */
+guint64             test_ledger_track_context    (TestLedger         *ledger,
+                                                  GMainContext       *context);
+gboolean            test_ledger_context_alive    (TestLedger         *ledger,
+                                                  guint64             context_id);
+
+/* Checks that @resource is a live resource of the ledger made for the
+ * context with @context_id; records a violation otherwise. Never reads
+ * @resource unless it is live. */
+gboolean            test_ledger_check_held       (TestLedger         *ledger,
+                                                  gpointer            resource,
+                                                  guint64             context_id,
+                                                  const char         *where);
+/* Live resources of the ledger made for @context_id. */
+guint               test_ledger_count_live_for   (TestLedger         *ledger,
+                                                  guint64             context_id);
+void                test_ledger_record_violation (TestLedger         *ledger,
+                                                  const char         *format,
+                                                  ...) G_GNUC_PRINTF (2, 3);
+void                test_ledger_get_totals       (TestLedger         *ledger,
+                                                  TestLedgerTotals   *out);
+/* g_test_message()s the first violations, then asserts there were none. */
+void                test_ledger_assert_clean     (TestLedger         *ledger);
+/* Asserts the end state: nothing live, acquired = released, no violation,
+ * every tracked context finalized. */
+void                test_ledger_assert_balanced  (TestLedger         *ledger);
+
 G_END_DECLS
