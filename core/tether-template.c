@@ -1214,9 +1214,21 @@ tether_template_acquire (TetherTemplate  *self,
                          GMainContext    *context,
                          GError         **error)
 {
+  static GType template_type;   /* atomic; 0 until the first valid call */
+  GType type = __atomic_load_n (&template_type, __ATOMIC_RELAXED);
   gpointer resource;
 
-  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
+  /* The hit path checks the type inline: TetherTemplate is final, so a
+   * template's class is exactly its type. That spares a call through the PLT
+   * to tether_template_get_type() on every call; anything else takes the
+   * full check and its critical. */
+  if (G_UNLIKELY (type == 0 || self == NULL ||
+                  ((GTypeInstance *) self)->g_class == NULL ||
+                  ((GTypeInstance *) self)->g_class->g_type != type))
+    {
+      g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
+      __atomic_store_n (&template_type, TETHER_TYPE_TEMPLATE, __ATOMIC_RELAXED);
+    }
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   context = resolve_context (context);
