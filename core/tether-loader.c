@@ -190,6 +190,9 @@ tether_provider_info_free (TetherProviderInfo *info)
  * tether_provider_info_get_name:
  * @info: a #TetherProviderInfo
  *
+ * Gets the name the module's provider gives itself. Callable from any
+ * thread.
+ *
  * Returns: (transfer none): the provider's name
  */
 const char *
@@ -204,6 +207,9 @@ tether_provider_info_get_name (const TetherProviderInfo *info)
  * tether_provider_info_get_description:
  * @info: a #TetherProviderInfo
  *
+ * Gets the one-line description of the module's provider, if it has one.
+ * Callable from any thread.
+ *
  * Returns: (transfer none) (nullable): the provider's description
  */
 const char *
@@ -217,6 +223,8 @@ tether_provider_info_get_description (const TetherProviderInfo *info)
 /**
  * tether_provider_info_get_path:
  * @info: a #TetherProviderInfo
+ *
+ * Gets the file the provider was read from. Callable from any thread.
  *
  * Returns: (transfer none) (type filename): the module's file, symbolic
  *   links resolved
@@ -233,6 +241,9 @@ tether_provider_info_get_path (const TetherProviderInfo *info)
  * tether_provider_info_get_abi_version:
  * @info: a #TetherProviderInfo
  *
+ * Gets the provider ABI version the module was built against. Callable
+ * from any thread.
+ *
  * Returns: the `abi_version` the module was built with; see
  *   TETHER_PROVIDER_ABI_VERSION_MAJOR() and TETHER_PROVIDER_ABI_VERSION_MINOR()
  */
@@ -247,6 +258,9 @@ tether_provider_info_get_abi_version (const TetherProviderInfo *info)
 /**
  * tether_provider_info_get_is_async:
  * @info: a #TetherProviderInfo
+ *
+ * Tells whether the provider only acquires asynchronously. Callable from
+ * any thread.
  *
  * Returns: whether the provider acquires asynchronously only (it has no
  *   synchronous `acquire`)
