@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// tether from gjs: a provider written in JavaScript (an object template
+// whose acquire and release are JS functions), managers in the scoped and
+// the run() forms, one session per context, release at scope exit, and the
+// purge of a dropped context. JavaScript runs on one thread, so each
+// "worker" here is a context of its own on the main thread. Prints TAP.
+
+imports.gi.versions.Tether = '1';
+const {GLib, GObject, Tether} = imports.gi;
+const System = imports.system;
+
+const Session = GObject.registerClass({
+    GTypeName: 'TetherJsSession',
+    Properties: {
+        'serial': GObject.ParamSpec.int('serial', 'serial', 'serial',
+            GObject.ParamFlags.READWRITE, 0, 1 << 30, 0),
+    },
+}, class Session extends GObject.Object {});
+
+let n = 0;
+let failed = 0;
+function check(ok, name, detail) {
+    n++;
+    print(`${ok ? 'ok' : 'not ok'} ${n} - ${name}`);
+    if (!ok) {
+        failed++;
+        if (detail)
+            print(`# ${detail}`);
+    }
+}
+
+print('TAP version 13');
+Tether.set_unmanaged_warning_enabled(false);
+
+let serial = 0;
+const acquiredOnContext = [];
+const released = [];
+const template = Tether.Template.new_for_object('js-session', 'A session made in JS',
+    Session.$gtype,
+    context => {
+        // Every context here is a new one, which tether pushes around the call.
+        acquiredOnContext.push(GLib.MainContext.get_thread_default() !== null);
+        serial++;
+        return new Session({serial});
+    },
+    (session, context, graceful) => {
+        released.push({serial: session.serial, graceful, hasContext: context !== null});
+    });
+
+check(template.get_object_type() === Session.$gtype, 'object type is the JS class');
+
+// Scoped form: one manager per context.
+const sessions = [];
+for (let i = 0; i < 3; i++) {
+    const context = GLib.MainContext.new();
+    context.push_thread_default();
+    const manager = Tether.Manager.new(context, Tether.ManagerFlags.NONE);
+    manager.acquire();
+    const session = template.acquire_object(null);
+    sessions.push(session);
+    check(session instanceof Session, `context ${i}: a typed Session`);
+    check(template.lookup_object(context) === session, `context ${i}: same object per context`);
+    manager.release();
+    check(template.lookup_object(context) === null, `context ${i}: released at scope exit`);
+    context.pop_thread_default();
+}
+check(new Set(sessions.map(s => s.serial)).size === 3, 'each context got its own session');
+check(released.length === 3 && released.every(r => r.graceful && r.hasContext),
+    'three graceful releases with their context', JSON.stringify(released));
+
+// run() form: acquire, call, always release.
+{
+    const context = GLib.MainContext.new();
+    context.push_thread_default();
+    let seen = null;
+    const ok = Tether.Manager.run(context, Tether.ManagerFlags.NONE, () => {
+        seen = template.lookup_object(null);
+        return true;
+    });
+    context.pop_thread_default();
+    check(ok && seen instanceof Session, 'Manager.run() scope sees a session');
+    check(released.length === 4 && released[3].serial === seen.serial,
+        'Manager.run() released it at scope exit');
+}
+
+// A dropped context: its session is purged, ungracefully, without context.
+{
+    let context = GLib.MainContext.new();
+    const session = template.acquire_object(context);
+    check(template.get_n_held() === 1, 'held for the dropped context');
+    context = null;
+    System.gc();
+    check(template.get_n_held() === 0, 'taken off when the context is finalized');
+    const purged = Tether.purge();
+    const last = released[released.length - 1];
+    check(purged === 1 && last.serial === session.serial && !last.graceful && !last.hasContext,
+        'purged ungracefully without a context', `purged ${purged}, ${JSON.stringify(last)}`);
+}
+
+check(acquiredOnContext.every(x => x), 'acquire ran with its context pushed');
+template.unregister();
+print(`1..${n}`);
+if (failed)
+    imports.system.exit(1);
