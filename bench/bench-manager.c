@@ -1,0 +1,196 @@
+/* bench-manager.c: one manager cycle, tether_manager_acquire() then
+ * tether_manager_release(), with 1, 16 and 64 trivial templates registered,
+ * against a hand-written equivalent: a GMutex-guarded GHashTable from
+ * context to an array of the K resources, filled and emptied per cycle.
+ *
+ * A cycle of tether includes what a real scope pays: the context record and
+ * its sentinel source (attached on acquire, destroyed when the last resource
+ * goes), pushing the context around each provider call, and the LIFO release.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "bench-common.h"
+
+static const guint template_counts[] = { 1, 16, 64 };
+#define N_TEMPLATE_COUNTS G_N_ELEMENTS (template_counts)
+
+/* The hand-written baseline: what a program without tether would write to
+ * keep K resources per context for the length of a scope. */
+static GMutex      baseline_lock;
+static GHashTable *baseline_table;   /* GMainContext* → GPtrArray* of resources */
+static int         baseline_resource;
+
+static BENCH_NOINLINE gpointer
+baseline_make (GMainContext *context)
+{
+  bench_sink (context);
+  return &baseline_resource;
+}
+
+static BENCH_NOINLINE void
+baseline_free (gpointer resource)
+{
+  bench_sink (resource);
+}
+
+static BENCH_NOINLINE void
+baseline_cycle (GMainContext *context,
+                guint         n_templates)
+{
+  GPtrArray *resources = g_ptr_array_sized_new (n_templates);
+
+  for (guint i = 0; i < n_templates; i++)
+    g_ptr_array_add (resources, baseline_make (context));
+
+  g_mutex_lock (&baseline_lock);
+  g_hash_table_insert (baseline_table, context, resources);
+  g_mutex_unlock (&baseline_lock);
+
+  g_mutex_lock (&baseline_lock);
+  g_hash_table_steal_extended (baseline_table, context, NULL, (gpointer *) &resources);
+  g_mutex_unlock (&baseline_lock);
+
+  for (guint i = resources->len; i > 0; i--)
+    baseline_free (g_ptr_array_index (resources, i - 1));
+  g_ptr_array_unref (resources);
+}
+
+static BENCH_NOINLINE void
+tether_cycle (TetherManager *manager)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!tether_manager_acquire (manager, &error))
+    g_error ("tether_manager_acquire: %s", error->message);
+  tether_manager_release (manager);
+}
+
+typedef struct
+{
+  BenchStats tether_us;
+  BenchStats baseline_us;
+  BenchStats ratio;       /* tether ÷ baseline, per round */
+} CountResults;
+
+static void
+measure (BenchOptions *options,
+         guint         n_templates,
+         CountResults *results)
+{
+  guint rounds = options->rounds;
+  guint cycles = options->quick ? 200 : MAX (200000 / n_templates, 2000);
+  g_autoptr(GPtrArray) templates = g_ptr_array_new ();
+  g_autoptr(TetherManager) manager = NULL;
+  GMainContext *context = g_main_context_new ();
+  double *tether_us = g_new0 (double, rounds);
+  double *baseline_us = g_new0 (double, rounds);
+  double *ratio = g_new0 (double, rounds);
+
+  for (guint i = 0; i < n_templates; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("bench-manager-%u", i);
+
+      g_ptr_array_add (templates, bench_trivial_template_new (name));
+    }
+
+  g_main_context_push_thread_default (context);
+  manager = tether_manager_new (context, TETHER_MANAGER_NONE);
+
+  for (guint i = 0; i < cycles / 10; i++)
+    {
+      tether_cycle (manager);
+      baseline_cycle (context, n_templates);
+    }
+
+  for (guint r = 0; r < rounds; r++)
+    {
+      gint64 start;
+
+      start = bench_now_ns ();
+      for (guint i = 0; i < cycles; i++)
+        tether_cycle (manager);
+      tether_us[r] = (bench_now_ns () - start) / 1000.0 / cycles;
+
+      start = bench_now_ns ();
+      for (guint i = 0; i < cycles; i++)
+        baseline_cycle (context, n_templates);
+      baseline_us[r] = (bench_now_ns () - start) / 1000.0 / cycles;
+
+      ratio[r] = tether_us[r] / baseline_us[r];
+    }
+
+  /* Everything was released: a manager that works leaves nothing held. */
+  for (guint i = 0; i < n_templates; i++)
+    {
+      TetherTemplate *template = g_ptr_array_index (templates, i);
+
+      g_assert_cmpuint (tether_template_get_n_held (template), ==, 0);
+      tether_template_unregister (template);
+      g_object_unref (template);
+    }
+  g_clear_object (&manager);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+
+  results->tether_us = bench_stats (tether_us, rounds);
+  results->baseline_us = bench_stats (baseline_us, rounds);
+  results->ratio = bench_stats (ratio, rounds);
+
+  g_free (tether_us);
+  g_free (baseline_us);
+  g_free (ratio);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  BenchOptions options = { 0 };
+  CountResults results[N_TEMPLATE_COUNTS];
+
+  bench_parse_options (&options, &argc, &argv,
+                       "One manager cycle (acquire + release) with 1, 16 and 64 trivial "
+                       "templates, against a hand-written GMutex + GHashTable scope.",
+                       7);
+  baseline_table = g_hash_table_new (NULL, NULL);
+
+  bench_print_header ("Manager cycle: tether_manager_acquire + tether_manager_release");
+  printf ("%u rounds; figures are median (min-max) over rounds. Baseline: per cycle, make K\n"
+          "resources, insert them under a GMutex into a GHashTable keyed by the context,\n"
+          "take them out again and free them in reverse.\n\n",
+          options.rounds);
+  printf ("%-9s  %-24s  %-14s  %-24s  %-22s\n",
+          "templates", "tether us/cycle", "ns/template", "hand-written us/cycle", "tether / hand-written");
+
+  for (guint i = 0; i < N_TEMPLATE_COUNTS; i++)
+    {
+      g_autofree char *t = NULL, *b = NULL, *x = NULL;
+      g_autofree char *case_name = g_strdup_printf ("%u", template_counts[i]);
+
+      measure (&options, template_counts[i], &results[i]);
+      t = bench_format_stats (results[i].tether_us, 3);
+      b = bench_format_stats (results[i].baseline_us, 3);
+      x = bench_format_stats (results[i].ratio, 1);
+      printf ("%-9u  %-24s  %-14.0f  %-24s  %s\n", template_counts[i], t,
+              results[i].tether_us.median * 1000 / template_counts[i], b, x);
+
+      bench_tsv_row (&options, "manager", case_name, "tether_us", results[i].tether_us);
+      bench_tsv_row (&options, "manager", case_name, "baseline_us", results[i].baseline_us);
+      bench_tsv_row (&options, "manager", case_name, "ratio", results[i].ratio);
+    }
+
+  printf ("\nTargets (issue 4):\n");
+  printf ("  manager cycle with 16 templates <= 2 us:  %.3f us   %s\n",
+          results[1].tether_us.median, bench_verdict (results[1].tether_us.median <= 2.0));
+  printf ("  growth 16 -> 64 templates (4x the work): %.2fx    %s\n",
+          results[2].tether_us.median / results[1].tether_us.median,
+          results[2].tether_us.median / results[1].tether_us.median <= 4.8 ? "linear" : "worse than linear");
+
+  g_hash_table_unref (baseline_table);
+  bench_finish (&options);
+
+  return 0;
+}

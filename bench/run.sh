@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Runs every benchmark RUNS times and the callgrind count once, keeps the
+# tables, and writes summary.tsv: for each figure, the median of the per-run
+# medians and the lowest and highest per-run median (the run-to-run spread).
+#
+#   bench/run.sh [BUILD_DIR] [OUT_DIR] [RUNS]
+#
+# Then bench/plot.sh OUT_DIR draws docs/performance-*.png from summary.tsv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=${1:-build-bench}
+out_dir=${2:-$build_dir/bench-results}
+runs=${3:-3}
+
+mkdir -p "$out_dir"
+rm -f "$out_dir"/*.tsv "$out_dir"/*.txt
+
+export G_SLICE=always-malloc TETHER_UNMANAGED_WARNING=0
+
+benchmarks=(bench-hit-path bench-manager bench-purge bench-memory)
+[ -x "$build_dir/bench/bench-loader" ] && benchmarks+=(bench-loader)
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "cores: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+  echo "kernel: $(uname -r)"
+  echo "glib: $(pkg-config --modversion glib-2.0)"
+  echo "compiler: $(cc --version | head -n1)"
+  echo "buildtype: $(meson introspect --buildoptions "$build_dir" 2>/dev/null |
+    /usr/bin/python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo unknown)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} >"$out_dir/machine.txt"
+
+for run in $(seq 1 "$runs"); do
+  for b in "${benchmarks[@]}"; do
+    echo "== $b, run $run of $runs: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >"$out_dir/$b-$run.txt"
+    "$build_dir/bench/$b" --tsv "$out_dir/$b-$run.tsv" >>"$out_dir/$b-$run.txt"
+  done
+done
+
+if command -v valgrind >/dev/null; then
+  bench/callgrind-hit-path.sh "$build_dir" >"$out_dir/callgrind-hit-path.txt"
+fi
+
+# summary.tsv: benchmark case metric median-of-medians min-of-medians max-of-medians runs
+tail -q -n +2 "$out_dir"/bench-*-[0-9]*.tsv |
+  sort -t$'\t' -k1,1 -k2,2 -k3,3 -k4,4g |
+  awk -F'\t' -v OFS='\t' '
+    function flush() {
+      if (n == 0) return
+      med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      print key, med, v[1], v[n], n
+    }
+    {
+      k = $1 OFS $2 OFS $3
+      if (k != key) { flush(); key = k; n = 0 }
+      v[++n] = $4
+    }
+    END { flush() }
+  ' >"$out_dir/summary.tsv.body"
+{ printf 'benchmark\tcase\tmetric\tmedian\tmin\tmax\truns\n'; cat "$out_dir/summary.tsv.body"; } >"$out_dir/summary.tsv"
+rm -f "$out_dir/summary.tsv.body"
+
+echo "Results in $out_dir (summary.tsv, one .txt table per run)" >&2
