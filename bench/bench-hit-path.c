@@ -453,6 +453,7 @@ print_targets (ThreadResults *results)
       double slowdown = two->ns_per_op[v].median / one->ns_per_op[v].median;
       double private_slowdown = two->ns_per_op[VARIANT_PRIVATE].median /
                                 one->ns_per_op[VARIANT_PRIVATE].median;
+      double slowdown_vs_floor = two->vs_private[v].median / one->vs_private[v].median;
 
       printf ("  %s\n", variant_names[v]);
       printf ("    <= 2x g_private_get, 1 thread:           %5.2fx   %s\n",
@@ -463,16 +464,20 @@ print_targets (ThreadResults *results)
               one->vs_mutex[v].median, bench_verdict (one->vs_mutex[v].median >= 3.0));
       printf ("    >= 8x faster than mutex+hash, 2 threads: %5.2fx   %s\n",
               two->vs_mutex[v].median, bench_verdict (two->vs_mutex[v].median >= 8.0));
+      /* Against the floor's own change from 1 to 2 threads, so that a core
+       * taken by another process does not count as tether's slowdown. */
       printf ("    no per-thread slowdown 1 -> 2 threads:   %5.2fx   %s"
-              " (<= 1.10x counts as none; g_private_get: %.2fx)\n",
-              slowdown, bench_verdict (slowdown <= 1.10), private_slowdown);
+              " (x g_private_get at 2 threads / at 1; <= 1.10x counts as none;\n"
+              "                                                     raw ns/op %.2fx, g_private_get's own %.2fx)\n",
+              slowdown_vs_floor, bench_verdict (slowdown_vs_floor <= 1.10),
+              slowdown, private_slowdown);
     }
 }
 
 static int
 run_wall_clock (BenchOptions *options)
 {
-  guint64 iterations = options->quick ? 100000 : 2000000;
+  guint64 iterations = options->quick ? 100000 : 1000000;
   ThreadResults results[N_THREAD_COUNTS];
 
   bench_print_header ("Hit path: resource already held for the thread's context");
@@ -574,7 +579,7 @@ main (int    argc,
   bench_parse_options (&options, &argc, &argv,
                        "Hit path of tether_template_acquire() against GMutex+GHashTable "
                        "and g_private_get(), with 1, 2 and 8 threads.",
-                       7);
+                       15);
 
   table = g_hash_table_new (NULL, NULL);
   template = bench_trivial_template_new ("bench-hit-path");
