@@ -27,12 +27,16 @@ benchmarks=(bench-hit-path bench-manager bench-purge bench-memory)
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "cores: $(nproc)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+  echo "cpu MHz: $(grep -m1 'cpu MHz' /proc/cpuinfo | sed 's/.*: //')"
   echo "kernel: $(uname -r)"
   echo "glib: $(pkg-config --modversion glib-2.0)"
   echo "compiler: $(cc --version | head -n1)"
   echo "buildtype: $(meson introspect --buildoptions "$build_dir" 2>/dev/null |
     /usr/bin/python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo unknown)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "busiest processes at start:"
+  top -bn1 -o %CPU 2>/dev/null | sed -n '8,12p' | sed 's/^/  /'
 } >"$out_dir/machine.txt"
 
 for run in $(seq 1 "$runs"); do
@@ -42,6 +46,8 @@ for run in $(seq 1 "$runs"); do
     "$build_dir/bench/$b" --tsv "$out_dir/$b-$run.tsv" >>"$out_dir/$b-$run.txt"
   done
 done
+
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out_dir/machine.txt"
 
 if command -v valgrind >/dev/null; then
   bench/callgrind-hit-path.sh "$build_dir" >"$out_dir/callgrind-hit-path.txt"
