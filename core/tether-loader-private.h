@@ -12,6 +12,10 @@
 
 G_BEGIN_DECLS
 
+/* GObject data key under which a template made by the loader keeps the
+ * resolved path of its module (a string owned by the template). */
+#define TETHER_LOADER_MODULE_PATH_KEY "tether-module-path"
+
 /* Splits a TETHER_PROVIDER_PATH-style value at ':' and keeps, in order, the
  * entries that are absolute paths (empty and relative entries are dropped:
  * a relative entry would make the search depend on the working directory).

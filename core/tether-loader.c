@@ -716,7 +716,7 @@ tether_load_provider_full (const char       *path,
     }
 
   template = _tether_template_new_validated (&copy, provider_data, copy.shutdown);
-  g_object_set_data_full (G_OBJECT (template), "tether-module-path",
+  g_object_set_data_full (G_OBJECT (template), TETHER_LOADER_MODULE_PATH_KEY,
                           g_steal_pointer (&real_path), g_free);
 
   g_rec_mutex_unlock (&loader_lock);

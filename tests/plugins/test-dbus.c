@@ -107,8 +107,16 @@ run_workers (TetherTemplate *template)
           g_assert_cmpstr (workers[i].unique_name, !=, workers[j].unique_name);
           g_assert_true (workers[i].connection != workers[j].connection);
         }
-      /* The scope's manager released it gracefully: closed. */
+      /* The scope's manager released it gracefully: closed. GDBus marks a
+       * connection closed from its worker thread once the read side sees
+       * the end of the stream, which can be just after close_sync()
+       * returned; give it a bounded moment. */
+      for (guint tries = 0; tries < 5000 && !g_dbus_connection_is_closed (workers[i].connection); tries++)
+        g_usleep (1000);
       g_assert_true (g_dbus_connection_is_closed (workers[i].connection));
+    }
+  for (guint i = 0; i < N_WORKERS; i++)
+    {
       g_object_unref (workers[i].connection);
       g_free (workers[i].unique_name);
     }
