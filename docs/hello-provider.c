@@ -1,10 +1,10 @@
 /* hello-provider.c: the provider built step by step in writing-a-provider.md
  *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
  * Resource: a HelloGreeter, one per GMainContext: a greeting read from the
  * configuration and the number of the context it was made for.
  * Refs its context: no.
- *
- * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include <tether/tether.h>

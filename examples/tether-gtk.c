@@ -1,5 +1,6 @@
-/* tether-gtk.c: a GTK 4 window listing the live contexts of worker threads
- * and the session each one fetches through
+/* tether-gtk.c: a GTK 4 window listing worker contexts and their sessions
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The application starts a small line-echo service on 127.0.0.1 in the UI's
  * context. Each worker thread runs in a context of its own
@@ -17,8 +18,6 @@
  * saved file is read back and the coloured marker of each row is counted.
  * Then the workers leave, the list must become empty, and the program exits
  * 0 if every check held.
- *
- * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include <string.h>

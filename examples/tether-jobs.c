@@ -1,5 +1,6 @@
-/* tether-jobs.c: a GApplication running jobs in threads, each job in a
- * context of its own with its own connection
+/* tether-jobs.c: a GApplication running each threaded job in its own context
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The application starts a small line-echo service on 127.0.0.1 in its main
  * context, then runs --jobs jobs with g_task_run_in_thread(). Each job calls
@@ -15,8 +16,6 @@
  * gracefully exactly once, and none is left.
  *
  *   tether-jobs [--jobs N]
- *
- * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include <string.h>
