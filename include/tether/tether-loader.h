@@ -109,6 +109,10 @@ guint               tether_load_providers_full       (const char * const       *
                                                       TetherLoadFlags           flags,
                                                       GPtrArray               **templates,
                                                       GPtrArray               **failures);
+/* Listing opens each module (same checks as loading) and calls only its
+ * entry point: no init, no registration, no metadata file or cache that
+ * could disagree with the module. See tether_list_providers() and
+ * docs/plugins.md for why. */
 TETHER_AVAILABLE_IN_ALL
 GPtrArray          *tether_list_providers            (const char * const       *dirs,
                                                       TetherLoadFlags           flags,

@@ -22,7 +22,7 @@
 
 /* The valid modules of the corpus and the provider names they define. */
 static const char *valid_modules[] = {
-  "good.so", "null-no-error.so", "old-layout.so", "value-and-error.so",
+  "async-only.so", "good.so", "null-no-error.so", "old-layout.so", "value-and-error.so",
 };
 
 /* Every file that must fail in a directory load, and how. */
@@ -412,6 +412,87 @@ test_bad_acquire (gconstpointer data)
   remove_dir (dir);
 }
 
+static void
+acquire_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  gpointer *out = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *out = tether_template_acquire_finish (TETHER_TEMPLATE (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_async_only (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "async-only.so", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(TetherTemplate) template = NULL;
+  CorpusResource *resource;
+  gpointer async_resource = NULL;
+
+  reset_templates ();
+  template = tether_load_provider (path, NULL, &error);
+  g_assert_no_error (error);
+
+  /* Synchronously: tether iterates @context until the task returns. */
+  resource = tether_template_acquire (template, context, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (resource->magic, ==, CORPUS_RESOURCE_MAGIC);
+  g_assert_true (resource->context == context);
+  g_assert_true (tether_template_release (template, context, &error));
+
+  /* Asynchronously, from @context as thread-default. */
+  g_main_context_push_thread_default (context);
+  tether_template_acquire_async (template, NULL, NULL, acquire_done, &async_resource);
+  while (async_resource == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_assert_cmpuint (((CorpusResource *) async_resource)->magic, ==, CORPUS_RESOURCE_MAGIC);
+  g_assert_true (tether_template_release (template, NULL, &error));
+  g_main_context_pop_thread_default (context);
+
+  tether_template_unregister (template);
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
+test_boxed_copies (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  const char *dirs[] = { dir, NULL };
+  g_autoptr(GPtrArray) failures = NULL;
+  g_autoptr(GPtrArray) infos = tether_list_providers (dirs, TETHER_LOAD_NONE, &failures);
+  g_autoptr(TetherLoadFailure) failure = NULL;
+  g_autoptr(TetherProviderInfo) info = NULL;
+  const TetherLoadFailure *orig_failure = g_ptr_array_index (failures, 0);
+  const TetherProviderInfo *orig_info = g_ptr_array_index (infos, 0);
+
+  failure = g_boxed_copy (TETHER_TYPE_LOAD_FAILURE, orig_failure);
+  g_assert_true (failure != orig_failure);
+  g_assert_cmpstr (tether_load_failure_get_path (failure), ==, tether_load_failure_get_path (orig_failure));
+  g_assert_true (tether_load_failure_get_error (failure) != tether_load_failure_get_error (orig_failure));
+  g_assert_true (g_error_matches (tether_load_failure_get_error (failure),
+                                  tether_load_failure_get_error (orig_failure)->domain,
+                                  tether_load_failure_get_error (orig_failure)->code));
+  g_assert_cmpstr (tether_load_failure_get_error (failure)->message, ==,
+                   tether_load_failure_get_error (orig_failure)->message);
+
+  info = g_boxed_copy (TETHER_TYPE_PROVIDER_INFO, orig_info);
+  g_assert_cmpstr (tether_provider_info_get_name (info), ==, tether_provider_info_get_name (orig_info));
+  g_assert_cmpstr (tether_provider_info_get_description (info), ==,
+                   tether_provider_info_get_description (orig_info));
+  g_assert_cmpstr (tether_provider_info_get_path (info), ==, tether_provider_info_get_path (orig_info));
+  g_assert_cmpuint (tether_provider_info_get_abi_version (info), ==,
+                    tether_provider_info_get_abi_version (orig_info));
+
+  remove_dir (dir);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Insecure paths                                                           */
 /* ------------------------------------------------------------------------ */
@@ -521,7 +602,8 @@ test_list (void)
       g_assert_true (g_str_has_prefix (tether_provider_info_get_path (info), "/"));
       g_assert_cmpuint (TETHER_PROVIDER_ABI_VERSION_MAJOR (tether_provider_info_get_abi_version (info)),
                         ==, TETHER_PROVIDER_ABI_MAJOR);
-      g_assert_false (tether_provider_info_get_is_async (info));
+      g_assert_cmpint (tether_provider_info_get_is_async (info), ==,
+                       g_str_equal (tether_provider_info_get_name (info), "corpus-async-only"));
     }
   for (guint i = 0; i < failures->len; i++)
     {
@@ -791,6 +873,8 @@ main (int   argc,
     g_test_add_data_func (failing_modules[i].path, GUINT_TO_POINTER (i), test_single_failure);
   g_test_add_func ("/loader/init/config-and-shutdown", test_init_config_and_shutdown);
   g_test_add_func ("/loader/abi/old-layout", test_old_layout);
+  g_test_add_func ("/loader/vtable/async-only", test_async_only);
+  g_test_add_func ("/loader/list/boxed-copies", test_boxed_copies);
   g_test_add_data_func ("/loader/acquire/null-without-error", "null-no-error.so", test_bad_acquire);
   g_test_add_data_func ("/loader/acquire/value-with-error", "value-and-error.so", test_bad_acquire);
   g_test_add_func ("/loader/insecure/allow-flag", test_insecure_allow_flag);

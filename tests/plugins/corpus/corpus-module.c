@@ -91,6 +91,32 @@ corpus_acquire (GMainContext  *context,
   return resource;
 }
 
+#ifdef CORPUS_ASYNC_ONLY
+/* The asynchronous pair only: GTask returns in @context, which tether made
+ * the thread-default context around the call. */
+static void
+corpus_acquire_async (GMainContext        *context,
+                      gpointer             provider_data,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  gpointer resource = corpus_acquire (context, provider_data, &error);
+
+  g_assert (g_task_get_context (task) == context);
+  g_task_return_pointer (task, resource, NULL);
+}
+
+static gpointer
+corpus_acquire_finish (GAsyncResult  *result,
+                       GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+#endif
+
 static void
 corpus_release (gpointer      resource,
                 GMainContext *context,
@@ -125,7 +151,10 @@ static const TetherProvider corpus_provider = {
   .struct_size = CORPUS_SIZE,
   .name = CORPUS_NAME,
   .description = "a module of the loader test corpus",
-#ifndef CORPUS_NO_ACQUIRE
+#if defined (CORPUS_ASYNC_ONLY)
+  .acquire_async = corpus_acquire_async,
+  .acquire_finish = corpus_acquire_finish,
+#elif !defined (CORPUS_NO_ACQUIRE)
   .acquire = corpus_acquire,
 #endif
   .release = corpus_release,
