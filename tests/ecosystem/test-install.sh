@@ -78,6 +78,11 @@ if [ -n "$typelib$gir" ]; then
   check "Tether-1.typelib is installed" test -n "$typelib"
 fi
 
+if [ -f "$build_root/docs/tether-1/index.html" ]; then
+  check "the API reference is installed (share/doc/tether-1)" \
+    test -n "$(find "$root" -path '*/doc/tether-1/index.html' | head -n 1)"
+fi
+
 cflags=$(pkgconf --cflags)
 libs=$(pkgconf --libs)
 check "pkg-config --cflags --libs tether-1 resolves" test -n "$cflags" -a -n "$libs"
