@@ -226,6 +226,49 @@ class TestThreads(TetherTestCase):
         self.assertEqual(self.provider.wrong_context, 0)
 
 
+class TestOverrides(TetherTestCase):
+    """The PyGObject overrides in gi/overrides/Tether.py."""
+
+    def test_manager_is_a_context_manager(self):
+        context = GLib.MainContext.new()
+        context.push_thread_default()
+        try:
+            with Tether.Manager.new(context, Tether.ManagerFlags.NONE) as manager:
+                self.assertTrue(manager.is_active())
+                session = self.template.lookup_object(None)
+                self.assertIsInstance(session, Session)
+            self.assertFalse(manager.is_active())
+            self.assertTrue(session.props.closed)
+            with self.assertRaises(KeyError):
+                with Tether.Manager.new(context, Tether.ManagerFlags.NONE):
+                    raise KeyError('inside the scope')
+            self.assertEqual(len(self.provider.released), 2)
+            self.assertEqual(Tether.dup_managed_contexts(), [])
+        finally:
+            context.pop_thread_default()
+
+    def test_run_in_new_context_returns_and_raises(self):
+        template = self.template
+
+        def job(a, b=0):
+            session = template.lookup_object(None)
+            self.assertIsNotNone(session)
+            return a + b, session
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda n: Tether.run_in_new_context(job, n, b=10),
+                                    range(4), timeout=TIMEOUT))
+        self.assertEqual([r for r, _ in results], [10, 11, 12, 13])
+        self.assertTrue(all(s.props.closed for _, s in results))
+
+        def failing():
+            raise LookupError('job failed')
+
+        with self.assertRaises(LookupError):
+            Tether.run_in_new_context(failing)
+        self.assertEqual(len(self.provider.released), 5)
+
+
 class TestPurge(TetherTestCase):
     def test_dropped_context_is_purged(self):
         """A worker acquires without a manager and drops its context: the

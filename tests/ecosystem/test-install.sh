@@ -78,6 +78,29 @@ if [ -n "$typelib$gir" ]; then
   check "Tether-1.typelib is installed" test -n "$typelib"
 fi
 
+override=$(find "$root" -path '*/gi/overrides/Tether.py' | head -n 1)
+if [ -n "$typelib" ] && [ -n "$override" ] && /usr/bin/python3 -c 'import gi' 2>/dev/null; then
+  # Python finds the staged typelib, library and overrides, and the overrides
+  # make a manager a context manager.
+  out=$(cd "$stage" && GI_TYPELIB_PATH=$(dirname "$typelib") LD_LIBRARY_PATH="$root$libdir" \
+        PYTHONPATH=$(dirname "$(dirname "$(dirname "$override")")") /usr/bin/python3 -c '
+import gi
+gi.require_version("Tether", "1")
+from gi.repository import GLib, Tether
+context = GLib.MainContext.new()
+context.push_thread_default()
+with Tether.Manager.new(context, Tether.ManagerFlags.NONE) as manager:
+    assert manager.is_active()
+assert not manager.is_active()
+print(Tether.run_in_new_context(lambda: "ok from the staged install"))
+' 2>&1)
+  if [ "$out" = "ok from the staged install" ]; then
+    ok "PyGObject uses the staged typelib and overrides"
+  else
+    not_ok "PyGObject uses the staged typelib and overrides" "$out"
+  fi
+fi
+
 if [ -f "$build_root/docs/tether-1/index.html" ]; then
   check "the API reference is installed (share/doc/tether-1)" \
     test -n "$(find "$root" -path '*/doc/tether-1/index.html' | head -n 1)"
