@@ -79,7 +79,11 @@ if [ -n "$typelib$gir" ]; then
 fi
 
 override=$(find "$root" -path '*/gi/overrides/Tether.py' | head -n 1)
-if [ -n "$typelib" ] && [ -n "$override" ] && /usr/bin/python3 -c 'import gi' 2>/dev/null; then
+sanitize=${TETHER_SANITIZE:-none}
+san_flags=()
+[ "$sanitize" != none ] && san_flags=("-fsanitize=$sanitize")
+if [ "$sanitize" = none ] && [ -n "$typelib" ] && [ -n "$override" ] &&
+   /usr/bin/python3 -c 'import gi' 2>/dev/null; then
   # Python finds the staged typelib, library and overrides, and the overrides
   # make a manager a context manager.
   out=$(cd "$stage" && GI_TYPELIB_PATH=$(dirname "$typelib") LD_LIBRARY_PATH="$root$libdir" \
@@ -112,7 +116,7 @@ check "pkg-config --cflags --libs tether-1 resolves" test -n "$cflags" -a -n "$l
 # shellcheck disable=SC2086
 check "a program compiles and links with pkg-config tether-1 alone" \
   cc -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Werror -Wno-unused-parameter \
-     -o "$stage/consumer" "$here/consumer.c" $cflags $libs
+     "${san_flags[@]}" -o "$stage/consumer" "$here/consumer.c" $cflags $libs
 
 cat >"$stage/direct.c" <<'C'
 #include <tether/tether-template.h>
