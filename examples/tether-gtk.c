@@ -583,7 +583,8 @@ main (int   argc,
   GOptionEntry entries[] = {
     { "workers", 'w', 0, G_OPTION_ARG_INT, &n_workers, "Worker threads (default 3)", "N" },
     { "self-test", 0, 0, G_OPTION_ARG_NONE, &self_test, "Check the window and exit", NULL },
-    { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, &screenshot, "Where --self-test saves the window", "FILE" },
+    { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, &screenshot,
+      "Where --self-test saves the window", "FILE" },
     { NULL }
   };
   int status;

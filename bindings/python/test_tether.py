@@ -296,7 +296,8 @@ class TestPurge(TetherTestCase):
         self.assertEqual(Tether.get_n_pending_purge(), 0)
 
 
-@unittest.skipUnless(os.environ.get('TETHER_TEST_COUNTER_MODULE'), 'the counter provider module is not built')
+@unittest.skipUnless(os.environ.get('TETHER_TEST_COUNTER_MODULE'),
+                     'the counter provider module is not built')
 class TestPluginProvider(unittest.TestCase):
     def test_module_loaded_from_python_serves_scopes(self):
         """A provider module loaded from Python becomes a registered

@@ -61,41 +61,47 @@ typedef void (*TetherObjectReleaseFunc) (GObject      *object,
                                          gpointer      user_data);
 
 TETHER_AVAILABLE_IN_ALL
-TetherTemplate *tether_template_new_for_object        (const char               *name,
-                                                       const char               *description,
-                                                       GType                     object_type,
-                                                       TetherObjectAcquireFunc   acquire,
-                                                       gpointer                  acquire_data,
-                                                       GDestroyNotify            acquire_data_destroy,
-                                                       TetherObjectReleaseFunc   release,
-                                                       gpointer                  release_data,
-                                                       GDestroyNotify            release_data_destroy,
-                                                       GError                  **error) G_GNUC_WARN_UNUSED_RESULT;
+TetherTemplate *tether_template_new_for_object (const char               *name,
+                                                const char               *description,
+                                                GType                     object_type,
+                                                TetherObjectAcquireFunc   acquire,
+                                                gpointer                  acquire_data,
+                                                GDestroyNotify            acquire_data_destroy,
+                                                TetherObjectReleaseFunc   release,
+                                                gpointer                  release_data,
+                                                GDestroyNotify            release_data_destroy,
+                                                GError                  **error)
+                                                G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_ALL
-TetherTemplate *tether_template_new_for_object_with_closures (const char        *name,
-                                                              const char        *description,
-                                                              GType              object_type,
-                                                              GClosure          *acquire,
-                                                              GClosure          *release,
-                                                              GError           **error) G_GNUC_WARN_UNUSED_RESULT;
+TetherTemplate *tether_template_new_for_object_with_closures
+                                               (const char               *name,
+                                                const char               *description,
+                                                GType                     object_type,
+                                                GClosure                 *acquire,
+                                                GClosure                 *release,
+                                                GError                  **error)
+                                                G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_ALL
-GType           tether_template_get_object_type       (TetherTemplate           *self);
+GType           tether_template_get_object_type
+                                               (TetherTemplate           *self);
 TETHER_AVAILABLE_IN_ALL
-GObject        *tether_template_acquire_object        (TetherTemplate           *self,
-                                                       GMainContext             *context,
-                                                       GError                  **error);
+GObject        *tether_template_acquire_object (TetherTemplate           *self,
+                                                GMainContext             *context,
+                                                GError                  **error);
 TETHER_AVAILABLE_IN_ALL
-void            tether_template_acquire_object_async  (TetherTemplate           *self,
-                                                       GMainContext             *context,
-                                                       GCancellable             *cancellable,
-                                                       GAsyncReadyCallback       callback,
-                                                       gpointer                  user_data);
+void            tether_template_acquire_object_async
+                                               (TetherTemplate           *self,
+                                                GMainContext             *context,
+                                                GCancellable             *cancellable,
+                                                GAsyncReadyCallback       callback,
+                                                gpointer                  user_data);
 TETHER_AVAILABLE_IN_ALL
-GObject        *tether_template_acquire_object_finish (TetherTemplate           *self,
-                                                       GAsyncResult             *result,
-                                                       GError                  **error);
+GObject        *tether_template_acquire_object_finish
+                                               (TetherTemplate           *self,
+                                                GAsyncResult             *result,
+                                                GError                  **error);
 TETHER_AVAILABLE_IN_ALL
-GObject        *tether_template_lookup_object         (TetherTemplate           *self,
-                                                       GMainContext             *context);
+GObject        *tether_template_lookup_object  (TetherTemplate           *self,
+                                                GMainContext             *context);
 
 G_END_DECLS

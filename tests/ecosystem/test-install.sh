@@ -21,12 +21,19 @@ trap 'rm -rf "$stage"' EXIT
 n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local name=$1; shift; if "$@" >"$stage/.out" 2>&1; then ok "$name"; else not_ok "$name" "$(tail -n 20 "$stage/.out")"; fi; }
+not_ok() {
+  n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
+  for l in "$@"; do echo "# $l"; done
+}
+check() {
+  local name=$1; shift
+  if "$@" >"$stage/.out" 2>&1; then ok "$name"; else not_ok "$name" "$(tail -n 20 "$stage/.out")"; fi
+}
 
 echo "TAP version 13"
 
-if ! meson install -C "$build_root" --no-rebuild --quiet --destdir "$stage/root" >"$stage/install.log" 2>&1; then
+if ! meson install -C "$build_root" --no-rebuild --quiet --destdir "$stage/root" \
+     >"$stage/install.log" 2>&1; then
   not_ok "meson install --destdir" "$(tail -n 20 "$stage/install.log")"
   echo "1..$n"
   exit 1
@@ -54,10 +61,12 @@ sed "s|^prefix=.*|prefix=$root$prefix|" "$pc" >"$stage/pc/tether-1.pc"
 pkgconf() { PKG_CONFIG_PATH=$stage/pc pkg-config "$@" tether-1; }
 
 version=$(PKG_CONFIG_PATH=$pcdir pkg-config --modversion tether-1)
-check "library is installed with its full version ($version)" test -f "$root$libdir/libtether-1.so.0.${version#*.}"
+check "library is installed with its full version ($version)" \
+  test -f "$root$libdir/libtether-1.so.0.${version#*.}"
 check "libtether-1.so.0 links to the versioned file" test -L "$root$libdir/libtether-1.so.0"
 check "libtether-1.so (development link) is installed" test -L "$root$libdir/libtether-1.so"
-soname=$(readelf -d "$root$libdir/libtether-1.so" 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+soname=$(readelf -d "$root$libdir/libtether-1.so" 2>/dev/null |
+         sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 check "soname is libtether-1.so.0 (got '$soname')" test "$soname" = "libtether-1.so.0"
 
 for h in tether.h tether-enums.h tether-version.h tether-version-macros.h tether-error.h \
@@ -68,7 +77,8 @@ check "private headers are not installed" \
   test -z "$(find "$root" -name '*-private.h' -o -name 'config.h')"
 check "providers directory $providerdir" test -d "$root$providerdir"
 
-if [ -f "$source_root/tools/meson.build" ] && grep -q "tether-inspect" "$source_root/tools/meson.build"; then
+if [ -f "$source_root/tools/meson.build" ] &&
+   grep -q "tether-inspect" "$source_root/tools/meson.build"; then
   check "tether-inspect is installed" test -x "$root$prefix/bin/tether-inspect"
 fi
 typelib=$(find "$root" -name 'Tether-1.typelib' | head -n 1)
@@ -132,11 +142,14 @@ else
 fi
 
 if [ -x "$stage/consumer" ]; then
-  resolved=$(LD_LIBRARY_PATH="$root$libdir" ldd "$stage/consumer" | sed -n 's/.*libtether-1.so.0 => \([^ ]*\).*/\1/p')
-  check "the program loads the staged libtether-1.so.0" test "$resolved" = "$root$libdir/libtether-1.so.0"
+  resolved=$(LD_LIBRARY_PATH="$root$libdir" ldd "$stage/consumer" |
+             sed -n 's/.*libtether-1.so.0 => \([^ ]*\).*/\1/p')
+  check "the program loads the staged libtether-1.so.0" \
+    test "$resolved" = "$root$libdir/libtether-1.so.0"
   out=$(LD_LIBRARY_PATH="$root$libdir" "$stage/consumer" 2>&1)
   rc=$?
-  if [ $rc -eq 0 ] && grep -q "in scope: resource-1" <<<"$out" && grep -q "consumer: tether $version ok" <<<"$out"; then
+  if [ $rc -eq 0 ] && grep -q "in scope: resource-1" <<<"$out" &&
+     grep -q "consumer: tether $version ok" <<<"$out"; then
     ok "the program runs a scope against the staged library"
   else
     not_ok "the program runs a scope against the staged library" "exit $rc" "$out"
