@@ -81,6 +81,13 @@ if [ -f "$source_root/tools/meson.build" ] &&
    grep -q "tether-inspect" "$source_root/tools/meson.build"; then
   check "tether-inspect is installed" test -x "$root$prefix/bin/tether-inspect"
 fi
+if [ -f "$build_root/plugins/counter.so" ]; then
+  check "provider modules are installed in providerdir" test -f "$root$providerdir/counter.so"
+  if [ -x "$root$prefix/bin/tether-inspect" ]; then
+    check "the staged tether-inspect accepts the staged counter provider" \
+      env LD_LIBRARY_PATH="$root$libdir" "$root$prefix/bin/tether-inspect" "$root$providerdir/counter.so"
+  fi
+fi
 typelib=$(find "$root" -name 'Tether-1.typelib' | head -n 1)
 gir=$(find "$root" -name 'Tether-1.gir' | head -n 1)
 if [ -n "$typelib$gir" ]; then
