@@ -324,6 +324,19 @@ class TestPluginProvider(unittest.TestCase):
         finally:
             template.unregister()
 
+    def test_list_providers_from_python(self):
+        """The loader's listing reaches Python as boxed records and lists."""
+        directory = os.path.dirname(os.environ['TETHER_TEST_COUNTER_MODULE'])
+        infos, failures = Tether.list_providers([directory], Tether.LoadFlags.NONE)
+        names = {info.get_name(): info for info in infos}
+        self.assertIn('counter', names)
+        counter = names['counter']
+        self.assertEqual(os.path.realpath(counter.get_path()),
+                         os.path.realpath(os.environ['TETHER_TEST_COUNTER_MODULE']))
+        self.assertEqual(counter.get_abi_version() >> 16, Tether.PROVIDER_ABI_MAJOR)
+        self.assertFalse(counter.get_is_async())
+        self.assertEqual([f.get_error().message for f in failures], [])
+
 
 class TapResult(unittest.TestResult):
     def __init__(self):
