@@ -36,7 +36,8 @@ benchmarks=(bench-hit-path bench-manager bench-purge bench-memory)
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "busiest processes at start:"
-  top -bn1 -o %CPU 2>/dev/null | sed -n '8,12p' | sed 's/^/  /'
+  # The second of two samples: top's first one averages since boot.
+  top -bn2 -d 0.5 -o %CPU 2>/dev/null | awk '/^top -/ { n++ } n == 2' | sed -n '8,12p' | sed 's/^/  /'
 } >"$out_dir/machine.txt"
 
 for run in $(seq 1 "$runs"); do
