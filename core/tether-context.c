@@ -164,17 +164,23 @@ janitor_schedule_locked (void)
   return g_main_context_ref (janitor_context ? janitor_context : g_main_context_default ());
 }
 
-/* Outside the state lock. The source is attached under the lock, in the
- * same step that publishes it as janitor_source: published first and
- * attached after, a concurrent tether_set_janitor_context() could destroy
- * it in between, and the attach would fail with a critical. Attaching under
- * the state lock is safe for the reason given at
- * _tether_context_record_ensure_locked(). */
+/* Outside the state lock. @context is the reference janitor_schedule_locked()
+ * took; it is dropped here.
+ *
+ * Invariant: janitor_source is NULL or a pending idle attached to the
+ * current janitor context, which tether holds a reference on; so
+ * tether_set_janitor_context() may destroy it before it drops that
+ * reference. The idle is therefore attached, under the state lock, to the
+ * janitor context of that moment, not to the one of scheduling time: the
+ * janitor may have moved since, and its old context may be dying on another
+ * thread, where a g_source_destroy() of a source attached to it would touch
+ * freed memory. If one is already pending, it will drain what was queued,
+ * and none is added. Attaching under the state lock is safe for the reason
+ * given at _tether_context_record_ensure_locked(). */
 static void
 janitor_attach (GMainContext *context)
 {
   GSource *source;
-  GSource *previous;
 
   if (context == NULL)
     return;
@@ -185,13 +191,13 @@ janitor_attach (GMainContext *context)
   g_source_set_callback (source, janitor_dispatch, NULL, NULL);
 
   TETHER_STATE_LOCK ();
-  previous = janitor_source;
-  janitor_source = g_source_ref (source);
-  g_source_attach (source, context);
+  if (janitor_source == NULL)
+    {
+      janitor_source = g_source_ref (source);
+      g_source_attach (source, janitor_context ? janitor_context : g_main_context_default ());
+    }
   TETHER_STATE_UNLOCK ();
 
-  if (previous != NULL)
-    g_source_unref (previous);
   g_source_unref (source);
   g_main_context_unref (context);
 }
@@ -281,10 +287,15 @@ _tether_purge_queue_drain (TetherTemplate *only)
 static gboolean
 janitor_dispatch (gpointer data)
 {
+  GSource *self = NULL;
+
   TETHER_STATE_LOCK ();
   janitor_scheduled = FALSE;
-  g_clear_pointer (&janitor_source, g_source_unref);
+  if (janitor_source == g_main_current_source ())
+    self = g_steal_pointer (&janitor_source);
   TETHER_STATE_UNLOCK ();
+
+  g_clear_pointer (&self, g_source_unref);
 
   _tether_purge_queue_drain (NULL);
   run_exit_checks ();
