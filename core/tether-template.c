@@ -705,23 +705,23 @@ retry:
       return resource;
     }
 
-  flight = flight_new_locked (self, context, FALSE, &warn);
-
   /* An async-only provider can serve a synchronous caller only if this
-   * thread can own the context and iterate it until the result arrives. */
+   * thread can own the context and iterate it until the result arrives.
+   * Checked before a flight is published: WOULD_BLOCK is this caller's
+   * answer, not an outcome to share with callers that join (an async caller
+   * or the context's owner could be served). */
   if (self->provider.acquire == NULL && !g_main_context_acquire (context))
     {
       TETHER_STATE_UNLOCK ();
-      flight_complete (flight, NULL,
-                       g_error_new (TETHER_ERROR, TETHER_ERROR_WOULD_BLOCK,
-                                    "Template '%s' only acquires asynchronously and context %p "
-                                    "is owned by another thread; use "
-                                    "tether_template_acquire_async() or acquire from that thread",
-                                    self->name, context));
-      g_propagate_error (error, g_error_copy (flight->error));
-      flight_unref (flight);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_BLOCK,
+                   "Template '%s' only acquires asynchronously and context %p "
+                   "is owned by another thread; use "
+                   "tether_template_acquire_async() or acquire from that thread",
+                   self->name, context);
       return NULL;
     }
+
+  flight = flight_new_locked (self, context, FALSE, &warn);
 
   TETHER_STATE_UNLOCK ();
 
