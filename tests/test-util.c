@@ -765,6 +765,11 @@ ledger_acquire_async (GMainContext        *context,
     lp->acquire_hook (lp, context, NULL, lp->acquire_hook_data);
 
   task = g_task_new (NULL, cancellable, callback, user_data);
+  /* Ignoring cancellation means delivering the resource regardless; with
+   * GTask's default check, g_task_propagate_pointer() would turn it into
+   * G_IO_ERROR_CANCELLED and drop it (a provider bug: a leak). */
+  if (lp->ignore_cancel)
+    g_task_set_check_cancellable (task, FALSE);
   aa = g_new0 (AsyncAcquire, 1);
   aa->lp = lp;
   aa->context = context;
