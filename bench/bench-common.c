@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 void
@@ -229,4 +230,46 @@ bench_raise_fd_limit (guint64 wanted)
   getrlimit (RLIMIT_NOFILE, &limit);
 
   return limit.rlim_cur;
+}
+
+void
+bench_cpu_sample (BenchCpuSample *sample)
+{
+  g_autofree char *contents = NULL;
+  struct rusage usage;
+  long ticks_per_s = sysconf (_SC_CLK_TCK);
+
+  sample->all_busy_s = -1;
+  sample->wall_ns = bench_now_ns ();
+
+  if (ticks_per_s > 0 && g_file_get_contents ("/proc/stat", &contents, NULL, NULL))
+    {
+      guint64 user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+
+      /* "cpu  user nice system idle iowait irq softirq steal ..." */
+      if (sscanf (contents, "cpu %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                  " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                  " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+                  &user, &nice, &system, &idle, &iowait, &irq, &softirq, &steal) >= 7)
+        sample->all_busy_s = (double) (user + nice + system + irq + softirq + steal) / ticks_per_s;
+    }
+
+  getrusage (RUSAGE_SELF, &usage);
+  sample->self_s = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+                   usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+double
+bench_foreign_load (const BenchCpuSample *before,
+                    const BenchCpuSample *after)
+{
+  double wall_s = (after->wall_ns - before->wall_ns) / 1e9;
+  double foreign_s;
+
+  if (before->all_busy_s < 0 || after->all_busy_s < 0 || wall_s <= 0)
+    return 0;
+
+  foreign_s = (after->all_busy_s - before->all_busy_s) - (after->self_s - before->self_s);
+
+  return MAX (foreign_s, 0) / (wall_s * MAX (g_get_num_processors (), 1));
 }

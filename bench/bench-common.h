@@ -75,6 +75,25 @@ bench_sink (gpointer value)
  * does nothing, so that what is timed is tether itself. */
 TetherTemplate *bench_trivial_template_new (const char *name);
 
+/* CPU time other processes (and the hypervisor: steal) used on this
+ * machine, for telling a round disturbed by them from an undisturbed one.
+ * Read /proc/stat's busy time for all CPUs and this process's own CPU time;
+ * their difference is what others used. Resolution: one clock tick
+ * (usually 10 ms) per CPU. */
+typedef struct
+{
+  double all_busy_s;    /* every CPU's busy time, seconds */
+  double self_s;        /* this process's user + system time, seconds */
+  gint64 wall_ns;
+} BenchCpuSample;
+
+void      bench_cpu_sample      (BenchCpuSample *sample);
+
+/* Fraction of the machine's capacity (cores x wall time) that other
+ * processes used between @before and @after; 0 when unknown. */
+double    bench_foreign_load    (const BenchCpuSample *before,
+                                 const BenchCpuSample *after);
+
 /* Raises the open-file limit (each GMainContext holds an eventfd) to at
  * least @wanted. Returns the limit in force afterwards. */
 guint64   bench_raise_fd_limit  (guint64        wanted);

@@ -387,8 +387,17 @@ pool_free (Pool *pool)
 static const guint thread_counts[] = { 1, 2, 8 };
 #define N_THREAD_COUNTS G_N_ELEMENTS (thread_counts)
 
+/* A round counts when other processes used at most the cores the round
+ * left idle plus this share of the machine while it ran (see
+ * bench_foreign_load(); /proc/stat counts in 10 ms ticks, hence the
+ * margin). */
+#define MAX_FOREIGN_LOAD 0.15
+#define MIN_CLEAN_ROUNDS 3
+
 typedef struct
 {
+  guint      clean_rounds;  /* rounds the figures come from */
+  gboolean   disturbed;     /* fewer than MIN_CLEAN_ROUNDS were clean: all are used */
   BenchStats ns_per_op[N_VARIANTS];
   BenchStats vs_private[N_VARIANTS];  /* ns/op ÷ g_private_get's, per round */
   BenchStats vs_mutex[N_VARIANTS];    /* mutex+hash's ns/op ÷ this one's, per round */
@@ -404,6 +413,9 @@ measure_threads (BenchOptions  *options,
   guint rounds = options->rounds;
   double *ns = g_new0 (double, (gsize) N_VARIANTS * rounds);
   double *samples = g_new0 (double, rounds);
+  gboolean *clean = g_new0 (gboolean, rounds);
+  guint n_clean = 0;
+  double allowed = (double) (n_cores - MIN (n_threads, n_cores)) / n_cores + MAX_FOREIGN_LOAD;
   Pool *pool = pool_new (n_threads);
 
   /* Warm up caches, the branch predictor and the CPU clock. */
@@ -411,32 +423,59 @@ measure_threads (BenchOptions  *options,
     pool_run (pool, v, iterations / 4);
 
   for (guint r = 0; r < rounds; r++)
-    for (guint v = 0; v < N_VARIANTS; v++)
-      {
-        double wall = pool_run (pool, v, iterations);
+    {
+      BenchCpuSample before, after;
 
-        /* Core time per operation: with more threads than cores, the
-         * threads share the cores, so the wall time is scaled by how many
-         * run at once. With threads ≤ cores this is each thread's own
-         * ns/op. */
-        ns[v * rounds + r] = wall * MIN (n_threads, n_cores) / ((double) n_threads * iterations);
-      }
+      bench_cpu_sample (&before);
+      for (guint v = 0; v < N_VARIANTS; v++)
+        {
+          double wall = pool_run (pool, v, iterations);
+
+          /* Core time per operation: with more threads than cores, the
+           * threads share the cores, so the wall time is scaled by how many
+           * run at once. With threads ≤ cores this is each thread's own
+           * ns/op. */
+          ns[v * rounds + r] = wall * MIN (n_threads, n_cores) / ((double) n_threads * iterations);
+        }
+      bench_cpu_sample (&after);
+
+      /* On a shared machine, another process on one core turns two
+       * threads into one: keep only rounds nobody else disturbed. */
+      clean[r] = bench_foreign_load (&before, &after) <= allowed;
+      n_clean += clean[r];
+    }
 
   pool_free (pool);
 
+  results->clean_rounds = n_clean;
+  results->disturbed = n_clean < MIN_CLEAN_ROUNDS;
+  if (results->disturbed)
+    for (guint r = 0; r < rounds; r++)
+      clean[r] = TRUE;
+
   for (guint v = 0; v < N_VARIANTS; v++)
     {
-      for (guint r = 0; r < rounds; r++)
-        samples[r] = ns[v * rounds + r] / ns[VARIANT_PRIVATE * rounds + r];
-      results->vs_private[v] = bench_stats (samples, rounds);
+      guint n = 0;
 
       for (guint r = 0; r < rounds; r++)
-        samples[r] = ns[VARIANT_MUTEX_HASH * rounds + r] / ns[v * rounds + r];
-      results->vs_mutex[v] = bench_stats (samples, rounds);
+        if (clean[r])
+          samples[n++] = ns[v * rounds + r] / ns[VARIANT_PRIVATE * rounds + r];
+      results->vs_private[v] = bench_stats (samples, n);
 
-      memcpy (samples, &ns[v * rounds], rounds * sizeof (double));
-      results->ns_per_op[v] = bench_stats (samples, rounds);
+      n = 0;
+      for (guint r = 0; r < rounds; r++)
+        if (clean[r])
+          samples[n++] = ns[VARIANT_MUTEX_HASH * rounds + r] / ns[v * rounds + r];
+      results->vs_mutex[v] = bench_stats (samples, n);
+
+      n = 0;
+      for (guint r = 0; r < rounds; r++)
+        if (clean[r])
+          samples[n++] = ns[v * rounds + r];
+      results->ns_per_op[v] = bench_stats (samples, n);
     }
+
+  g_free (clean);
 
   g_free (samples);
   g_free (ns);
@@ -482,7 +521,7 @@ run_wall_clock (BenchOptions *options)
 
   bench_print_header ("Hit path: resource already held for the thread's context");
   printf ("%" G_GUINT64_FORMAT " calls per thread per measurement, %u rounds; "
-          "figures are median (min-max) over rounds.\n"
+          "figures are median (min-max) over the rounds no other process disturbed.\n"
           "ns/op is per thread while threads <= cores; with more threads than cores it is\n"
           "core time per call (wall x cores / calls).\n\n",
           iterations, options->rounds);
@@ -493,6 +532,13 @@ run_wall_clock (BenchOptions *options)
   for (guint t = 0; t < N_THREAD_COUNTS; t++)
     {
       measure_threads (options, thread_counts[t], iterations, &results[t]);
+      if (results[t].disturbed)
+        printf ("%u threads: only %u of %u rounds undisturbed by other processes;"
+                " figures over all rounds (DISTURBED)\n",
+                thread_counts[t], results[t].clean_rounds, options->rounds);
+      else
+        printf ("%u threads: %u of %u rounds undisturbed by other processes\n",
+                thread_counts[t], results[t].clean_rounds, options->rounds);
 
       for (guint v = 0; v < N_VARIANTS; v++)
         {
@@ -505,6 +551,9 @@ run_wall_clock (BenchOptions *options)
                   thread_counts[t], variant_names[v], ns, vp, vm);
 
           bench_tsv_row (options, "hit-path", case_name, "ns_per_op", results[t].ns_per_op[v]);
+          bench_tsv_row (options, "hit-path", case_name, "clean_rounds",
+                         (BenchStats) { results[t].clean_rounds, results[t].clean_rounds,
+                                        results[t].clean_rounds });
           bench_tsv_row (options, "hit-path", case_name, "x_private", results[t].vs_private[v]);
           bench_tsv_row (options, "hit-path", case_name, "faster_than_mutex", results[t].vs_mutex[v]);
         }
