@@ -86,13 +86,22 @@ static GPtrArray *all_templates;         /* every live template, no references *
 /* Flights: one provider acquire under way for one (template, context)      */
 /* ------------------------------------------------------------------------ */
 
+/* Reference counts of flights and waiters. GLib's g_atomic_ref_count_*()
+ * are functions inside libglib, whose atomics ThreadSanitizer cannot see, so
+ * the free after the last unref looked like a race with the other holders'
+ * last accesses; the g_atomic_int_*() macros expand to compiler atomics in
+ * this file, which TSan instruments. Same semantics. */
+#define ref_count_init(rc) g_atomic_int_set ((rc), 1)
+#define ref_count_inc(rc)  g_atomic_int_inc (rc)
+#define ref_count_dec(rc)  g_atomic_int_dec_and_test (rc)
+
 /* An asynchronous caller waiting for a flight. One reference is the
  * flight's, one the cancellable connection's: a handler that already ran is
  * not disconnected (see flight_complete()), so its data must outlive the
  * flight. */
 typedef struct
 {
-  gatomicrefcount ref_count;
+  gint          ref_count;   /* atomic */
   TetherFlight *flight;      /* no reference; only read while !done */
   GTask        *task;        /* owned until returned */
   GCancellable *cancellable; /* the caller's, owned */
@@ -105,7 +114,7 @@ waiter_unref (gpointer data)
 {
   Waiter *waiter = data;
 
-  if (!g_atomic_ref_count_dec (&waiter->ref_count))
+  if (!ref_count_dec (&waiter->ref_count))
     return;
 
   g_assert (waiter->task == NULL);
@@ -115,7 +124,7 @@ waiter_unref (gpointer data)
 
 struct _TetherFlight
 {
-  gatomicrefcount  ref_count;
+  gint             ref_count;     /* atomic */
 
   /* Read-only after creation */
   TetherTemplate  *template;      /* owned */
@@ -139,7 +148,7 @@ struct _TetherFlight
 static TetherFlight *
 flight_ref (TetherFlight *flight)
 {
-  g_atomic_ref_count_inc (&flight->ref_count);
+  ref_count_inc (&flight->ref_count);
   return flight;
 }
 
@@ -147,7 +156,7 @@ flight_ref (TetherFlight *flight)
 static void
 flight_unref (TetherFlight *flight)
 {
-  if (!g_atomic_ref_count_dec (&flight->ref_count))
+  if (!ref_count_dec (&flight->ref_count))
     return;
 
   g_assert (flight->waiters == NULL || flight->waiters->len == 0);
@@ -574,7 +583,7 @@ flight_new_locked (TetherTemplate *self,
     }
 
   flight = g_new0 (TetherFlight, 1);
-  g_atomic_ref_count_init (&flight->ref_count);
+  ref_count_init (&flight->ref_count);
   flight->template = g_object_ref (self);
   flight->context = g_main_context_ref (context);
   flight->cancellable = g_cancellable_new ();
@@ -1317,7 +1326,7 @@ acquire_async_internal (TetherTemplate *self,
     }
 
   waiter = g_new0 (Waiter, 1);
-  g_atomic_ref_count_init (&waiter->ref_count);
+  ref_count_init (&waiter->ref_count);
   waiter->flight = flight;
   waiter->task = task;
   if (g_task_get_cancellable (task) != NULL)
@@ -1337,8 +1346,8 @@ acquire_async_internal (TetherTemplate *self,
       gboolean completed;
       gulong handler;
 
-      g_atomic_ref_count_inc (&waiter->ref_count);
-      g_atomic_ref_count_inc (&waiter->ref_count);
+      ref_count_inc (&waiter->ref_count);
+      ref_count_inc (&waiter->ref_count);
       handler = g_cancellable_connect (cancellable,
                                        G_CALLBACK (on_waiter_cancelled),
                                        waiter, waiter_unref);
