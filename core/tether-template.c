@@ -1301,6 +1301,7 @@ acquire_async_internal (TetherTemplate *self,
   TetherFlight *flight = NULL;
   TetherEntry *entry;
   Waiter *waiter;
+  GCancellable *cancellable = NULL;
   gboolean lead = FALSE;
   gboolean warn = FALSE;
 
@@ -1336,18 +1337,25 @@ acquire_async_internal (TetherTemplate *self,
   g_ptr_array_add (flight->waiters, waiter);
   flight->n_live_waiters++;
 
+  /* Once the lock is released, the flight may complete on another thread
+   * and drop its reference, the only one so far: take ours first, one for
+   * this function and one for the cancellable connection. */
+  if (waiter->cancellable != NULL)
+    {
+      cancellable = g_object_ref (waiter->cancellable);
+      ref_count_inc (&waiter->ref_count);
+      ref_count_inc (&waiter->ref_count);
+    }
+
   TETHER_STATE_UNLOCK ();
 
   /* If the flight completes before this connects, the handler finds the
    * waiter done; if the cancellable is already cancelled, it runs now. */
-  if (waiter->cancellable != NULL)
+  if (cancellable != NULL)
     {
-      GCancellable *cancellable = g_object_ref (waiter->cancellable);
       gboolean completed;
       gulong handler;
 
-      ref_count_inc (&waiter->ref_count);
-      ref_count_inc (&waiter->ref_count);
       handler = g_cancellable_connect (cancellable,
                                        G_CALLBACK (on_waiter_cancelled),
                                        waiter, waiter_unref);
