@@ -673,6 +673,7 @@ typedef struct
   GMainContext       *context;     /* identity only */
   GSource            *timeout;
   GSource            *cancel;
+  gboolean            returned;   /* the task returned; only touched in its context */
 } AsyncAcquire;
 
 static void
@@ -699,6 +700,14 @@ ledger_async_finish_task (GTask    *task,
 {
   AsyncAcquire *aa = g_task_get_task_data (task);
   GError *error = NULL;
+
+  /* The task may outlive this (GTask holds itself until its callback has
+   * run), so the other source could still fire: return once. */
+  if (aa->returned)
+    return;
+  aa->returned = TRUE;
+  if (aa->cancel != NULL)
+    g_source_destroy (aa->cancel);
 
   if (cancelled)
     {
