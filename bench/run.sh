@@ -7,7 +7,9 @@
 #
 #   bench/run.sh [BUILD_DIR] [OUT_DIR] [RUNS]
 #
-# Then bench/plot.sh OUT_DIR draws docs/performance-*.png from summary.tsv.
+# Before each hit-path run it waits up to QUIET_WAIT seconds (default 60)
+# for the machine to be 85% idle. Then bench/plot.sh OUT_DIR draws
+# docs/performance-*.png from summary.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,8 +42,28 @@ benchmarks=(bench-hit-path bench-manager bench-purge bench-memory)
   top -bn2 -d 0.5 -o %CPU 2>/dev/null | awk '/^top -/ { n++ } n == 2' | sed -n '8,12p' | sed 's/^/  /'
 } >"$out_dir/machine.txt"
 
+# Waits (at most QUIET_WAIT seconds, default 60) until the machine is at
+# least 85% idle over one second: on a shared machine the multi-threaded
+# figures mean little while other work holds a core.
+wait_for_quiet() {
+  local deadline=$((SECONDS + ${QUIET_WAIT:-60}))
+  while [ $SECONDS -lt $deadline ]; do
+    local a b
+    a=$(head -n1 /proc/stat); sleep 1; b=$(head -n1 /proc/stat)
+    if awk -v a="$a" -v b="$b" 'BEGIN {
+          split(a, x); split(b, y); total = 0; idle = 0
+          for (i = 2; i <= 9; i++) total += y[i] - x[i]
+          idle = (y[5] - x[5]) + (y[6] - x[6])
+          exit !(total > 0 && idle / total >= 0.85) }'; then
+      return 0
+    fi
+  done
+  echo "   (the machine did not become quiet within ${QUIET_WAIT:-60} s; measuring anyway)" >&2
+}
+
 for run in $(seq 1 "$runs"); do
   for b in "${benchmarks[@]}"; do
+    [ "$b" = bench-hit-path ] && wait_for_quiet
     echo "== $b, run $run of $runs: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >"$out_dir/$b-$run.txt"
     "$build_dir/bench/$b" --tsv "$out_dir/$b-$run.tsv" >>"$out_dir/$b-$run.txt"
