@@ -181,6 +181,7 @@ static void
 janitor_attach (GMainContext *context)
 {
   GSource *source;
+  GMainContext *target = NULL;
 
   if (context == NULL)
     return;
@@ -193,12 +194,18 @@ janitor_attach (GMainContext *context)
   TETHER_STATE_LOCK ();
   if (janitor_source == NULL)
     {
+      target = g_main_context_ref (janitor_context ? janitor_context : g_main_context_default ());
       janitor_source = g_source_ref (source);
-      g_source_attach (source, janitor_context ? janitor_context : g_main_context_default ());
+      g_source_attach (source, target);
     }
   TETHER_STATE_UNLOCK ();
 
+  /* Dropping a source reference locks the source's context; the janitor
+   * may move and its old context be freed on another thread meanwhile, so
+   * hold a reference on it until ours on the source is gone. */
   g_source_unref (source);
+  if (target != NULL)
+    g_main_context_unref (target);
   g_main_context_unref (context);
 }
 
