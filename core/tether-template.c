@@ -942,9 +942,12 @@ _tether_provider_validate (const TetherProvider  *provider,
     }
 
   /* A newer core reads an older, smaller struct: what it lacks is NULL. A
-   * newer provider's extra fields are ignored. */
+   * newer provider's extra fields are ignored. Only whole fields are
+   * copied: a struct_size that ends inside a pointer would otherwise copy
+   * part of it (every field past the header is pointer-sized). */
   memset (out_copy, 0, sizeof *out_copy);
   size = MIN ((gsize) provider->struct_size, sizeof *out_copy);
+  size -= size % sizeof (gpointer);
   memcpy (out_copy, provider, size);
   out_copy->struct_size = sizeof *out_copy;
 
