@@ -34,6 +34,18 @@ never_acquire_finish (GAsyncResult *result, GError **error)
   abort ();
 }
 
+static gpointer
+never_init (GKeyFile *config, const char *group, GError **error)
+{
+  abort ();
+}
+
+static void
+never_shutdown (gpointer data)
+{
+  abort ();
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
@@ -63,6 +75,9 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   provider.acquire = (flags & 1) ? never_acquire : NULL;
   provider.acquire_async = (flags & 2) ? never_acquire_async : NULL;
   provider.acquire_finish = (flags & 4) ? never_acquire_finish : NULL;
+  /* Bit 5: the module hooks are set too, as a module's struct has them. */
+  provider.init = (flags & 32) ? never_init : NULL;
+  provider.shutdown = (flags & 32) ? never_shutdown : NULL;
 
   ok = _tether_provider_validate (&provider, &copy, &error);
 
@@ -74,9 +89,10 @@ LLVMFuzzerTestOneInput (const guint8 *data,
       CHECK (name != NULL && _tether_loader_name_is_valid (name));
       CHECK (copy.struct_size == sizeof copy);
       CHECK (copy.acquire != NULL || (copy.acquire_async != NULL && copy.acquire_finish != NULL));
-      /* Nothing beyond what the provider declared was read. */
+      /* Nothing beyond what the provider declared was read, and no field
+       * was copied in part (a struct_size that ends inside a field). */
       if (provider.struct_size < sizeof provider)
-        for (gsize off = (provider.struct_size + sizeof (gpointer) - 1) & ~(sizeof (gpointer) - 1);
+        for (gsize off = provider.struct_size & ~(sizeof (gpointer) - 1);
              off + sizeof (gpointer) <= sizeof copy;
              off += sizeof (gpointer))
           {
