@@ -107,7 +107,12 @@ typedef struct _TetherProvider TetherProvider;
  *   invoked in @context (GTask does this when @context is the thread-default
  *   context at the time the task is created). When the starting thread cannot
  *   own @context, tether starts it from an idle source attached to @context,
- *   so it runs in whichever thread iterates @context.
+ *   so it runs in whichever thread iterates @context. Its completion only
+ *   arrives when @context is iterated, and tether keeps @context alive until
+ *   it does. tether cancels the cancellable it passes only when every caller
+ *   waiting for the acquire has gone; a provider that completes anyway
+ *   should still return its resource (with GTask, turn off
+ *   g_task_set_check_cancellable()), and tether caches it.
  * - @release gets `graceful == TRUE` and the live @context (pushed as
  *   thread-default when the releasing thread can own it) when a
  *   [class@Tether.Manager] or [method@Tether.Template.release] releases the
