@@ -270,17 +270,29 @@ _tether_purge_queue_drain (TetherTemplate *only)
 
   TETHER_STATE_LOCK ();
   ensure_queues_locked ();
-  for (guint i = 0; i < purge_queue->len;)
+  if (only == NULL)
     {
-      TetherDeadResource *item = &g_array_index (purge_queue, TetherDeadResource, i);
+      /* Take the whole queue: O(1), whatever its length. */
+      GArray *all = purge_queue;
 
-      if (only == NULL || item->template == only)
+      purge_queue = dead;
+      dead = all;
+    }
+  else
+    {
+      guint kept = 0;
+
+      /* One pass: move @only's items out, compact the others in place. */
+      for (guint i = 0; i < purge_queue->len; i++)
         {
-          g_array_append_val (dead, *item);
-          g_array_remove_index (purge_queue, i);
+          TetherDeadResource *item = &g_array_index (purge_queue, TetherDeadResource, i);
+
+          if (item->template == only)
+            g_array_append_val (dead, *item);
+          else
+            g_array_index (purge_queue, TetherDeadResource, kept++) = *item;
         }
-      else
-        i++;
+      g_array_set_size (purge_queue, kept);
     }
   TETHER_STATE_UNLOCK ();
 
@@ -567,13 +579,16 @@ _tether_cache_store (TetherTemplate *template,
 }
 
 /* Remembers that this thread acquired an unmanaged resource for its
- * thread-default context, so that its exit can be checked for leaks. */
+ * thread-default context, so that its exit can be checked for leaks.
+ * Entries of contexts tether no longer serves are dropped on the way, so the
+ * list stays as short as the set of the thread's live contexts. */
 void
-_tether_thread_watch_context (GMainContext *context,
-                              guint64       record_id)
+_tether_thread_watch_context_locked (GMainContext *context,
+                                     guint64       record_id)
 {
   ThreadCache *cache = thread_cache_get ();
   ExitCheck check = { context, record_id };
+  guint kept = 0;
 
   if (cache->watched == NULL)
     cache->watched = g_array_new (FALSE, FALSE, sizeof (ExitCheck));
@@ -581,10 +596,17 @@ _tether_thread_watch_context (GMainContext *context,
   for (guint i = 0; i < cache->watched->len; i++)
     {
       ExitCheck *other = &g_array_index (cache->watched, ExitCheck, i);
+      TetherContextRecord *record = _tether_context_record_lookup_locked (other->context);
+
+      if (record == NULL || record->id != other->record_id)
+        continue;   /* dead or detached: nothing left to check */
 
       if (other->context == context && other->record_id == record_id)
         return;
+
+      g_array_index (cache->watched, ExitCheck, kept++) = *other;
     }
+  g_array_set_size (cache->watched, kept);
 
   g_array_append_val (cache->watched, check);
 }
@@ -680,7 +702,17 @@ run_exit_checks (void)
 gboolean
 _tether_context_enter (GMainContext *context)
 {
-  if (context == NULL || !g_main_context_acquire (context))
+  if (context == NULL)
+    return FALSE;
+
+  /* Already this thread's thread-default context, and owned by it (the
+   * usual case inside a manager): nothing to push. The thread-default stack
+   * holds a reference, so the context outlives the call. */
+  if (context == g_main_context_get_thread_default () &&
+      g_main_context_is_owner (context))
+    return FALSE;
+
+  if (!g_main_context_acquire (context))
     return FALSE;
 
   /* Our own reference for the span: what runs inside may drop the last

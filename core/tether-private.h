@@ -105,7 +105,7 @@ void                 _tether_context_record_finish_detach (GSource             *
 guint64              _tether_next_serial_locked            (void);
 guint64              _tether_next_generation_locked        (void);
 gboolean             _tether_unmanaged_warning_enabled     (void);
-void                 _tether_thread_watch_context          (GMainContext        *context,
+void                 _tether_thread_watch_context_locked   (GMainContext        *context,
                                                             guint64              record_id);
 
 /* The per-thread cache of the hit path */

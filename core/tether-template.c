@@ -135,6 +135,8 @@ struct _TetherFlight
   TetherEntry     *entry;         /* the entry in the table while acquiring */
   TetherCond       cond;          /* signalled when done */
   GThread         *leader;        /* thread inside a synchronous provider acquire */
+  GThread         *creator;       /* thread that started the flight */
+  gboolean         for_thread_default; /* @context was the creator's thread-default */
   GPtrArray       *waiters;       /* Waiter*, asynchronous callers */
   guint            n_live_waiters;/* waiters not yet cancelled */
   guint            n_sync_waiters;
@@ -380,9 +382,7 @@ flight_complete (TetherFlight *flight,
   GError *error = NULL;
   GSource *detach = NULL;
   TetherEntry *failed_entry = NULL;
-  gboolean watch = FALSE;
   gboolean restart = FALSE;
-  guint64 record_id = 0;
 
   resource = validate_result (self, context, resource, provider_error, &error);
 
@@ -400,12 +400,12 @@ flight_complete (TetherFlight *flight,
         entry->serial = _tether_next_serial_locked ();
         entry->flight = NULL;
 
+        /* Remember, for the thread-exit leak check, an unmanaged resource
+         * of the creating thread's own thread-default context (decided
+         * before tether pushed the context for the provider). */
         if (record != NULL && record->manager == NULL &&
-            context == g_main_context_get_thread_default ())
-          {
-            watch = TRUE;
-            record_id = record->id;
-          }
+            flight->for_thread_default && flight->creator == g_thread_self ())
+          _tether_thread_watch_context_locked (context, record->id);
       }
     else
       {
@@ -440,9 +440,6 @@ flight_complete (TetherFlight *flight,
       }
   }
   TETHER_STATE_UNLOCK ();
-
-  if (watch)
-    _tether_thread_watch_context (context, record_id);
 
   if (flight->async_driven)
     g_main_context_wakeup (context);
@@ -586,8 +583,12 @@ flight_new_locked (TetherTemplate *self,
   ref_count_init (&flight->ref_count);
   flight->template = g_object_ref (self);
   flight->context = g_main_context_ref (context);
-  flight->cancellable = g_cancellable_new ();
+  /* Only an asynchronous provider acquire can be cancelled. */
+  if (self->provider.acquire == NULL)
+    flight->cancellable = g_cancellable_new ();
   flight->async_driven = async_driven || self->provider.acquire == NULL;
+  flight->creator = g_thread_self ();
+  flight->for_thread_default = context == g_main_context_get_thread_default ();
   tether_cond_init (&flight->cond);
 
   entry = g_new0 (TetherEntry, 1);
@@ -1271,7 +1272,7 @@ on_waiter_cancelled (GCancellable *cancellable,
       /* The last caller left: cancel the provider's acquire too. A sync
        * caller that joins later retries once the cancelled flight ends. */
       if (flight->n_live_waiters == 0 && flight->n_sync_waiters == 0 &&
-          !g_atomic_int_get (&flight->done))
+          flight->cancellable != NULL && !g_atomic_int_get (&flight->done))
         {
           flight->abandoned = TRUE;
           abandon = g_object_ref (flight->cancellable);
