@@ -493,70 +493,23 @@ tether_set_unmanaged_warning_enabled (gboolean enabled)
 /* The per-thread cache                                                     */
 /* ------------------------------------------------------------------------ */
 
-#define CACHE_SLOTS 64  /* a power of two */
-
-typedef struct
-{
-  TetherTemplate *template;   /* identity only */
-  GMainContext   *context;    /* identity only */
-  gpointer        resource;
-  guint64         generation; /* the template's generation when stored */
-} CacheSlot;
-
-typedef struct
-{
-  CacheSlot slots[CACHE_SLOTS];
-  GArray   *watched;          /* ExitCheck: thread-default contexts with unmanaged resources */
-} ThreadCache;
-
 static void thread_cache_free (gpointer data);
 
 /* initial-exec: one pointer of static TLS, so the hit path reads it with a
  * single %fs-relative load. The cache itself is on the heap (a large static
  * TLS block would make dlopen() of the library fail from Python). */
-static __thread ThreadCache *thread_cache __attribute__((tls_model ("initial-exec")));
+__thread ThreadCache *_tether_thread_cache __attribute__((tls_model ("initial-exec")));
 static GPrivate thread_cache_key = G_PRIVATE_INIT (thread_cache_free);
-
-static inline guint
-cache_index (TetherTemplate *template,
-             GMainContext   *context)
-{
-  guintptr h = ((guintptr) template >> 4) * 0x9E3779B97F4A7C15ull;
-
-  h ^= ((guintptr) context >> 4) * 0xC2B2AE3D27D4EB4Full;
-
-  return (guint) (h >> 58) & (CACHE_SLOTS - 1);
-}
-
-gpointer
-_tether_cache_lookup (TetherTemplate *template,
-                      GMainContext   *context,
-                      guint64         generation)
-{
-  ThreadCache *cache = thread_cache;
-  CacheSlot *slot;
-
-  if (G_UNLIKELY (cache == NULL))
-    return NULL;
-
-  slot = &cache->slots[cache_index (template, context)];
-  if (slot->template == template &&
-      slot->context == context &&
-      slot->generation == generation)
-    return slot->resource;
-
-  return NULL;
-}
 
 static ThreadCache *
 thread_cache_get (void)
 {
-  ThreadCache *cache = thread_cache;
+  ThreadCache *cache = _tether_thread_cache;
 
   if (cache == NULL)
     {
       cache = g_new0 (ThreadCache, 1);
-      thread_cache = cache;
+      _tether_thread_cache = cache;
       g_private_set (&thread_cache_key, cache);
     }
 
@@ -570,7 +523,7 @@ _tether_cache_store (TetherTemplate *template,
                      guint64         generation)
 {
   ThreadCache *cache = thread_cache_get ();
-  CacheSlot *slot = &cache->slots[cache_index (template, context)];
+  CacheSlot *slot = &cache->slots[_tether_cache_index (template, context)];
 
   slot->template = template;
   slot->context = context;
@@ -621,8 +574,8 @@ thread_cache_free (gpointer data)
   ThreadCache *cache = data;
   GMainContext *attach_to = NULL;
 
-  if (thread_cache == cache)
-    thread_cache = NULL;
+  if (_tether_thread_cache == cache)
+    _tether_thread_cache = NULL;
 
   if (cache->watched != NULL && cache->watched->len > 0)
     {

@@ -108,10 +108,58 @@ gboolean             _tether_unmanaged_warning_enabled     (void);
 void                 _tether_thread_watch_context_locked   (GMainContext        *context,
                                                             guint64              record_id);
 
-/* The per-thread cache of the hit path */
-gpointer             _tether_cache_lookup                  (TetherTemplate      *template,
-                                                            GMainContext        *context,
-                                                            guint64              generation);
+/* The per-thread cache of the hit path: a small direct-mapped table per
+ * thread, each slot validated by the template's generation counter. The
+ * lookup is inline so that a hit costs no call beyond the public one. */
+#define CACHE_SLOTS 64  /* a power of two */
+
+typedef struct
+{
+  TetherTemplate *template;   /* identity only */
+  GMainContext   *context;    /* identity only */
+  gpointer        resource;
+  guint64         generation; /* the template's generation when stored */
+} CacheSlot;
+
+typedef struct
+{
+  CacheSlot slots[CACHE_SLOTS];
+  GArray   *watched;          /* ExitCheck: thread-default contexts with unmanaged resources */
+} ThreadCache;
+
+/* Defined in tether-context.c; never exported (hidden visibility). */
+extern __thread ThreadCache *_tether_thread_cache __attribute__((tls_model ("initial-exec")));
+
+static inline guint
+_tether_cache_index (TetherTemplate *template,
+                     GMainContext   *context)
+{
+  /* Fibonacci hashing of the two pointers mixed: one multiply. */
+  guintptr h = ((guintptr) template ^ ((guintptr) context >> 3)) * 0x9E3779B97F4A7C15ull;
+
+  return (guint) (h >> 58) & (CACHE_SLOTS - 1);
+}
+
+static inline gpointer
+_tether_cache_lookup (TetherTemplate *template,
+                      GMainContext   *context,
+                      guint64         generation)
+{
+  ThreadCache *cache = _tether_thread_cache;
+  CacheSlot *slot;
+
+  if (G_UNLIKELY (cache == NULL))
+    return NULL;
+
+  slot = &cache->slots[_tether_cache_index (template, context)];
+  if (slot->template == template &&
+      slot->context == context &&
+      slot->generation == generation)
+    return slot->resource;
+
+  return NULL;
+}
+
 void                 _tether_cache_store                   (TetherTemplate      *template,
                                                             GMainContext        *context,
                                                             gpointer             resource,
