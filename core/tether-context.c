@@ -127,7 +127,6 @@ _tether_context_record_maybe_detach_locked (TetherContextRecord *record)
 
   if (record == NULL ||
       record->n_entries > 0 ||
-      record->n_busy > 0 ||
       record->manager != NULL)
     return NULL;
 

@@ -85,7 +85,6 @@ typedef struct _TetherContextRecord
   guint64        id;          /* unique across the process's lifetime */
   TetherManager *manager;     /* the active owning manager, or NULL; weak */
   guint          n_entries;   /* entries (held or in flight) for this context */
-  guint          n_busy;      /* operations that keep the record attached */
   guint          warned : 1;  /* the unmanaged warning was given */
   guint          detached : 1;/* sentinel destroyed on purpose */
 } TetherContextRecord;
