@@ -150,21 +150,21 @@ _tether_context_record_finish_detach (GSource *sentinel)
 
 static gboolean janitor_dispatch (gpointer data);
 
-/* Returns a reference to the context to attach a janitor idle to, or NULL
- * when one is already scheduled. */
-static GMainContext *
+/* Returns whether the caller must attach a janitor idle (with
+ * janitor_attach(), once the lock is released): FALSE when one is already
+ * scheduled. */
+static gboolean
 janitor_schedule_locked (void)
 {
   if (janitor_scheduled)
-    return NULL;
+    return FALSE;
 
   janitor_scheduled = TRUE;
 
-  return g_main_context_ref (janitor_context ? janitor_context : g_main_context_default ());
+  return TRUE;
 }
 
-/* Outside the state lock. @context is the reference janitor_schedule_locked()
- * took; it is dropped here.
+/* Outside the state lock; does nothing unless @scheduled.
  *
  * Invariant: janitor_source is NULL or a pending idle attached to the
  * current janitor context, which tether holds a reference on; so
@@ -177,12 +177,12 @@ janitor_schedule_locked (void)
  * and none is added. Attaching under the state lock is safe for the reason
  * given at _tether_context_record_ensure_locked(). */
 static void
-janitor_attach (GMainContext *context)
+janitor_attach (gboolean scheduled)
 {
   GSource *source;
   GMainContext *target = NULL;
 
-  if (context == NULL)
+  if (!scheduled)
     return;
 
   source = g_idle_source_new ();
@@ -205,7 +205,6 @@ janitor_attach (GMainContext *context)
   g_source_unref (source);
   if (target != NULL)
     g_main_context_unref (target);
-  g_main_context_unref (context);
 }
 
 /* The GDestroyNotify of the sentinel's callback. It runs either inside the
@@ -216,7 +215,7 @@ static void
 on_context_finalized (gpointer data)
 {
   TetherContextRecord *record = data;
-  GMainContext *attach_to = NULL;
+  gboolean attach_to = FALSE;
 
   if (!record->detached)
     {
@@ -394,7 +393,7 @@ tether_set_janitor_context (GMainContext *context)
 {
   GMainContext *old_context;
   GSource *old_source;
-  GMainContext *attach_to = NULL;
+  gboolean attach_to = FALSE;
 
   if (context == g_main_context_default ())
     context = NULL;
@@ -571,7 +570,7 @@ static void
 thread_cache_free (gpointer data)
 {
   ThreadCache *cache = data;
-  GMainContext *attach_to = NULL;
+  gboolean attach_to = FALSE;
 
   if (_tether_thread_cache == cache)
     _tether_thread_cache = NULL;

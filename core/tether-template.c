@@ -211,6 +211,20 @@ template_invalidate_locked (TetherTemplate *self)
   __atomic_store_n (&self->generation, _tether_next_generation_locked (), __ATOMIC_RELEASE);
 }
 
+/* Puts @resource in this thread's cache if it is still what @self holds for
+ * @context: a flight's result may have been released again by the time its
+ * waiter wakes up. */
+static void
+cache_store_if_held_locked (TetherTemplate *self,
+                            GMainContext   *context,
+                            gpointer        resource)
+{
+  TetherEntry *entry = entry_lookup_locked (self, context);
+
+  if (entry != NULL && entry->flight == NULL && entry->resource == resource)
+    _tether_cache_store (self, context, resource, template_generation (self));
+}
+
 /* Takes a held entry off the table. Its reference on the template passes to
  * the caller. */
 static void
@@ -651,12 +665,7 @@ flight_wait_locked (TetherFlight  *flight,
   *out_retry = flight->abandoned && resource == NULL;
 
   if (resource != NULL)
-    {
-      TetherEntry *entry = entry_lookup_locked (self, flight->context);
-
-      if (entry != NULL && entry->flight == NULL && entry->resource == resource)
-        _tether_cache_store (self, flight->context, resource, template_generation (self));
-    }
+    cache_store_if_held_locked (self, flight->context, resource);
   else if (!*out_retry)
     g_propagate_error (error, g_error_copy (flight->error));
 
@@ -764,11 +773,7 @@ retry:
   if (resource == NULL)
     g_propagate_error (error, g_error_copy (flight->error));
   else
-    {
-      entry = entry_lookup_locked (self, context);
-      if (entry != NULL && entry->flight == NULL && entry->resource == resource)
-        _tether_cache_store (self, context, resource, template_generation (self));
-    }
+    cache_store_if_held_locked (self, context, resource);
   TETHER_STATE_UNLOCK ();
 
   flight_unref (flight);
