@@ -7,6 +7,8 @@
 
 #include <tether/tether.h>
 
+#include "../test-util.h"   /* test_reset_global_state() */
+
 /* Loads plugins/NAME.so from the build tree (TETHER_TEST_PLUGINS_DIR),
  * never from the install directory, with @config_text as configuration. */
 static inline TetherTemplate *
@@ -25,15 +27,4 @@ plugin_test_load (const char  *name,
     g_assert_true (g_key_file_load_from_data (config, config_text, -1, G_KEY_FILE_NONE, NULL));
 
   return tether_load_provider (path, config, error);
-}
-
-/* Unregisters every registered template. */
-static inline void
-plugin_test_reset (void)
-{
-  g_autoptr(GPtrArray) templates = tether_dup_templates ();
-
-  for (guint i = 0; i < templates->len; i++)
-    tether_template_unregister (g_ptr_array_index (templates, i));
-  tether_purge ();
 }

@@ -49,7 +49,7 @@ test_counter_per_context (void)
   Worker workers[4] = { 0 };
   GThread *threads[G_N_ELEMENTS (workers)];
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("counter", "[provider counter]\nstart=100\n", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (tether_template_get_name (template), ==, "counter");
@@ -85,7 +85,7 @@ test_counter_ungraceful (void)
   GMainContext *context = g_main_context_new ();
   TetherCounter *counter;
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("counter", NULL, &error);
   g_assert_no_error (error);
 
@@ -108,7 +108,7 @@ test_counter_bad_config (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(TetherTemplate) template = NULL;
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("counter", "[provider counter]\nstart=-4\n", &error);
   g_assert_null (template);
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INIT_FAILED);

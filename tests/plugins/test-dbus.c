@@ -131,7 +131,7 @@ test_dbus_configured_address (gconstpointer data)
   g_autoptr(TetherTemplate) template = NULL;
   g_autofree char *config = g_strdup_printf ("[provider dbus]\naddress=%s\n", address);
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("dbus", config, &error);
   g_assert_no_error (error);
   run_workers (template);
@@ -145,7 +145,7 @@ test_dbus_session_default (void)
   g_autoptr(TetherTemplate) template = NULL;
 
   /* No address: the session bus, which GTestDBus pointed at its daemon. */
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("dbus", NULL, &error);
   g_assert_no_error (error);
   run_workers (template);
@@ -158,7 +158,7 @@ test_dbus_bad_address (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(TetherTemplate) template = NULL;
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("dbus", "[provider dbus]\naddress=not an address\n", &error);
   g_assert_null (template);
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INIT_FAILED);
@@ -171,7 +171,7 @@ test_dbus_unreachable (void)
   g_autoptr(TetherTemplate) template = NULL;
   g_autoptr(GMainContext) context = g_main_context_new ();
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("dbus",
                                "[provider dbus]\naddress=unix:path=/nonexistent/tether-bus\n",
                                &error);

@@ -248,7 +248,7 @@ test_soup_session_workers (void)
   GThread *threads[N_WORKERS];
   Server *server;
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("soup-session",
                                "[provider soup-session]\n"
                                "user-agent=tether-test-agent/1.0\n"
@@ -353,7 +353,7 @@ test_soup_session_foreign_context (void)
   GThread *thread;
   gpointer session;
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("soup-session", NULL, &error);
   g_assert_no_error (error);
 

@@ -108,7 +108,7 @@ test_sqlite_concurrent_writers (void)
   sqlite3_stmt *stmt = NULL;
 
   g_assert_no_error (error);
-  plugin_test_reset ();
+  test_reset_global_state ();
   config = g_strdup_printf ("[provider sqlite]\n"
                             "path=%s\n"
                             "open-flags=readwrite;create\n"
@@ -176,7 +176,7 @@ test_sqlite_ungraceful (void)
   GMainContext *context = g_main_context_new ();
   sqlite3 *db;
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("sqlite", NULL, &error);
   g_assert_no_error (error);
 
@@ -202,7 +202,7 @@ test_sqlite_bad_config (void)
     "[provider sqlite]\nbusy-timeout=soon\n",
   };
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   for (guint i = 0; i < G_N_ELEMENTS (configs); i++)
     {
       g_autoptr(GError) error = NULL;
@@ -221,7 +221,7 @@ test_sqlite_open_fails (void)
   g_autoptr(TetherTemplate) template = NULL;
   g_autoptr(GMainContext) context = g_main_context_new ();
 
-  plugin_test_reset ();
+  test_reset_global_state ();
   template = plugin_test_load ("sqlite",
                                "[provider sqlite]\npath=/nonexistent/dir/x.db\n", &error);
   g_assert_no_error (error);
