@@ -17,6 +17,8 @@
 
 /* Every public declaration carries one of these, so that the exported
  * symbol list is exactly the public API (the library is built with
- * hidden visibility by default). */
+ * hidden visibility by default). TETHER_AVAILABLE_IN_ALL marks the API of
+ * the first release (0.1); each later addition names the release that
+ * added it, with a matching `Since:` line in its doc comment. */
 #define TETHER_AVAILABLE_IN_ALL _TETHER_EXTERN
-#define TETHER_AVAILABLE_IN_0_1 _TETHER_EXTERN
+#define TETHER_AVAILABLE_IN_0_2 _TETHER_EXTERN
