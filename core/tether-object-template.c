@@ -447,3 +447,42 @@ tether_template_lookup_object (TetherTemplate *self,
 
   return tether_template_lookup (self, context);
 }
+
+/**
+ * tether_template_dup_object:
+ * @self: a #TetherTemplate whose resources are objects (see
+ *   [method@Tether.Template.get_object_type])
+ * @context: (nullable): the context, or %NULL for the calling thread's
+ *   thread-default context
+ *
+ * Gets a new reference to the object @self holds for @context, never
+ * acquiring one. Unlike [method@Tether.Template.lookup_object], whose
+ * borrowed pointer is only safe in the thread whose scope holds the object,
+ * this is the safe form for any other thread (a UI thread showing what
+ * worker contexts hold, say): the reference is taken before a concurrent
+ * release of @context can free the object, and keeps it alive after that
+ * release. The object may then already be released for @context; using it
+ * is the caller's business, and it must be unreffed on a thread where
+ * dropping the last reference is safe for its type.
+ *
+ * @context is an identity only: it need not be alive, and is never
+ * referenced or iterated. Callable from any thread.
+ *
+ * Returns: (transfer full) (nullable): a new reference to the held object,
+ *   or %NULL if none is held (or one is still being acquired)
+ *
+ * Since: 0.2
+ */
+GObject *
+tether_template_dup_object (TetherTemplate *self,
+                            GMainContext   *context)
+{
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
+  g_return_val_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID, NULL);
+
+  /* g_object_ref() under the state lock runs no user code: the template
+   * owns a strong reference on a held object, so this reference is never a
+   * toggle reference's 1 -> 2 transition (the one that calls a binding's
+   * toggle notify). */
+  return _tether_template_lookup_ref (self, _tether_resolve_context (context), g_object_ref);
+}

@@ -196,6 +196,10 @@ gboolean             _tether_template_release_full         (TetherTemplate      
 guint                _tether_release_context               (GMainContext        *context,
                                                             TetherManager       *manager);
 void                 _tether_release_dead                  (GArray              *dead);
+gpointer             _tether_template_lookup_ref           (TetherTemplate      *self,
+                                                            GMainContext        *context,
+                                                            gpointer           (*ref_func) (gpointer));
+GMainContext        *_tether_resolve_context               (GMainContext        *context);
 gboolean             _tether_template_is_registered_locked (TetherTemplate      *self);
 
 /* tether-context.c: purge queue */

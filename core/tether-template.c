@@ -1499,7 +1499,6 @@ gpointer
 tether_template_lookup (TetherTemplate *self,
                         GMainContext   *context)
 {
-  TetherEntry *entry;
   gpointer resource;
 
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
@@ -1510,12 +1509,34 @@ tether_template_lookup (TetherTemplate *self,
   if (resource != NULL)
     return resource;
 
+  return _tether_template_lookup_ref (self, context, NULL);
+}
+
+/* Looks up the held resource of (@self, @context) under the state lock and,
+ * if @ref_func is not NULL, applies it there, before a concurrent release
+ * could take the resource off the table and free it. @context is resolved. */
+gpointer
+_tether_template_lookup_ref (TetherTemplate *self,
+                             GMainContext   *context,
+                             gpointer      (*ref_func) (gpointer))
+{
+  TetherEntry *entry;
+  gpointer resource;
+
   TETHER_STATE_LOCK ();
   entry = entry_lookup_locked (self, context);
   resource = (entry != NULL && entry->flight == NULL) ? entry->resource : NULL;
+  if (resource != NULL && ref_func != NULL)
+    resource = ref_func (resource);
   TETHER_STATE_UNLOCK ();
 
   return resource;
+}
+
+GMainContext *
+_tether_resolve_context (GMainContext *context)
+{
+  return resolve_context (context);
 }
 
 /* Releases the held resource of (@self, @context) gracefully. With

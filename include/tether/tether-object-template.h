@@ -103,5 +103,8 @@ GObject        *tether_template_acquire_object_finish
 TETHER_AVAILABLE_IN_ALL
 GObject        *tether_template_lookup_object  (TetherTemplate           *self,
                                                 GMainContext             *context);
+TETHER_AVAILABLE_IN_0_2
+GObject        *tether_template_dup_object     (TetherTemplate           *self,
+                                                GMainContext             *context) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS
