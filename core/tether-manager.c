@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include "tether-context-private.h"
-#include "tether-flight-private.h"
 #include "tether-release-private.h"
 #include "tether-scope-private.h"
 
@@ -413,7 +412,6 @@ tether_manager_acquire (TetherManager  *self,
                         GError        **error)
 {
   g_autoptr(GPtrArray) templates = NULL;
-  g_autoptr(GPtrArray) acquired = NULL;
 
   g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -430,24 +428,10 @@ tether_manager_acquire (TetherManager  *self,
 
   manager_set_state (self, MANAGER_ACQUIRING);
 
-  acquired = g_ptr_array_new ();
-  for (guint i = 0; i < templates->len; i++)
+  if (!_tether_scope_acquire (self->context, self, templates, error))
     {
-      TetherTemplate *template = g_ptr_array_index (templates, i);
-      GError *local_error = NULL;
-      gboolean led = FALSE;
-
-      if (_tether_flight_acquire (template, self->context, &led, &local_error) == NULL)
-        {
-          manager_roll_back (self, acquired);
-          g_propagate_prefixed_error (error, local_error,
-                                      "Acquiring '%s' for context %p: ",
-                                      tether_template_get_name (template), self->context);
-          return FALSE;
-        }
-
-      if (led)
-        g_ptr_array_add (acquired, template);
+      manager_set_state (self, MANAGER_IDLE);
+      return FALSE;
     }
 
   manager_set_state (self, MANAGER_ACTIVE);

@@ -37,4 +37,12 @@ void     _tether_scope_roll_back     (GMainContext   *context,
                                       TetherManager  *manager,
                                       GPtrArray      *acquired);
 
+/* Acquires @templates for @context in order, synchronously. On failure,
+ * rolls back what this call acquired (the templates whose provider it ran)
+ * and returns FALSE with @error prefixed by the template's name. */
+gboolean _tether_scope_acquire       (GMainContext   *context,
+                                      TetherManager  *manager,
+                                      GPtrArray      *templates,
+                                      GError        **error);
+
 G_END_DECLS

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "tether-context-private.h"
+#include "tether-flight-private.h"
 #include "tether-janitor-private.h"
 #include "tether-lock-private.h"
 #include "tether-registry-private.h"
@@ -91,4 +92,34 @@ _tether_scope_roll_back (GMainContext  *context,
     _tether_release_one (g_ptr_array_index (acquired, i - 1), context, TRUE, NULL);
 
   _tether_scope_leave (context, manager);
+}
+
+gboolean
+_tether_scope_acquire (GMainContext   *context,
+                       TetherManager  *manager,
+                       GPtrArray      *templates,
+                       GError        **error)
+{
+  g_autoptr(GPtrArray) acquired = g_ptr_array_new ();
+
+  for (guint i = 0; i < templates->len; i++)
+    {
+      TetherTemplate *template = g_ptr_array_index (templates, i);
+      GError *local_error = NULL;
+      gboolean led = FALSE;
+
+      if (_tether_flight_acquire (template, context, &led, &local_error) == NULL)
+        {
+          _tether_scope_roll_back (context, manager, acquired);
+          g_propagate_prefixed_error (error, local_error,
+                                      "Acquiring '%s' for context %p: ",
+                                      tether_template_get_name (template), context);
+          return FALSE;
+        }
+
+      if (led)
+        g_ptr_array_add (acquired, template);
+    }
+
+  return TRUE;
 }
