@@ -24,7 +24,7 @@ typedef struct _TetherContextRecord
   TetherManager *manager;     /* the active owning manager, or NULL; weak (record.c) */
   guint          n_entries;   /* entries (held or in flight) for this context (entry.c) */
   guint          warned : 1;  /* the unmanaged warning was given (record.c) */
-  guint          detached : 1;/* sentinel destroyed on purpose (janitor.c) */
+  guint          detached : 1; /* sentinel destroyed on purpose (janitor.c) */
 } TetherContextRecord;
 
 TetherContextRecord *_tether_context_record_lookup_locked       (GMainContext        *context);

@@ -54,7 +54,7 @@ struct _TetherFlight
   GThread         *creator;       /* thread that started the flight */
   gboolean         for_thread_default; /* @context was the creator's thread-default */
   GPtrArray       *waiters;       /* Waiter*, asynchronous callers */
-  guint            n_live_waiters;/* waiters not yet cancelled */
+  guint            n_live_waiters; /* waiters not yet cancelled */
   guint            n_sync_waiters;
   gboolean         async_driven;  /* the result arrives through @context */
   gboolean         abandoned;     /* every caller left; the provider was cancelled */
@@ -86,7 +86,6 @@ flight_unref (TetherFlight *flight)
   g_object_unref (flight->template);
   g_free (flight);
 }
-
 
 /* Records the outcome of a flight and hands it to every waiter. Not under
  * the state lock. */
@@ -308,7 +307,6 @@ flight_new_locked (TetherTemplate *self,
 
   return flight;
 }
-
 
 /* Waits, as a synchronous caller, for a flight another caller leads. Called
  * with the state lock held; returns with it released. */

@@ -53,9 +53,7 @@ ensure_queues_locked (void)
  * only purpose is the GDestroyNotify of its callback, which GLib runs inside
  * the last g_main_context_unref() before the context's memory is freed. Its
  * finalize (and dispose) would run after the free, so it has none. */
-static GSourceFuncs sentinel_funcs = {
-  NULL, NULL, NULL, NULL, NULL, NULL,
-};
+static GSourceFuncs sentinel_funcs; /* all NULL */
 
 static gboolean
 sentinel_never_dispatched (gpointer data)
@@ -404,7 +402,6 @@ tether_dup_janitor_context (void)
 /* ------------------------------------------------------------------------ */
 /* Warnings                                                                 */
 /* ------------------------------------------------------------------------ */
-
 
 gboolean
 _tether_janitor_unmanaged_warning_enabled (void)

@@ -32,6 +32,8 @@ G_BEGIN_DECLS
 /* GMutex and GCond are raw futexes on Linux, which ThreadSanitizer cannot
  * see; under TSan the same code uses pthread primitives so that TSan checks
  * tether's own synchronisation (docs/design.md, "GLib facts"). */
+/* clang-format would break TETHER_MUTEX_INIT over four lines. */
+/* clang-format off */
 #ifdef TETHER_PTHREAD_LOCKS
 typedef pthread_mutex_t TetherMutex;
 typedef pthread_cond_t  TetherCond;
@@ -40,7 +42,7 @@ typedef pthread_cond_t  TetherCond;
 # define tether_mutex_unlock(m)    pthread_mutex_unlock (m)
 # define tether_cond_init(c)       pthread_cond_init ((c), NULL)
 # define tether_cond_clear(c)      pthread_cond_destroy (c)
-# define tether_cond_wait(c,m)     pthread_cond_wait ((c), (m))
+# define tether_cond_wait(c, m)     pthread_cond_wait ((c), (m))
 # define tether_cond_broadcast(c)  pthread_cond_broadcast (c)
 #else
 typedef GMutex TetherMutex;
@@ -50,9 +52,10 @@ typedef GCond  TetherCond;
 # define tether_mutex_unlock(m)    g_mutex_unlock (m)
 # define tether_cond_init(c)       g_cond_init (c)
 # define tether_cond_clear(c)      g_cond_clear (c)
-# define tether_cond_wait(c,m)     g_cond_wait ((c), (m))
+# define tether_cond_wait(c, m)     g_cond_wait ((c), (m))
 # define tether_cond_broadcast(c)  g_cond_broadcast (c)
 #endif
+/* clang-format on */
 
 /*
  * Locking rules

@@ -119,7 +119,6 @@ manager_roll_back (TetherManager *self,
   manager_set_state (self, MANAGER_IDLE);
 }
 
-
 static void
 tether_manager_dispose (GObject *object)
 {
@@ -631,4 +630,3 @@ tether_manager_release (TetherManager *self)
   if (state == MANAGER_ACTIVE)
     _tether_release_all (self->context, self);
 }
-
