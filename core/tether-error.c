@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include "tether-private.h"
+#include "tether.h"
 
 /**
  * tether_error_quark:

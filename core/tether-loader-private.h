@@ -8,7 +8,8 @@
 
 #pragma once
 
-#include "tether-private.h"
+#include "tether-provider-private.h"
+#include "tether-template-private.h"
 
 G_BEGIN_DECLS
 

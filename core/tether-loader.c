@@ -277,19 +277,11 @@ tether_provider_info_get_is_async (const TetherProviderInfo *info)
 /* Parsers                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* The core's one provider-name rule (tether-provider.c). */
 gboolean
 _tether_loader_name_is_valid (const char *name)
 {
-  gsize len = 0;
-
-  if (name == NULL || !g_ascii_isalpha (name[0]))
-    return FALSE;
-
-  for (const char *p = name; *p; p++, len++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
-      return FALSE;
-
-  return len <= 128;
+  return _tether_provider_name_is_valid (name);
 }
 
 char **

@@ -6,7 +6,9 @@
 
 #include "config.h"
 
-#include "tether-private.h"
+#include "tether-context-private.h"
+#include "tether-release-private.h"
+#include "tether-scope-private.h"
 
 /**
  * TetherManager:
@@ -47,7 +49,7 @@
 typedef enum
 {
   MANAGER_IDLE,       /* created, or released */
-  MANAGER_ACQUIRING,  /* an async acquire is under way */
+  MANAGER_ACQUIRING,  /* an acquire (sync or async) is under way */
   MANAGER_ACTIVE,     /* owns its context's scope */
   MANAGER_NOOP,       /* entered with EXIST_OK under another manager */
 } ManagerState;
@@ -91,27 +93,6 @@ manager_set_state (TetherManager *self,
   g_atomic_int_set (&self->state, state);
 }
 
-static gboolean
-manager_check_context (TetherManager  *self,
-                       const char     *what,
-                       GError        **error)
-{
-  GMainContext *current = g_main_context_get_thread_default ();
-
-  if (current == NULL)
-    current = g_main_context_default ();
-
-  if (current == self->context)
-    return TRUE;
-
-  g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_CONTEXT,
-               "Cannot %s a TetherManager for context %p from a thread whose "
-               "thread-default context is %p; push the manager's context with "
-               "g_main_context_push_thread_default() first",
-               what, self->context, current);
-  return FALSE;
-}
-
 /* Claims the context's scope. Returns the templates to acquire (NULL for a
  * no-op scope), or FALSE with @error set. */
 static gboolean
@@ -119,72 +100,22 @@ manager_enter (TetherManager  *self,
                GPtrArray     **out_templates,
                GError        **error)
 {
-  TetherContextRecord *record;
-  GPtrArray *registered;
+  if (!_tether_scope_enter (self->context, self,
+                            (self->flags & TETHER_MANAGER_EXIST_OK) != 0,
+                            out_templates, error))
+    return FALSE;
 
-  *out_templates = NULL;
-
-  TETHER_STATE_LOCK ();
-  record = _tether_context_record_ensure_locked (self->context);
-  if (record->manager != NULL)
-    {
-      TetherManager *other = record->manager;
-
-      TETHER_STATE_UNLOCK ();
-
-      if (self->flags & TETHER_MANAGER_EXIST_OK)
-        {
-          manager_set_state (self, MANAGER_NOOP);
-          return TRUE;
-        }
-
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
-                   "Context %p already has an active TetherManager (%p); "
-                   "use TETHER_MANAGER_EXIST_OK to nest a no-op scope",
-                   self->context, other);
-      return FALSE;
-    }
-
-  record->manager = self;
-
-  registered = _tether_templates_locked ();
-  *out_templates = g_ptr_array_new_full (registered->len, g_object_unref);
-  for (guint i = 0; i < registered->len; i++)
-    g_ptr_array_add (*out_templates, g_object_ref (g_ptr_array_index (registered, i)));
-  TETHER_STATE_UNLOCK ();
+  if (*out_templates == NULL)
+    manager_set_state (self, MANAGER_NOOP);
 
   return TRUE;
 }
 
-/* Gives up the context's scope without releasing anything. */
-static void
-manager_leave (TetherManager *self)
-{
-  TetherContextRecord *record;
-  GSource *detach = NULL;
-
-  TETHER_STATE_LOCK ();
-  record = _tether_context_record_lookup_locked (self->context);
-  if (record != NULL && record->manager == self)
-    {
-      record->manager = NULL;
-      detach = _tether_context_record_maybe_detach_locked (record);
-    }
-  TETHER_STATE_UNLOCK ();
-
-  _tether_context_record_finish_detach (detach);
-}
-
-/* Releases, in reverse, what this manager acquired, and leaves the scope. */
 static void
 manager_roll_back (TetherManager *self,
                    GPtrArray     *acquired)
 {
-  for (guint i = acquired->len; i > 0; i--)
-    _tether_template_release_full (g_ptr_array_index (acquired, i - 1),
-                                   self->context, TRUE, NULL);
-
-  manager_leave (self);
+  _tether_scope_roll_back (self->context, self, acquired);
   manager_set_state (self, MANAGER_IDLE);
 }
 
@@ -196,7 +127,7 @@ tether_manager_dispose (GObject *object)
   if (manager_get_state (self) == MANAGER_ACTIVE)
     {
       manager_set_state (self, MANAGER_IDLE);
-      _tether_release_context (self->context, self);
+      _tether_release_all (self->context, self);
     }
   else if (manager_get_state (self) == MANAGER_NOOP)
     manager_set_state (self, MANAGER_IDLE);
@@ -222,7 +153,7 @@ tether_manager_constructed (GObject *object)
   G_OBJECT_CLASS (tether_manager_parent_class)->constructed (object);
 
   if (self->context == NULL)
-    self->context = g_main_context_ref_thread_default ();
+    self->context = g_main_context_ref (_tether_context_resolve (NULL));
 }
 
 static void
@@ -480,13 +411,12 @@ tether_manager_acquire (TetherManager  *self,
                         GError        **error)
 {
   g_autoptr(GPtrArray) templates = NULL;
-  g_autoptr(GPtrArray) acquired = NULL;
 
   g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   g_return_val_if_fail (manager_get_state (self) == MANAGER_IDLE, FALSE);
 
-  if (!manager_check_context (self, "acquire", error))
+  if (!_tether_scope_check_context (self->context, "acquire", error))
     return FALSE;
 
   if (!manager_enter (self, &templates, error))
@@ -497,24 +427,10 @@ tether_manager_acquire (TetherManager  *self,
 
   manager_set_state (self, MANAGER_ACQUIRING);
 
-  acquired = g_ptr_array_new ();
-  for (guint i = 0; i < templates->len; i++)
+  if (!_tether_scope_acquire (self->context, self, templates, error))
     {
-      TetherTemplate *template = g_ptr_array_index (templates, i);
-      GError *local_error = NULL;
-      gboolean led = FALSE;
-
-      if (_tether_template_acquire_full (template, self->context, &led, &local_error) == NULL)
-        {
-          manager_roll_back (self, acquired);
-          g_propagate_prefixed_error (error, local_error,
-                                      "Acquiring '%s' for context %p: ",
-                                      tether_template_get_name (template), self->context);
-          return FALSE;
-        }
-
-      if (led)
-        g_ptr_array_add (acquired, template);
+      manager_set_state (self, MANAGER_IDLE);
+      return FALSE;
     }
 
   manager_set_state (self, MANAGER_ACTIVE);
@@ -624,7 +540,7 @@ tether_manager_acquire_async (TetherManager       *self,
   g_task_set_source_tag (task, tether_manager_acquire_async);
   g_task_set_name (task, "[tether] tether_manager_acquire_async");
 
-  if (!manager_check_context (self, "acquire", &error) ||
+  if (!_tether_scope_check_context (self->context, "acquire", &error) ||
       !manager_enter (self, &templates, &error))
     {
       g_task_return_error (task, error);
@@ -666,6 +582,7 @@ tether_manager_acquire_finish (TetherManager  *self,
 {
   g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tether_manager_acquire_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }
@@ -700,7 +617,7 @@ tether_manager_release (TetherManager *self)
       return;
     }
 
-  if (!manager_check_context (self, "release", NULL))
+  if (!_tether_scope_check_context (self->context, "release", NULL))
     {
       g_critical ("tether_manager_release: manager %p for context %p released from a "
                   "thread whose thread-default context is another; nothing released",
@@ -711,63 +628,5 @@ tether_manager_release (TetherManager *self)
   manager_set_state (self, MANAGER_IDLE);
 
   if (state == MANAGER_ACTIVE)
-    _tether_release_context (self->context, self);
-}
-
-/**
- * tether_manager_run:
- * @context: (nullable): the context, or %NULL for the calling thread's
- *   thread-default context
- * @flags: flags for the manager
- * @func: (scope call): the work to run inside the scope
- * @user_data: (closure): data for @func
- * @error: return location for a #GError
- *
- * Acquires a manager for @context, calls @func, and always releases the
- * manager afterwards, whether @func succeeded or not (Pyot's
- * `ResourceManager.as_decorator`).
- *
- * @context must be the calling thread's thread-default context. If the
- * scope cannot be entered, @func is not called and the error is returned.
- * If @func returns %FALSE without setting an error, %TETHER_ERROR_FAILED is
- * returned.
- *
- * Returns: %TRUE if the scope was entered and @func returned %TRUE
- */
-gboolean
-tether_manager_run (GMainContext        *context,
-                    TetherManagerFlags   flags,
-                    TetherScopeFunc      func,
-                    gpointer             user_data,
-                    GError             **error)
-{
-  g_autoptr(TetherManager) manager = NULL;
-  GError *local_error = NULL;
-  gboolean ret;
-
-  g_return_val_if_fail (func != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  manager = tether_manager_new (context, flags);
-  if (!tether_manager_acquire (manager, error))
-    return FALSE;
-
-  ret = func (user_data, &local_error);
-
-  if (!ret && local_error == NULL)
-    local_error = g_error_new_literal (TETHER_ERROR, TETHER_ERROR_FAILED,
-                                       "The scope function failed without setting an error");
-  else if (ret && local_error != NULL)
-    {
-      g_critical ("tether_manager_run: the scope function returned TRUE and set an error: %s",
-                  local_error->message);
-      g_clear_error (&local_error);
-    }
-
-  tether_manager_release (manager);
-
-  if (!ret)
-    g_propagate_error (error, local_error);
-
-  return ret;
+    _tether_release_all (self->context, self);
 }

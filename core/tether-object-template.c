@@ -6,7 +6,9 @@
 
 #include "config.h"
 
-#include "tether-private.h"
+#include "tether-context-private.h"
+#include "tether-provider-private.h"
+#include "tether-template-private.h"
 
 /* The provider data of an object template. Read-only after construction;
  * the destroy notifies run when the template is finalized, on whichever
@@ -484,5 +486,5 @@ tether_template_dup_object (TetherTemplate *self,
    * owns a strong reference on a held object, so this reference is never a
    * toggle reference's 1 -> 2 transition (the one that calls a binding's
    * toggle notify). */
-  return _tether_template_lookup_ref (self, _tether_resolve_context (context), g_object_ref);
+  return _tether_template_lookup_ref (self, _tether_context_resolve (context), g_object_ref);
 }

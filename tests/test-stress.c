@@ -31,7 +31,7 @@
 
 #include "test-util.h"
 
-#include "tether-private.h"
+#include "tether-lock-private.h"
 
 #ifndef STRESS_ITERATIONS
 # define STRESS_ITERATIONS 200

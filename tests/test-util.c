@@ -5,7 +5,7 @@
 
 #include "test-util.h"
 
-#include "tether-private.h"   /* TetherMutex: pthread under ThreadSanitizer */
+#include "tether-lock-private.h"   /* TetherMutex: pthread under ThreadSanitizer */
 
 static GMutex order_lock;
 

@@ -1,0 +1,48 @@
+/* tether-context-private.h: which GMainContext a call means, and calling
+ * into one from any thread. Private to libtether, never installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (TETHER_COMPILATION)
+# error "tether-context-private.h is private to libtether"
+#endif
+
+#include "tether.h"
+
+G_BEGIN_DECLS
+
+GMainContext *_tether_context_global_default (void);
+
+/* The one definition of what a NULL context means everywhere in tether:
+ * the calling thread's thread-default context, else the global default (as
+ * g_main_context_ref_thread_default() resolves it). Inline for the hit
+ * path, which pays one g_main_context_get_thread_default() call: the global
+ * default never dies, so it is looked up once and kept. */
+static inline GMainContext *
+_tether_context_resolve (GMainContext *context)
+{
+  if (context != NULL)
+    return context;
+
+  context = g_main_context_get_thread_default ();
+  if (G_LIKELY (context != NULL))
+    return context;
+
+  return _tether_context_global_default ();
+}
+
+/* Calls into a context from any thread: pushes @context as thread-default
+ * when this thread can own it. Returns whether it did. */
+gboolean      _tether_context_enter          (GMainContext *context);
+void          _tether_context_leave          (GMainContext *context,
+                                              gboolean      entered);
+
+/* Iterates @context, which the caller owns, until *@done (read atomically)
+ * becomes non-zero. */
+void          _tether_context_iterate_until  (GMainContext *context,
+                                              gint         *done);
+
+G_END_DECLS

@@ -1,0 +1,46 @@
+/* tether-context-record-private.h: what tether knows of each live
+ * GMainContext it serves. Private to libtether, never installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (TETHER_COMPILATION)
+# error "tether-context-record-private.h is private to libtether"
+#endif
+
+#include "tether.h"
+
+G_BEGIN_DECLS
+
+/* One live context that has entries, a manager, or both. Every field is
+ * protected by the state lock and has one writer, named at the field. */
+typedef struct _TetherContextRecord
+{
+  GMainContext  *context;     /* identity only, never a reference */
+  GSource       *sentinel;    /* owned; notices the context's death (janitor.c) */
+  guint64        id;          /* unique across the process's lifetime (record.c) */
+  TetherManager *manager;     /* the active owning manager, or NULL; weak (record.c) */
+  guint          n_entries;   /* entries (held or in flight) for this context (entry.c) */
+  guint          warned : 1;  /* the unmanaged warning was given (record.c) */
+  guint          detached : 1; /* sentinel destroyed on purpose (janitor.c) */
+} TetherContextRecord;
+
+TetherContextRecord *_tether_context_record_lookup_locked       (GMainContext        *context);
+/* A new record for @context, which has none; its sentinel is the caller's. */
+TetherContextRecord *_tether_context_record_insert_locked       (GMainContext        *context);
+/* Off the table (no-op if another record took @record's place). */
+void                 _tether_context_record_remove_locked       (TetherContextRecord *record);
+gboolean             _tether_context_record_is_idle_locked      (TetherContextRecord *record);
+/* Makes @manager the context's manager. Returns the one already active
+ * instead, leaving it, or NULL. */
+TetherManager       *_tether_context_record_claim_locked        (TetherContextRecord *record,
+                                                                 TetherManager       *manager);
+/* Ends @manager's claim; FALSE if it had none. */
+gboolean             _tether_context_record_unclaim_locked      (TetherContextRecord *record,
+                                                                 TetherManager       *manager);
+/* TRUE once per unmanaged context: the caller gives the warning. */
+gboolean             _tether_context_record_take_warning_locked (TetherContextRecord *record);
+
+G_END_DECLS

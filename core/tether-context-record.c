@@ -1,0 +1,123 @@
+/* tether-context-record.c: what tether knows of each live GMainContext it
+ * serves, found by the context's address
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tether-context-record-private.h"
+#include "tether-lock-private.h"
+
+/* Protected by the state lock */
+static GHashTable *context_records;   /* GMainContext* → TetherContextRecord*, no refs */
+static guint64     next_record_id = 1;
+
+TetherContextRecord *
+_tether_context_record_lookup_locked (GMainContext *context)
+{
+  if (context_records == NULL)
+    return NULL;
+
+  return g_hash_table_lookup (context_records, context);
+}
+
+TetherContextRecord *
+_tether_context_record_insert_locked (GMainContext *context)
+{
+  TetherContextRecord *record;
+
+  if (context_records == NULL)
+    context_records = g_hash_table_new (NULL, NULL);
+
+  record = g_new0 (TetherContextRecord, 1);
+  record->context = context;
+  record->id = next_record_id++;
+  g_hash_table_insert (context_records, context, record);
+
+  return record;
+}
+
+void
+_tether_context_record_remove_locked (TetherContextRecord *record)
+{
+  /* A new context at the same address may already have a record of its
+   * own: only ours goes. */
+  if (g_hash_table_lookup (context_records, record->context) == record)
+    g_hash_table_remove (context_records, record->context);
+}
+
+/* Nothing left for tether to serve: no entries, no manager. */
+gboolean
+_tether_context_record_is_idle_locked (TetherContextRecord *record)
+{
+  return record->n_entries == 0 && record->manager == NULL;
+}
+
+TetherManager *
+_tether_context_record_claim_locked (TetherContextRecord *record,
+                                     TetherManager       *manager)
+{
+  if (record->manager != NULL)
+    return record->manager;
+
+  record->manager = manager;
+  return NULL;
+}
+
+gboolean
+_tether_context_record_unclaim_locked (TetherContextRecord *record,
+                                       TetherManager       *manager)
+{
+  if (record == NULL || record->manager != manager)
+    return FALSE;
+
+  record->manager = NULL;
+  return TRUE;
+}
+
+gboolean
+_tether_context_record_take_warning_locked (TetherContextRecord *record)
+{
+  if (record->manager != NULL || record->warned)
+    return FALSE;
+
+  record->warned = TRUE;
+  return TRUE;
+}
+
+/**
+ * tether_dup_managed_contexts:
+ *
+ * Lists the contexts that have an active [class@Tether.Manager] (Pyot's
+ * `resource_managed_loops`). The list is a snapshot; managers may enter or
+ * leave right after it is taken. Callable from any thread.
+ *
+ * Returns: (transfer container) (element-type GLib.MainContext): a new array
+ *   holding a reference on each context; free it with g_ptr_array_unref()
+ */
+GPtrArray *
+tether_dup_managed_contexts (void)
+{
+  GPtrArray *contexts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_main_context_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  TETHER_STATE_LOCK ();
+  if (context_records != NULL)
+    {
+      g_hash_table_iter_init (&iter, context_records);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          TetherContextRecord *record = value;
+
+          /* An active manager holds a reference on its context, so taking
+           * another one here cannot race with the context's finalization. */
+          if (record->manager != NULL)
+            g_ptr_array_add (contexts, g_main_context_ref (record->context));
+        }
+    }
+  TETHER_STATE_UNLOCK ();
+
+  return contexts;
+}

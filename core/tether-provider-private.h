@@ -1,0 +1,71 @@
+/* tether-provider-private.h: a template's provider and every call into it.
+ * Private to libtether, never installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (TETHER_COMPILATION)
+# error "tether-provider-private.h is private to libtether"
+#endif
+
+#include "tether.h"
+
+G_BEGIN_DECLS
+
+/* A template's provider: read-only after _tether_provider_call_init(), so
+ * read from any thread without a lock. Only tether-provider.c calls through
+ * it. */
+typedef struct
+{
+  TetherProvider  provider;              /* full-size copy; fields past the
+                                          * provider's struct_size are NULL */
+  char           *name;
+  char           *description;
+  gpointer        data;
+  GDestroyNotify  data_destroy;
+} TetherProviderCall;
+
+/* The one provider-name rule, for templates, module files and
+ * configuration groups alike. */
+gboolean  _tether_provider_name_is_valid  (const char          *name);
+gboolean  _tether_provider_validate       (const TetherProvider *provider,
+                                           TetherProvider      *out_copy,
+                                           GError             **error);
+
+void      _tether_provider_call_init      (TetherProviderCall  *call,
+                                           const TetherProvider *copy,
+                                           gpointer             data,
+                                           GDestroyNotify       data_destroy);
+void      _tether_provider_call_clear     (TetherProviderCall  *call);
+
+static inline gboolean
+_tether_provider_is_async (const TetherProviderCall *call)
+{
+  return call->provider.acquire == NULL;
+}
+
+/* Each of these runs provider code: never under the state lock. */
+gpointer  _tether_provider_acquire        (TetherProviderCall  *call,
+                                           GMainContext        *context,
+                                           GError             **error);
+void      _tether_provider_acquire_async  (TetherProviderCall  *call,
+                                           GMainContext        *context,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+gpointer  _tether_provider_acquire_finish (TetherProviderCall  *call,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+gpointer  _tether_provider_check_result   (TetherProviderCall  *call,
+                                           GMainContext        *context,
+                                           gpointer             resource,
+                                           GError              *provider_error,
+                                           GError             **error);
+void      _tether_provider_release        (TetherProviderCall  *call,
+                                           gpointer             resource,
+                                           GMainContext        *context,
+                                           gboolean             graceful);
+
+G_END_DECLS

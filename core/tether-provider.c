@@ -1,0 +1,199 @@
+/* tether-provider.c: a template's provider: validating its vtable, and
+ * every call into it
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tether-context-private.h"
+#include "tether-provider-private.h"
+
+/* A provider's name is used in messages, configuration groups and file
+ * listings: keep it to a safe alphabet. */
+gboolean
+_tether_provider_name_is_valid (const char *name)
+{
+  if (name == NULL || !g_ascii_isalpha (name[0]))
+    return FALSE;
+
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+
+  return strlen (name) <= 128;
+}
+
+/* Checks a provider vtable the way the plugin loader does, so that both
+ * paths refuse the same things with the same codes. */
+gboolean
+_tether_provider_validate (const TetherProvider  *provider,
+                           TetherProvider        *out_copy,
+                           GError               **error)
+{
+  gsize size;
+
+  if (TETHER_PROVIDER_ABI_VERSION_MAJOR (provider->abi_version) != TETHER_PROVIDER_ABI_MAJOR)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ABI_MISMATCH,
+                   "Provider ABI version %u.%u is not supported (this tether speaks %u.x)",
+                   TETHER_PROVIDER_ABI_VERSION_MAJOR (provider->abi_version),
+                   TETHER_PROVIDER_ABI_VERSION_MINOR (provider->abi_version),
+                   TETHER_PROVIDER_ABI_MAJOR);
+      return FALSE;
+    }
+
+  if (provider->struct_size < TETHER_PROVIDER_MIN_STRUCT_SIZE)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_STRUCT_TOO_SMALL,
+                   "Provider struct_size %u is smaller than the oldest supported layout (%u bytes)",
+                   provider->struct_size, (guint) TETHER_PROVIDER_MIN_STRUCT_SIZE);
+      return FALSE;
+    }
+
+  if (provider->name == NULL || provider->name[0] == '\0')
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME,
+                   "Provider has an empty name");
+      return FALSE;
+    }
+
+  if (!_tether_provider_name_is_valid (provider->name))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME,
+                   "Provider name '%s' is not valid: use ASCII letters, digits, '-', '_' "
+                   "and '.', starting with a letter, at most 128 characters",
+                   provider->name);
+      return FALSE;
+    }
+
+  /* A newer core reads an older, smaller struct: what it lacks is NULL. A
+   * newer provider's extra fields are ignored. Only whole fields are
+   * copied: a struct_size that ends inside a pointer would otherwise copy
+   * part of it (every field past the header is pointer-sized). */
+  memset (out_copy, 0, sizeof *out_copy);
+  size = MIN ((gsize) provider->struct_size, sizeof *out_copy);
+  size -= size % sizeof (gpointer);
+  memcpy (out_copy, provider, size);
+  out_copy->struct_size = sizeof *out_copy;
+
+  if (out_copy->acquire == NULL &&
+      (out_copy->acquire_async == NULL || out_copy->acquire_finish == NULL))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NO_ACQUIRE,
+                   "Provider '%s' has neither acquire nor the complete "
+                   "acquire_async/acquire_finish pair",
+                   provider->name);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+void
+_tether_provider_call_init (TetherProviderCall   *call,
+                            const TetherProvider *copy,
+                            gpointer              data,
+                            GDestroyNotify        data_destroy)
+{
+  call->provider = *copy;
+  call->name = g_strdup (copy->name);
+  call->description = g_strdup (copy->description);
+  call->provider.name = call->name;
+  call->provider.description = call->description;
+  call->data = data;
+  call->data_destroy = data_destroy;
+}
+
+void
+_tether_provider_call_clear (TetherProviderCall *call)
+{
+  if (call->data_destroy != NULL)
+    call->data_destroy (call->data);
+
+  g_free (call->name);
+  g_free (call->description);
+}
+
+gpointer
+_tether_provider_acquire (TetherProviderCall  *call,
+                          GMainContext        *context,
+                          GError             **error)
+{
+  return call->provider.acquire (context, call->data, error);
+}
+
+void
+_tether_provider_acquire_async (TetherProviderCall  *call,
+                                GMainContext        *context,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  call->provider.acquire_async (context, call->data, cancellable, callback, user_data);
+}
+
+gpointer
+_tether_provider_acquire_finish (TetherProviderCall  *call,
+                                 GAsyncResult        *result,
+                                 GError             **error)
+{
+  return call->provider.acquire_finish (result, error);
+}
+
+/* Checks what a provider's acquire gave back. Returns the resource, or NULL
+ * with @error set to what every waiter will see. */
+gpointer
+_tether_provider_check_result (TetherProviderCall  *call,
+                               GMainContext        *context,
+                               gpointer             resource,
+                               GError              *provider_error,
+                               GError             **error)
+{
+  if (resource != NULL && provider_error == NULL)
+    return resource;
+
+  if (resource == NULL && provider_error != NULL)
+    {
+      g_propagate_error (error, provider_error);
+      return NULL;
+    }
+
+  if (resource == NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
+                   "Provider '%s' returned no resource for context %p and set no error",
+                   call->name, context);
+      return NULL;
+    }
+
+  /* A resource and an error: report both, keep nothing. */
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
+               "Provider '%s' returned a resource for context %p and also set an error "
+               "(the resource was released): %s",
+               call->name, context, provider_error->message);
+  g_error_free (provider_error);
+  _tether_provider_release (call, resource, context, TRUE);
+
+  return NULL;
+}
+
+void
+_tether_provider_release (TetherProviderCall *call,
+                          gpointer            resource,
+                          GMainContext       *context,
+                          gboolean            graceful)
+{
+  gboolean entered = FALSE;
+
+  if (call->provider.release == NULL)
+    return;
+
+  if (graceful)
+    entered = _tether_context_enter (context);
+  call->provider.release (resource, graceful ? context : NULL, graceful, call->data);
+  if (graceful)
+    _tether_context_leave (context, entered);
+}

@@ -1,0 +1,30 @@
+/* tether-registry-private.h: the list of registered templates (what
+ * managers acquire, in order) and the list of every live template. Private
+ * to libtether, never installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (TETHER_COMPILATION)
+# error "tether-registry-private.h is private to libtether"
+#endif
+
+#include "tether.h"
+
+G_BEGIN_DECLS
+
+/* Adds a new template to both lists, registered. */
+void       _tether_registry_add_locked            (TetherTemplate *template);
+/* Takes a finalizing template off the list of live ones. */
+void       _tether_registry_forget_locked         (TetherTemplate *template);
+gboolean   _tether_registry_is_registered         (TetherTemplate *template);
+gboolean   _tether_registry_unregister            (TetherTemplate *template);
+/* A snapshot of the registered templates, with references. */
+GPtrArray *_tether_registry_dup_registered_locked (void);
+/* Every live template, registered or not; no references: iterate under the
+ * state lock only. */
+GPtrArray *_tether_registry_all_locked            (void);
+
+G_END_DECLS

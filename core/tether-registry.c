@@ -1,0 +1,114 @@
+/* tether-registry.c: the registered templates and every live template
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tether-lock-private.h"
+#include "tether-registry-private.h"
+#include "tether-template-private.h"
+
+/* Protected by the state lock; both created at the first template, before
+ * any reader can see one. */
+static GPtrArray *registered_templates;  /* owned references, registration order */
+static GPtrArray *all_templates;         /* every live template, no references */
+
+GPtrArray *
+_tether_registry_all_locked (void)
+{
+  if (all_templates == NULL)
+    all_templates = g_ptr_array_new ();
+  return all_templates;
+}
+
+static GPtrArray *
+registered_locked (void)
+{
+  if (registered_templates == NULL)
+    registered_templates = g_ptr_array_new ();
+  return registered_templates;
+}
+
+void
+_tether_registry_add_locked (TetherTemplate *template)
+{
+  g_ptr_array_add (_tether_registry_all_locked (), template);
+  g_ptr_array_add (registered_locked (), g_object_ref (template));
+  template->registered = TRUE;
+}
+
+void
+_tether_registry_forget_locked (TetherTemplate *template)
+{
+  g_ptr_array_remove_fast (_tether_registry_all_locked (), template);
+}
+
+gboolean
+_tether_registry_is_registered (TetherTemplate *template)
+{
+  gboolean registered;
+
+  TETHER_STATE_LOCK ();
+  registered = template->registered;
+  TETHER_STATE_UNLOCK ();
+
+  return registered;
+}
+
+gboolean
+_tether_registry_unregister (TetherTemplate *template)
+{
+  gboolean was_registered;
+  guint index;
+
+  TETHER_STATE_LOCK ();
+  was_registered = template->registered;
+  if (was_registered)
+    {
+      template->registered = FALSE;
+      if (g_ptr_array_find (registered_locked (), template, &index))
+        g_ptr_array_steal_index (registered_templates, index);
+    }
+  TETHER_STATE_UNLOCK ();
+
+  /* The list's reference, dropped after the unlock: if it is the last one,
+   * finalize takes the state lock. */
+  if (was_registered)
+    g_object_unref (template);
+
+  return was_registered;
+}
+
+GPtrArray *
+_tether_registry_dup_registered_locked (void)
+{
+  GPtrArray *registered = registered_locked ();
+  GPtrArray *templates = g_ptr_array_new_full (registered->len, g_object_unref);
+
+  for (guint i = 0; i < registered->len; i++)
+    g_ptr_array_add (templates, g_object_ref (g_ptr_array_index (registered, i)));
+
+  return templates;
+}
+
+/**
+ * tether_dup_templates:
+ *
+ * Lists the registered templates in registration order (Pyot's
+ * `resource_templates`). The list is a snapshot. Callable from any thread.
+ *
+ * Returns: (transfer container) (element-type TetherTemplate): a new array
+ *   holding a reference on each template; free it with g_ptr_array_unref()
+ */
+GPtrArray *
+tether_dup_templates (void)
+{
+  GPtrArray *templates;
+
+  TETHER_STATE_LOCK ();
+  templates = _tether_registry_dup_registered_locked ();
+  TETHER_STATE_UNLOCK ();
+
+  return templates;
+}

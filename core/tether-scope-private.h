@@ -1,0 +1,48 @@
+/* tether-scope-private.h: a manager's claim on its context. Private to
+ * libtether, never installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (TETHER_COMPILATION)
+# error "tether-scope-private.h is private to libtether"
+#endif
+
+#include "tether.h"
+
+G_BEGIN_DECLS
+
+/* Whether the calling thread's thread-default context is @context; if not,
+ * @error names both and says how to fix it (@what: "acquire", "release"). */
+gboolean _tether_scope_check_context (GMainContext   *context,
+                                      const char     *what,
+                                      GError        **error);
+/* Claims @context's scope for @manager. On success, *@out_templates is the
+ * snapshot of the templates to acquire, or NULL when another manager is
+ * active and @exist_ok (a no-op scope). FALSE with @error set when another
+ * manager is active and not @exist_ok. */
+gboolean _tether_scope_enter         (GMainContext   *context,
+                                      TetherManager  *manager,
+                                      gboolean        exist_ok,
+                                      GPtrArray     **out_templates,
+                                      GError        **error);
+/* Gives up the scope without releasing anything. */
+void     _tether_scope_leave         (GMainContext   *context,
+                                      TetherManager  *manager);
+/* Releases, in reverse, @acquired (what the manager acquired), and leaves
+ * the scope. */
+void     _tether_scope_roll_back     (GMainContext   *context,
+                                      TetherManager  *manager,
+                                      GPtrArray      *acquired);
+
+/* Acquires @templates for @context in order, synchronously. On failure,
+ * rolls back what this call acquired (the templates whose provider it ran)
+ * and returns FALSE with @error prefixed by the template's name. */
+gboolean _tether_scope_acquire       (GMainContext   *context,
+                                      TetherManager  *manager,
+                                      GPtrArray      *templates,
+                                      GError        **error);
+
+G_END_DECLS
