@@ -47,11 +47,14 @@ _tether_context_record_remove_locked (TetherContextRecord *record)
     g_hash_table_remove (context_records, record->context);
 }
 
-/* Nothing left for tether to serve: no entries, no manager. */
+/* Nothing left for tether to serve: no entries, no manager. A context
+ * that was given the unmanaged warning keeps its record (and sentinel) for
+ * its whole life, so that the warning stays once per context across
+ * acquire/release cycles; the record goes with the context's death. */
 gboolean
 _tether_context_record_is_idle_locked (TetherContextRecord *record)
 {
-  return record->n_entries == 0 && record->manager == NULL;
+  return record->n_entries == 0 && record->manager == NULL && !record->warned;
 }
 
 TetherManager *

@@ -22,10 +22,18 @@ gpointer _tether_flight_acquire       (TetherTemplate  *self,
                                        GMainContext    *context,
                                        gboolean        *out_led,
                                        GError         **error);
-/* Queues @task (returning a pointer) on the flight for (@self, @context),
- * starting one if there is none. Consumes @task. */
 void     _tether_flight_acquire_async (TetherTemplate  *self,
                                        GMainContext    *context,
+                                       GCancellable    *cancellable,
+                                       gboolean         settle,
                                        GTask           *task);
+gboolean _tether_flight_task_led      (GTask           *task);
+
+/* For tests: the callers of the flight of (@self, @context) under way (sync
+ * callers and async ones that have not left), and whether there is one. */
+guint    _tether_flight_count_callers (TetherTemplate  *self,
+                                       GMainContext    *context);
+gboolean _tether_flight_is_under_way  (TetherTemplate  *self,
+                                       GMainContext    *context);
 
 G_END_DECLS

@@ -2,6 +2,26 @@
  * a time, shared by every caller, synchronous or not ("single flight").
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The rules where callers meet a flight (README, "Thread and context
+ * rules"; tests/test-async-matrix.c checks every combination):
+ *
+ * - The caller that starts a flight picks the provider function: `acquire`
+ *   for a synchronous caller, `acquire_async` for an asynchronous one, each
+ *   falling back to the other when the provider lacks it.
+ * - A flight "needs its context" while its result can only arrive by
+ *   iterating the context: it runs `acquire_async`, or its start waits in an
+ *   idle of the context. A synchronous caller then iterates the context
+ *   itself, which it may only do if it can own it; otherwise it gets
+ *   WOULD_BLOCK, before it is counted as a caller, whether it would lead or
+ *   join.
+ * - Every caller is counted: sync callers (the leader too) never leave; an
+ *   async caller leaves when its cancellable fires. When the last caller has
+ *   left, the flight is abandoned: a start still waiting in the context is
+ *   dropped and the flight ends at once, cancelled; a running
+ *   `acquire_async` is cancelled; a running `acquire` runs to its end.
+ * - A thread inside a provider call of a flight (acquire, acquire_async,
+ *   acquire_finish) that asks for that flight's own resource gets RECURSIVE.
  */
 
 #include "config.h"
@@ -11,10 +31,25 @@
 #include "tether-janitor-private.h"
 #include "tether-template-private.h"
 
-/* An asynchronous caller waiting for a flight. One reference is the
- * flight's, one the cancellable connection's: a handler that already ran is
- * not disconnected (see flight_complete()), so its data must outlive the
- * flight. */
+/* Where the provider's start is, for a flight started by an asynchronous
+ * caller that could not own the context. */
+typedef enum
+{
+  START_NONE,      /* started on the leader's thread, or not deferred */
+  START_PENDING,   /* an idle in the context will start it */
+  START_RUNNING,   /* that idle ran */
+  START_DROPPED,   /* every caller left first: the idle will do nothing */
+} StartState;
+
+/* An asynchronous caller. One reference is the flight's, one the
+ * cancellable connection's: a handler that already ran is not disconnected
+ * (see flight_complete()), so its data must outlive the flight.
+ *
+ * @left: the caller's cancellable fired; it no longer counts as a caller.
+ * @done: @task was taken, to be returned by whoever took it.
+ * A plain waiter is done when it leaves; a settling one (a manager, which
+ * must know what its flights produced to roll back exactly) stays until the
+ * flight ends and gets its outcome. */
 typedef struct
 {
   gint          ref_count;   /* atomic */
@@ -22,6 +57,8 @@ typedef struct
   GTask        *task;        /* owned until returned */
   GCancellable *cancellable; /* the caller's, owned */
   gulong        handler;
+  gboolean      settle;      /* read-only */
+  gboolean      left;        /* protected by the state lock */
   gboolean      done;        /* protected by the state lock */
 } Waiter;
 
@@ -33,51 +70,81 @@ struct _TetherFlight
   TetherTemplate  *template;      /* owned */
   GMainContext    *context;       /* owned: a context cannot die under an acquire */
   GCancellable    *cancellable;   /* owned; given to the provider's acquire_async */
+  gboolean         uses_async;    /* the provider's acquire_async runs */
+  GThread         *creator;       /* thread that started the flight */
+  gboolean         for_thread_default; /* @context was the creator's thread-default */
 
   /* Protected by the state lock */
   TetherEntry     *entry;         /* the entry in the table while acquiring */
   TetherCond       cond;          /* signalled when done */
-  GThread         *leader;        /* thread inside a synchronous provider acquire */
-  GThread         *creator;       /* thread that started the flight */
-  gboolean         for_thread_default; /* @context was the creator's thread-default */
+  GThread         *leader;        /* thread inside a provider call of this flight */
+  StartState       start;
+  GSource         *start_source;  /* owned while START_PENDING, if recorded */
   GPtrArray       *waiters;       /* Waiter*, asynchronous callers */
-  guint            n_live_waiters; /* waiters not yet cancelled */
-  guint            n_sync_waiters;
-  gboolean         async_driven;  /* the result arrives through @context */
-  gboolean         abandoned;     /* every caller left; the provider was cancelled */
+  guint            n_async;       /* waiters that have not left */
+  guint            n_sync;        /* synchronous callers, the leader included */
+  gboolean         abandoned;     /* every caller left before the end */
   gint             done;          /* atomic */
   gpointer         resource;
   GError          *error;
 };
 
 /* Forward declarations */
-static TetherFlight *flight_new_locked   (TetherTemplate *self,
-                                          GMainContext   *context,
-                                          gboolean        async_driven,
-                                          gboolean       *out_warn);
-static gpointer      flight_wait_locked  (TetherFlight   *flight,
-                                          gboolean       *out_retry,
-                                          GError        **error);
-static void          flight_run_provider (TetherFlight   *flight);
-static void          flight_start_async  (TetherFlight   *flight);
-static void          flight_async_done   (GObject        *source_object,
-                                          GAsyncResult   *result,
-                                          gpointer        user_data);
-static void          flight_complete     (TetherFlight   *flight,
-                                          gpointer        resource,
-                                          GError         *provider_error);
-static void          on_waiter_cancelled (GCancellable   *cancellable,
-                                          gpointer        user_data);
-static TetherFlight *flight_ref          (TetherFlight   *flight);
-static void          flight_unref        (TetherFlight   *flight);
-static void          waiter_unref        (gpointer        data);
+static TetherFlight *flight_new_locked     (TetherTemplate *self,
+                                            GMainContext   *context,
+                                            gboolean        uses_async,
+                                            gboolean       *out_warn);
+static gboolean      flight_needs_context_locked (TetherFlight *flight);
+static gpointer      flight_join_and_unlock (TetherFlight  *flight,
+                                             gboolean       owned,
+                                             gboolean      *out_retry,
+                                             GError       **error);
+static void          flight_lead_sync      (TetherFlight   *flight,
+                                            gboolean        owned);
+static void          flight_start_async    (TetherFlight   *flight);
+static gboolean      flight_start_in_context (gpointer      data);
+static void          flight_run_provider   (TetherFlight   *flight);
+static void          flight_async_done     (GObject        *source_object,
+                                            GAsyncResult   *result,
+                                            gpointer        user_data);
+static void          flight_complete       (TetherFlight   *flight,
+                                            gpointer        resource,
+                                            GError         *provider_error);
+static void          on_waiter_cancelled   (GCancellable   *cancellable,
+                                            gpointer        user_data);
+static TetherFlight *flight_ref            (TetherFlight   *flight);
+static void          flight_unref          (TetherFlight   *flight);
+static void          waiter_unref          (gpointer        data);
+
+static gboolean
+set_no_provider_error (TetherTemplate  *self,
+                       GError         **error)
+{
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_NO_ACQUIRE,
+               "TetherTemplate %p has no provider: it was made with g_object_new(); "
+               "make templates with tether_template_new(), "
+               "tether_template_new_for_object() or tether_load_provider()",
+               self);
+  return FALSE;
+}
+
+static void
+set_recursive_error (TetherTemplate  *self,
+                     GMainContext    *context,
+                     GError         **error)
+{
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_RECURSIVE,
+               "Template '%s' was asked for context %p from inside its own acquire",
+               self->call.name, context);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Entry points                                                             */
 /* ------------------------------------------------------------------------ */
 
 /* The slow path of every synchronous acquire. @context is alive for the
- * duration of the call (the caller's guarantee). */
+ * duration of the call (the caller's guarantee). *@out_led tells whether
+ * this call started the flight that produced the result. */
 gpointer
 _tether_flight_acquire (TetherTemplate  *self,
                         GMainContext    *context,
@@ -86,11 +153,16 @@ _tether_flight_acquire (TetherTemplate  *self,
 {
   TetherFlight *flight;
   TetherEntry *entry;
+  gboolean uses_async;
+  gboolean owned = FALSE;
   gboolean warn;
   gpointer resource;
 
   if (out_led != NULL)
     *out_led = FALSE;
+
+  if (!_tether_provider_can_acquire (&self->call))
+    return set_no_provider_error (self, error), NULL;
 
 retry:
   TETHER_STATE_LOCK ();
@@ -109,38 +181,56 @@ retry:
     {
       gboolean again = FALSE;
 
-      if (entry->flight->leader == g_thread_self ())
+      flight = entry->flight;
+      if (flight->leader == g_thread_self ())
         {
           TETHER_STATE_UNLOCK ();
-          g_set_error (error, TETHER_ERROR, TETHER_ERROR_RECURSIVE,
-                       "Template '%s' was asked for context %p from inside its own acquire",
-                       self->call.name, context);
+          set_recursive_error (self, context, error);
           return NULL;
         }
 
-      resource = flight_wait_locked (entry->flight, &again, error);
+      /* Decided before this caller counts: WOULD_BLOCK is its own answer. */
+      if (flight_needs_context_locked (flight))
+        {
+          owned = g_main_context_acquire (context);
+          if (!owned)
+            {
+              TETHER_STATE_UNLOCK ();
+              g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_BLOCK,
+                           "Template '%s' is being acquired asynchronously for context %p, "
+                           "which another thread owns: its result only arrives there. Use "
+                           "tether_template_acquire_async(), or acquire from that thread",
+                           self->call.name, context);
+              return NULL;
+            }
+        }
+
+      resource = flight_join_and_unlock (flight, owned, &again, error);
       if (again)
         goto retry;
       return resource;
     }
 
-  /* An async-only provider can serve a synchronous caller only if this
-   * thread can own the context and iterate it until the result arrives.
-   * Checked before a flight is published: WOULD_BLOCK is this caller's
-   * answer, not an outcome to share with callers that join (an async caller
-   * or the context's owner could be served). */
-  if (_tether_provider_is_async (&self->call) && !g_main_context_acquire (context))
+  /* No flight: this caller starts one. An async-only provider's result
+   * arrives through the context, which this thread must then own. */
+  uses_async = !_tether_provider_has_sync (&self->call);
+  if (uses_async)
     {
-      TETHER_STATE_UNLOCK ();
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_BLOCK,
-                   "Template '%s' only acquires asynchronously and context %p "
-                   "is owned by another thread; use "
-                   "tether_template_acquire_async() or acquire from that thread",
-                   self->call.name, context);
-      return NULL;
+      owned = g_main_context_acquire (context);
+      if (!owned)
+        {
+          TETHER_STATE_UNLOCK ();
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_BLOCK,
+                       "Template '%s' only acquires asynchronously and context %p "
+                       "is owned by another thread; use "
+                       "tether_template_acquire_async() or acquire from that thread",
+                       self->call.name, context);
+          return NULL;
+        }
     }
 
-  flight = flight_new_locked (self, context, FALSE, &warn);
+  flight = flight_new_locked (self, context, uses_async, &warn);
+  flight->n_sync = 1;
 
   TETHER_STATE_UNLOCK ();
 
@@ -150,24 +240,11 @@ retry:
   if (out_led != NULL)
     *out_led = TRUE;
 
-  if (!_tether_provider_is_async (&self->call))
-    {
-      flight_run_provider (flight);
-    }
-  else
-    {
-      /* We own the context (acquired above): start the async acquire with
-       * the context pushed, and iterate it until the flight is done. */
-      g_main_context_push_thread_default (context);
-      flight_run_provider (flight);
-      _tether_context_iterate_until (context, &flight->done);
-      g_main_context_pop_thread_default (context);
-      g_main_context_release (context);
-    }
-
+  flight_lead_sync (flight, owned);
   g_assert (g_atomic_int_get (&flight->done));
 
   TETHER_STATE_LOCK ();
+  flight->n_sync--;
   resource = flight->resource;
   if (resource == NULL)
     g_propagate_error (error, g_error_copy (flight->error));
@@ -181,18 +258,34 @@ retry:
 }
 
 /* Queues @task on the flight for (@self, @context), starting one if there
- * is none. Consumes @task. */
+ * is none; @task gets the resource (transfer none) or an error. Consumes
+ * @task. @cancellable is the caller's: when it fires, the caller leaves the
+ * flight; a plain caller's @task then fails at once with CANCELLED, a
+ * settling caller's @task gets the flight's outcome when it ends.
+ * _tether_flight_task_led() tells whether @task's caller started the
+ * flight. */
 void
 _tether_flight_acquire_async (TetherTemplate *self,
                               GMainContext   *context,
+                              GCancellable   *cancellable,
+                              gboolean        settle,
                               GTask          *task)
 {
   TetherFlight *flight = NULL;
   TetherEntry *entry;
   Waiter *waiter;
-  GCancellable *cancellable = NULL;
   gboolean lead = FALSE;
   gboolean warn = FALSE;
+
+  if (!_tether_provider_can_acquire (&self->call))
+    {
+      GError *error = NULL;
+
+      set_no_provider_error (self, &error);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
 
   TETHER_STATE_LOCK ();
 
@@ -208,30 +301,44 @@ _tether_flight_acquire_async (TetherTemplate *self,
     }
 
   if (entry != NULL)
-    flight = entry->flight;
+    {
+      flight = entry->flight;
+      if (flight->leader == g_thread_self ())
+        {
+          GError *error = NULL;
+
+          TETHER_STATE_UNLOCK ();
+          set_recursive_error (self, context, &error);
+          g_task_return_error (task, error);
+          g_object_unref (task);
+          return;
+        }
+    }
   else
     {
-      flight = flight_new_locked (self, context, TRUE, &warn);
+      flight = flight_new_locked (self, context, _tether_provider_has_async (&self->call), &warn);
       lead = TRUE;
     }
+
+  g_task_set_task_data (task, GINT_TO_POINTER (lead), NULL);
 
   waiter = g_new0 (Waiter, 1);
   ref_count_init (&waiter->ref_count);
   waiter->flight = flight;
   waiter->task = task;
-  if (g_task_get_cancellable (task) != NULL)
-    waiter->cancellable = g_object_ref (g_task_get_cancellable (task));
+  waiter->settle = settle;
+  if (cancellable != NULL)
+    waiter->cancellable = g_object_ref (cancellable);
   if (flight->waiters == NULL)
     flight->waiters = g_ptr_array_new ();
   g_ptr_array_add (flight->waiters, waiter);
-  flight->n_live_waiters++;
+  flight->n_async++;
 
   /* Once the lock is released, the flight may complete on another thread
    * and drop its reference, the only one so far: take ours first, one for
    * this function and one for the cancellable connection. */
-  if (waiter->cancellable != NULL)
+  if (cancellable != NULL)
     {
-      cancellable = g_object_ref (waiter->cancellable);
       ref_count_inc (&waiter->ref_count);
       ref_count_inc (&waiter->ref_count);
     }
@@ -260,7 +367,6 @@ _tether_flight_acquire_async (TetherTemplate *self,
       if (completed && handler != 0)
         g_cancellable_disconnect (cancellable, handler);
 
-      g_object_unref (cancellable);
       waiter_unref (waiter);
     }
 
@@ -274,6 +380,43 @@ _tether_flight_acquire_async (TetherTemplate *self,
     }
 }
 
+gboolean
+_tether_flight_task_led (GTask *task)
+{
+  return GPOINTER_TO_INT (g_task_get_task_data (task));
+}
+
+guint
+_tether_flight_count_callers (TetherTemplate *self,
+                              GMainContext   *context)
+{
+  TetherEntry *entry;
+  guint n = 0;
+
+  TETHER_STATE_LOCK ();
+  entry = _tether_entry_lookup_locked (self, context);
+  if (entry != NULL && entry->flight != NULL)
+    n = entry->flight->n_sync + entry->flight->n_async;
+  TETHER_STATE_UNLOCK ();
+
+  return n;
+}
+
+gboolean
+_tether_flight_is_under_way (TetherTemplate *self,
+                             GMainContext   *context)
+{
+  TetherEntry *entry;
+  gboolean under_way;
+
+  TETHER_STATE_LOCK ();
+  entry = _tether_entry_lookup_locked (self, context);
+  under_way = entry != NULL && entry->flight != NULL;
+  TETHER_STATE_UNLOCK ();
+
+  return under_way;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Steps, in call order                                                     */
 /* ------------------------------------------------------------------------ */
@@ -282,7 +425,7 @@ _tether_flight_acquire_async (TetherTemplate *self,
 static TetherFlight *
 flight_new_locked (TetherTemplate *self,
                    GMainContext   *context,
-                   gboolean        async_driven,
+                   gboolean        uses_async,
                    gboolean       *out_warn)
 {
   TetherContextRecord *record;
@@ -299,10 +442,10 @@ flight_new_locked (TetherTemplate *self,
   ref_count_init (&flight->ref_count);
   flight->template = g_object_ref (self);
   flight->context = g_main_context_ref (context);
+  flight->uses_async = uses_async;
   /* Only an asynchronous provider acquire can be cancelled. */
-  if (_tether_provider_is_async (&self->call))
+  if (uses_async)
     flight->cancellable = g_cancellable_new ();
-  flight->async_driven = async_driven || _tether_provider_is_async (&self->call);
   flight->creator = g_thread_self ();
   flight->for_thread_default = context == g_main_context_get_thread_default ();
   tether_cond_init (&flight->cond);
@@ -312,37 +455,40 @@ flight_new_locked (TetherTemplate *self,
   return flight;
 }
 
+static gboolean
+flight_needs_context_locked (TetherFlight *flight)
+{
+  return flight->uses_async || flight->start == START_PENDING;
+}
+
 /* Waits, as a synchronous caller, for a flight another caller leads. Called
- * with the state lock held; returns with it released. */
+ * with the state lock held; returns with it released. With @owned, this
+ * thread acquired the context (the flight needs it): it iterates the context
+ * until the flight is done, then releases it. */
 static gpointer
-flight_wait_locked (TetherFlight  *flight,
-                    gboolean      *out_retry,
-                    GError       **error)
+flight_join_and_unlock (TetherFlight  *flight,
+                        gboolean       owned,
+                        gboolean      *out_retry,
+                        GError       **error)
 {
   TetherTemplate *self = flight->template;
   gpointer resource;
 
   flight_ref (flight);
-  flight->n_sync_waiters++;
+  flight->n_sync++;
 
-  /* An asynchronous acquire completes only when its context is iterated.
-   * If this thread can own the context, iterate it rather than wait for a
-   * thread that may never come. */
-  if (flight->async_driven && !g_atomic_int_get (&flight->done))
+  if (owned)
     {
       TETHER_STATE_UNLOCK ();
-      if (g_main_context_acquire (flight->context))
-        {
-          _tether_context_iterate_until (flight->context, &flight->done);
-          g_main_context_release (flight->context);
-        }
+      _tether_context_iterate_until (flight->context, &flight->done);
+      g_main_context_release (flight->context);
       TETHER_STATE_LOCK ();
     }
 
   while (!g_atomic_int_get (&flight->done))
     tether_cond_wait (&flight->cond, &_tether_state_lock);
 
-  flight->n_sync_waiters--;
+  flight->n_sync--;
   resource = flight->resource;
   *out_retry = flight->abandoned && resource == NULL;
 
@@ -358,9 +504,94 @@ flight_wait_locked (TetherFlight  *flight,
   return resource;
 }
 
+/* Runs the provider for a flight a synchronous caller leads. With @owned,
+ * this thread acquired the context (an async-only provider): the async
+ * acquire starts with the context pushed, and the context is iterated until
+ * the flight is done. */
+static void
+flight_lead_sync (TetherFlight *flight,
+                  gboolean      owned)
+{
+  if (!owned)
+    {
+      flight_run_provider (flight);
+      return;
+    }
+
+  g_main_context_push_thread_default (flight->context);
+  flight_run_provider (flight);
+  _tether_context_iterate_until (flight->context, &flight->done);
+  g_main_context_pop_thread_default (flight->context);
+  g_main_context_release (flight->context);
+}
+
+/* Starts the provider for an asynchronous caller. When another thread owns
+ * the context, the provider starts from an idle source in the context, so it
+ * binds to the context and never blocks the caller. */
+static void
+flight_start_async (TetherFlight *flight)
+{
+  GSource *source;
+  gboolean dropped;
+
+  if (g_main_context_acquire (flight->context))
+    {
+      flight_run_provider (flight);
+      g_main_context_release (flight->context);
+      return;
+    }
+
+  /* Pending before it is attached, so that callers joining meanwhile know
+   * the result comes through the context. */
+  TETHER_STATE_LOCK ();
+  flight->start = START_PENDING;
+  TETHER_STATE_UNLOCK ();
+
+  source = g_idle_source_new ();
+  g_source_set_static_name (source, "[tether] start acquire");
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, flight_start_in_context,
+                         flight_ref (flight), (GDestroyNotify) flight_unref);
+  g_source_attach (source, flight->context);
+
+  /* Recorded for an abandonment to destroy, unless that came first. */
+  TETHER_STATE_LOCK ();
+  dropped = flight->start == START_DROPPED;
+  if (flight->start == START_PENDING)
+    flight->start_source = g_source_ref (source);
+  TETHER_STATE_UNLOCK ();
+
+  if (dropped)
+    g_source_destroy (source);
+  g_source_unref (source);
+}
+
+static gboolean
+flight_start_in_context (gpointer data)
+{
+  TetherFlight *flight = data;
+  GSource *source = NULL;
+  gboolean run;
+
+  TETHER_STATE_LOCK ();
+  run = flight->start == START_PENDING;
+  if (run)
+    {
+      flight->start = START_RUNNING;
+      source = g_steal_pointer (&flight->start_source);
+    }
+  TETHER_STATE_UNLOCK ();
+
+  g_clear_pointer (&source, g_source_unref);
+  if (run)
+    flight_run_provider (flight);
+
+  return G_SOURCE_REMOVE;
+}
+
 /* Runs the provider for @flight on this thread, with the flight's context
  * pushed as thread-default when this thread can own it. A synchronous
- * provider completes the flight before this returns; an asynchronous one
+ * acquire completes the flight before this returns; an asynchronous one
  * completes it later, in the context. */
 static void
 flight_run_provider (TetherFlight *flight)
@@ -370,14 +601,14 @@ flight_run_provider (TetherFlight *flight)
 
   entered = _tether_context_enter (flight->context);
 
-  if (!_tether_provider_is_async (&self->call))
+  TETHER_STATE_LOCK ();
+  flight->leader = g_thread_self ();
+  TETHER_STATE_UNLOCK ();
+
+  if (!flight->uses_async)
     {
       GError *error = NULL;
       gpointer resource;
-
-      TETHER_STATE_LOCK ();
-      flight->leader = g_thread_self ();
-      TETHER_STATE_UNLOCK ();
 
       resource = _tether_provider_acquire (&self->call, flight->context, &error);
       flight_complete (flight, resource, error);
@@ -389,40 +620,16 @@ flight_run_provider (TetherFlight *flight)
                                       flight->cancellable,
                                       flight_async_done,
                                       flight_ref (flight));
+
+      /* The provider's synchronous part is over (it may have completed the
+       * flight already, which cleared the leader). */
+      TETHER_STATE_LOCK ();
+      if (flight->leader == g_thread_self ())
+        flight->leader = NULL;
+      TETHER_STATE_UNLOCK ();
     }
 
   _tether_context_leave (flight->context, entered);
-}
-
-static gboolean
-flight_run_provider_in_context (gpointer data)
-{
-  flight_run_provider (data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Starts the provider for an asynchronous caller. When another thread owns
- * the context, the provider runs from an idle source in the context, so it
- * binds to the context and never blocks the caller. */
-static void
-flight_start_async (TetherFlight *flight)
-{
-  if (g_main_context_acquire (flight->context))
-    {
-      flight_run_provider (flight);
-      g_main_context_release (flight->context);
-    }
-  else
-    {
-      GSource *source = g_idle_source_new ();
-
-      g_source_set_static_name (source, "[tether] start acquire");
-      g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (source, flight_run_provider_in_context,
-                             flight_ref (flight), (GDestroyNotify) flight_unref);
-      g_source_attach (source, flight->context);
-      g_source_unref (source);
-    }
 }
 
 static void
@@ -433,6 +640,10 @@ flight_async_done (GObject      *source_object,
   TetherFlight *flight = user_data;
   GError *error = NULL;
   gpointer resource;
+
+  TETHER_STATE_LOCK ();
+  flight->leader = g_thread_self ();
+  TETHER_STATE_UNLOCK ();
 
   resource = _tether_provider_acquire_finish (&flight->template->call, result, &error);
   flight_complete (flight, resource, error);
@@ -450,10 +661,11 @@ flight_complete (TetherFlight *flight,
   GMainContext *context = flight->context;
   g_autoptr(GPtrArray) waiters = NULL;
   g_autoptr(GPtrArray) tasks = NULL;
+  g_autoptr(GPtrArray) restarts = NULL;
   GError *error = NULL;
   GSource *detach = NULL;
   TetherEntry *failed_entry = NULL;
-  gboolean restart = FALSE;
+  gboolean wake;
 
   resource = _tether_provider_check_result (&self->call, context, resource, provider_error, &error);
 
@@ -462,6 +674,7 @@ flight_complete (TetherFlight *flight,
     TetherEntry *entry = flight->entry;
     TetherContextRecord *record = _tether_context_record_lookup_locked (context);
 
+    g_assert (entry != NULL);
     flight->entry = NULL;
     flight->leader = NULL;
 
@@ -487,38 +700,52 @@ flight_complete (TetherFlight *flight,
     flight->error = error;
     g_atomic_int_set (&flight->done, TRUE);
     tether_cond_broadcast (&flight->cond);
+    /* A synchronous caller may be iterating the context for this. */
+    wake = flight->n_sync > 0;
 
-    restart = flight->abandoned && error != NULL;
     waiters = g_steal_pointer (&flight->waiters);
     tasks = g_ptr_array_new_with_free_func (g_object_unref);
+    restarts = g_ptr_array_new ();
     for (guint i = 0; waiters != NULL && i < waiters->len; i++)
       {
         Waiter *waiter = g_ptr_array_index (waiters, i);
 
-        /* A waiter whose handler already ran (done) keeps its connection:
-         * disconnecting from inside that handler would deadlock, and the
-         * cancel that ran it cannot run it again until it is reset. Its
-         * handler is 0 from here on so it is not disconnected below. */
-        if (!waiter->done)
-          {
-            waiter->done = TRUE;
-            g_ptr_array_add (tasks, g_steal_pointer (&waiter->task));
-          }
-        else
+        /* A waiter that left had its handler run: it keeps its connection,
+         * since disconnecting from inside that handler would deadlock and
+         * the cancel that ran it cannot run it again until it is reset. */
+        if (waiter->left)
           waiter->handler = 0;
+        if (waiter->done)
+          continue;
+
+        waiter->done = TRUE;
+        /* Callers who joined an abandoned flight start a new one. */
+        if (flight->abandoned && resource == NULL && !waiter->left)
+          g_ptr_array_add (restarts, waiter);
+        else
+          g_ptr_array_add (tasks, g_steal_pointer (&waiter->task));
       }
   }
   TETHER_STATE_UNLOCK ();
 
-  if (flight->async_driven)
+  if (wake)
     g_main_context_wakeup (context);
+
+  for (guint i = 0; i < restarts->len; i++)
+    {
+      Waiter *waiter = g_ptr_array_index (restarts, i);
+
+      if (waiter->cancellable != NULL && waiter->handler != 0)
+        g_cancellable_disconnect (waiter->cancellable, waiter->handler);
+      waiter->handler = 0;
+      _tether_flight_acquire_async (self, context, waiter->cancellable, waiter->settle,
+                                    g_steal_pointer (&waiter->task));
+    }
 
   for (guint i = 0; waiters != NULL && i < waiters->len; i++)
     {
       Waiter *waiter = g_ptr_array_index (waiters, i);
 
-      if (waiter == NULL)
-        continue;
       /* Waits for a handler running in another thread; it will see done. */
       if (waiter->cancellable != NULL && waiter->handler != 0)
         g_cancellable_disconnect (waiter->cancellable, waiter->handler);
@@ -530,8 +757,6 @@ flight_complete (TetherFlight *flight,
 
       if (resource != NULL)
         g_task_return_pointer (task, resource, NULL);
-      else if (restart)
-        _tether_flight_acquire_async (self, context, g_object_ref (task));
       else
         g_task_return_error (task, g_error_copy (error));
     }
@@ -552,34 +777,63 @@ on_waiter_cancelled (GCancellable *cancellable,
   Waiter *waiter = user_data;
   TetherFlight *flight = waiter->flight;
   GCancellable *abandon = NULL;
+  GSource *dropped_source = NULL;
+  gboolean dropped = FALSE;
   GTask *task = NULL;
 
   TETHER_STATE_LOCK ();
-  if (!waiter->done)
+  if (!waiter->done && !waiter->left)
     {
-      waiter->done = TRUE;
-      task = g_steal_pointer (&waiter->task);
-      flight->n_live_waiters--;
+      waiter->left = TRUE;
+      flight->n_async--;
+      if (!waiter->settle)
+        {
+          waiter->done = TRUE;
+          task = g_steal_pointer (&waiter->task);
+        }
 
-      /* The last caller left: cancel the provider's acquire too. A sync
-       * caller that joins later retries once the cancelled flight ends. */
-      if (flight->n_live_waiters == 0 && flight->n_sync_waiters == 0 &&
-          flight->cancellable != NULL && !g_atomic_int_get (&flight->done))
+      /* The last caller left: nobody wants the result any more. */
+      if (flight->n_async == 0 && flight->n_sync == 0 && !g_atomic_int_get (&flight->done))
         {
           flight->abandoned = TRUE;
-          abandon = g_object_ref (flight->cancellable);
+          if (flight->start == START_PENDING)
+            {
+              /* Not started: drop the start, end the flight now. */
+              flight->start = START_DROPPED;
+              dropped_source = g_steal_pointer (&flight->start_source);
+              dropped = TRUE;
+              flight_ref (flight);
+            }
+          else if (flight->cancellable != NULL)
+            abandon = g_object_ref (flight->cancellable);
         }
     }
   TETHER_STATE_UNLOCK ();
 
   if (task != NULL)
     {
-      g_task_return_error_if_cancelled (task);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "Operation was cancelled");
       g_object_unref (task);
     }
 
-  /* This may complete the flight synchronously; flight_complete() leaves
-   * the connection of this (done) waiter alone, so no deadlock. */
+  /* These may complete the flight synchronously; flight_complete() leaves
+   * the connection of this (left) waiter alone, so no deadlock. */
+  if (dropped)
+    {
+      if (dropped_source != NULL)
+        {
+          /* Its destroy notify drops the idle's flight reference. */
+          g_source_destroy (dropped_source);
+          g_source_unref (dropped_source);
+        }
+      flight_complete (flight,
+                       NULL,
+                       g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                            "Every caller of the acquire cancelled it "
+                                            "before it started"));
+      flight_unref (flight);
+    }
   if (abandon != NULL)
     {
       g_cancellable_cancel (abandon);
@@ -606,6 +860,7 @@ flight_unref (TetherFlight *flight)
     return;
 
   g_assert (flight->waiters == NULL || flight->waiters->len == 0);
+  g_assert (flight->start_source == NULL);
   g_clear_pointer (&flight->waiters, g_ptr_array_unref);
   g_clear_error (&flight->error);
   g_clear_object (&flight->cancellable);

@@ -707,7 +707,12 @@ tether_load_provider_full (const char       *path,
         }
     }
 
-  template = _tether_template_new_validated (&copy, provider_data, copy.shutdown);
+  template = _tether_template_new_validated (&copy, provider_data, copy.shutdown, FALSE, error);
+  if (template == NULL)
+    {
+      g_rec_mutex_unlock (&loader_lock);
+      return NULL;
+    }
   g_object_set_data_full (G_OBJECT (template), TETHER_LOADER_MODULE_PATH_KEY,
                           g_steal_pointer (&real_path), g_free);
 

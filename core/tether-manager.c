@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "tether-context-private.h"
+#include "tether-flight-private.h"
 #include "tether-release-private.h"
 #include "tether-scope-private.h"
 
@@ -15,8 +16,8 @@
  *
  * A scope over one [struct@GLib.MainContext] (Pyot's `ResourceManager`).
  *
- * [method@Tether.Manager.acquire] acquires every registered template for the
- * context, in registration order; [method@Tether.Manager.release] releases
+ * [method@Tether.Manager.acquire] acquires every registered eager template
+ * for the context, in registration order; [method@Tether.Manager.release] releases
  * everything held for the context, most recently acquired first, including
  * templates registered or first acquired after the manager entered. While a
  * manager is active the context is "managed" (see
@@ -390,16 +391,19 @@ tether_manager_is_noop (TetherManager *self)
  * @self: a #TetherManager
  * @error: return location for a #GError
  *
- * Enters the scope: acquires every registered template for the manager's
- * context, in registration order (Pyot's `__aenter__`).
+ * Enters the scope: acquires every registered eager template for the
+ * manager's context, in registration order (Pyot's `__aenter__`; see
+ * [method@Tether.Template.set_eager]). On-demand templates are acquired on
+ * first use inside the scope; either kind is released when it ends.
  *
  * Fails with %TETHER_ERROR_WRONG_CONTEXT if the calling thread's
  * thread-default context is not the manager's, and with
  * %TETHER_ERROR_ALREADY_MANAGED if the context has an active manager and
  * @self lacks %TETHER_MANAGER_EXIST_OK (with it, @self becomes a no-op scope
- * and this returns %TRUE). If a template fails, what this call acquired is
- * released in reverse order, the context is left unmanaged, and the
- * template's error is returned.
+ * and this returns %TRUE). If a template fails, exactly what this call
+ * acquired (the acquires it started, not ones it joined) is released in
+ * reverse order, the context is left unmanaged, and the template's error is
+ * returned.
  *
  * Providers run on this thread, with the context as thread-default. Calling
  * this on a manager that is already active is a programmer error.
@@ -440,10 +444,10 @@ tether_manager_acquire (TetherManager  *self,
 
 typedef struct
 {
-  GPtrArray *templates;   /* to acquire, in order */
-  GPtrArray *acquired;    /* acquired by this manager, in order */
-  guint      next;
-  gboolean   was_held;    /* whether templates[next - 1] was held before */
+  GPtrArray    *templates;   /* to acquire, in order */
+  GPtrArray    *acquired;    /* flights this enter started, in order */
+  GCancellable *cancellable; /* the caller's, or NULL */
+  guint         next;
 } AcquireData;
 
 static void
@@ -453,35 +457,63 @@ acquire_data_free (gpointer data)
 
   g_clear_pointer (&ad->templates, g_ptr_array_unref);
   g_clear_pointer (&ad->acquired, g_ptr_array_unref);
+  g_clear_object (&ad->cancellable);
   g_free (ad);
 }
 
 static void acquire_next (GTask *task);
+
+/* Ends an enter that did not make it: releases exactly the flights it
+ * started, leaves the scope, and reports @error (consumed) or, if the
+ * caller cancelled, G_IO_ERROR_CANCELLED. */
+static void
+acquire_fail (GTask  *task,
+              GError *error)
+{
+  TetherManager *self = g_task_get_source_object (task);
+  AcquireData *ad = g_task_get_task_data (task);
+
+  manager_roll_back (self, ad->acquired);
+
+  if (g_cancellable_is_cancelled (ad->cancellable))
+    {
+      g_clear_error (&error);
+      error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                   "Entering the scope was cancelled; what it had "
+                                   "acquired was released");
+    }
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
 
 static void
 acquire_next_cb (GObject      *object,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  GTask *task = user_data;
   TetherTemplate *template = TETHER_TEMPLATE (object);
   TetherManager *self = g_task_get_source_object (task);
   AcquireData *ad = g_task_get_task_data (task);
   GError *error = NULL;
+  gpointer resource;
 
-  if (tether_template_acquire_finish (template, result, &error) == NULL)
+  /* A settling waiter: even if the caller cancelled meanwhile, this is the
+   * flight's outcome, so a flight this enter started is rolled back once it
+   * has produced its resource, never left held outside any scope. */
+  resource = g_task_propagate_pointer (G_TASK (result), &error);
+  if (resource != NULL && _tether_flight_task_led (G_TASK (result)))
+    g_ptr_array_add (ad->acquired, g_object_ref (template));
+
+  if (resource == NULL)
     {
-      manager_roll_back (self, ad->acquired);
       g_prefix_error (&error, "Acquiring '%s' for context %p: ",
                       tether_template_get_name (template), self->context);
-      g_task_return_error (task, error);
+      acquire_fail (task, error);
       return;
     }
 
-  if (!ad->was_held)
-    g_ptr_array_add (ad->acquired, g_object_ref (template));
-
-  acquire_next (g_steal_pointer (&task));
+  acquire_next (task);
 }
 
 static void
@@ -490,6 +522,16 @@ acquire_next (GTask *task)
   TetherManager *self = g_task_get_source_object (task);
   AcquireData *ad = g_task_get_task_data (task);
   TetherTemplate *template;
+  GTask *step;
+
+  /* Checked between steps and at the end: TRUE means entered, and a
+   * cancelled enter is always rolled back (the task does not check its
+   * cancellable itself, see tether_manager_acquire_async()). */
+  if (g_cancellable_is_cancelled (ad->cancellable))
+    {
+      acquire_fail (task, NULL);
+      return;
+    }
 
   if (ad->next == ad->templates->len)
     {
@@ -500,10 +542,10 @@ acquire_next (GTask *task)
     }
 
   template = g_ptr_array_index (ad->templates, ad->next++);
-  ad->was_held = tether_template_lookup (template, self->context) != NULL;
-  tether_template_acquire_async (template, self->context,
-                                 g_task_get_cancellable (task),
-                                 acquire_next_cb, task);
+  step = g_task_new (template, NULL, acquire_next_cb, task);
+  g_task_set_source_tag (step, acquire_next);
+  g_task_set_name (step, "[tether] manager acquire step");
+  _tether_flight_acquire_async (template, self->context, ad->cancellable, TRUE, step);
 }
 
 /**
@@ -514,9 +556,16 @@ acquire_next (GTask *task)
  * @user_data: (closure): data for @callback
  *
  * Enters the scope asynchronously: like [method@Tether.Manager.acquire], with
- * each template acquired by [method@Tether.Template.acquire_async], one after
- * the other in registration order. Cancelling @cancellable rolls back what
- * was acquired and fails with %G_IO_ERROR_CANCELLED.
+ * each eager template acquired asynchronously (the provider's
+ * `acquire_async` when it has one), one after the other in registration
+ * order.
+ *
+ * Cancelling @cancellable fails the call with %G_IO_ERROR_CANCELLED once
+ * the template being acquired has settled; what this call started is then
+ * released, in reverse, including that template's resource if this call's
+ * acquire produced it, and the context is left unmanaged. %TRUE from
+ * [method@Tether.Manager.acquire_finish] always means the scope was
+ * entered; %FALSE always means it was not.
  *
  * Must be called from a thread whose thread-default context is the
  * manager's; @callback is invoked in that context.
@@ -539,6 +588,10 @@ tether_manager_acquire_async (TetherManager       *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tether_manager_acquire_async);
   g_task_set_name (task, "[tether] tether_manager_acquire_async");
+  /* The outcome decides: TRUE only with the scope entered, CANCELLED only
+   * with it rolled back and left (GTask's own check could report a cancel
+   * after the scope was entered). */
+  g_task_set_check_cancellable (task, FALSE);
 
   if (!_tether_scope_check_context (self->context, "acquire", &error) ||
       !manager_enter (self, &templates, &error))
@@ -560,6 +613,7 @@ tether_manager_acquire_async (TetherManager       *self,
   ad = g_new0 (AcquireData, 1);
   ad->templates = g_steal_pointer (&templates);
   ad->acquired = g_ptr_array_new_with_free_func (g_object_unref);
+  ad->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   g_task_set_task_data (task, ad, acquire_data_free);
 
   acquire_next (task);

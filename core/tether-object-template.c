@@ -212,7 +212,11 @@ tether_template_new_for_object (const char               *name,
   op->release_data = release_data;
   op->release_data_destroy = release_data_destroy;
 
-  self = _tether_template_new_validated (&copy, op, object_provider_free);
+  /* On a duplicate name, object_provider_free() releases the caller's
+   * data, as for an invalid name above. */
+  self = _tether_template_new_validated (&copy, op, object_provider_free, TRUE, error);
+  if (self == NULL)
+    return NULL;
   g_object_set_qdata (G_OBJECT (self), object_provider_quark (), op);
 
   return self;

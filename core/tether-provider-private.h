@@ -40,10 +40,24 @@ void      _tether_provider_call_init      (TetherProviderCall  *call,
                                            GDestroyNotify       data_destroy);
 void      _tether_provider_call_clear     (TetherProviderCall  *call);
 
+/* Which acquire functions the provider has. A template made with a bare
+ * g_object_new() has neither. */
 static inline gboolean
-_tether_provider_is_async (const TetherProviderCall *call)
+_tether_provider_has_sync (const TetherProviderCall *call)
 {
-  return call->provider.acquire == NULL;
+  return call->provider.acquire != NULL;
+}
+
+static inline gboolean
+_tether_provider_has_async (const TetherProviderCall *call)
+{
+  return call->provider.acquire_async != NULL && call->provider.acquire_finish != NULL;
+}
+
+static inline gboolean
+_tether_provider_can_acquire (const TetherProviderCall *call)
+{
+  return _tether_provider_has_sync (call) || _tether_provider_has_async (call);
 }
 
 /* Each of these runs provider code: never under the state lock. */

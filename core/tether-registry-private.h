@@ -16,13 +16,19 @@
 G_BEGIN_DECLS
 
 /* Adds a new template to both lists, registered. */
-void       _tether_registry_add_locked            (TetherTemplate *template);
+void       _tether_registry_add_locked            (TetherTemplate *template,
+                                                   gboolean        eager);
+gboolean   _tether_registry_has_name_locked       (const char     *name);
+gboolean   _tether_registry_set_eager             (TetherTemplate *template,
+                                                   gboolean        eager);
+gboolean   _tether_registry_get_eager             (TetherTemplate *template);
 /* Takes a finalizing template off the list of live ones. */
 void       _tether_registry_forget_locked         (TetherTemplate *template);
 gboolean   _tether_registry_is_registered         (TetherTemplate *template);
 gboolean   _tether_registry_unregister            (TetherTemplate *template);
 /* A snapshot of the registered templates, with references. */
 GPtrArray *_tether_registry_dup_registered_locked (void);
+GPtrArray *_tether_registry_dup_eager_locked      (void);
 /* Every live template, registered or not; no references: iterate under the
  * state lock only. */
 GPtrArray *_tether_registry_all_locked            (void);

@@ -31,11 +31,58 @@ registered_locked (void)
 }
 
 void
-_tether_registry_add_locked (TetherTemplate *template)
+_tether_registry_add_locked (TetherTemplate *template,
+                             gboolean        eager)
 {
   g_ptr_array_add (_tether_registry_all_locked (), template);
   g_ptr_array_add (registered_locked (), g_object_ref (template));
   template->registered = TRUE;
+  template->eager = eager != FALSE;
+}
+
+/* Names are unique among registered templates; an unregistered one's name
+ * is free again. */
+gboolean
+_tether_registry_has_name_locked (const char *name)
+{
+  GPtrArray *registered = registered_locked ();
+
+  for (guint i = 0; i < registered->len; i++)
+    {
+      TetherTemplate *other = g_ptr_array_index (registered, i);
+
+      if (g_strcmp0 (other->call.name, name) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Returns whether the value changed. */
+gboolean
+_tether_registry_set_eager (TetherTemplate *template,
+                            gboolean        eager)
+{
+  gboolean changed;
+
+  eager = eager != FALSE;
+  TETHER_STATE_LOCK ();
+  changed = template->eager != (guint) eager;
+  template->eager = eager;
+  TETHER_STATE_UNLOCK ();
+
+  return changed;
+}
+
+gboolean
+_tether_registry_get_eager (TetherTemplate *template)
+{
+  gboolean eager;
+
+  TETHER_STATE_LOCK ();
+  eager = template->eager;
+  TETHER_STATE_UNLOCK ();
+
+  return eager;
 }
 
 void
@@ -88,6 +135,25 @@ _tether_registry_dup_registered_locked (void)
 
   for (guint i = 0; i < registered->len; i++)
     g_ptr_array_add (templates, g_object_ref (g_ptr_array_index (registered, i)));
+
+  return templates;
+}
+
+/* What a scope acquires when it enters: the eager registered templates, in
+ * registration order. */
+GPtrArray *
+_tether_registry_dup_eager_locked (void)
+{
+  GPtrArray *registered = registered_locked ();
+  GPtrArray *templates = g_ptr_array_new_full (registered->len, g_object_unref);
+
+  for (guint i = 0; i < registered->len; i++)
+    {
+      TetherTemplate *template = g_ptr_array_index (registered, i);
+
+      if (template->eager)
+        g_ptr_array_add (templates, g_object_ref (template));
+    }
 
   return templates;
 }

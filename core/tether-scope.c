@@ -54,14 +54,28 @@ _tether_scope_enter (GMainContext   *context,
       if (exist_ok)
         return TRUE;
 
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
-                   "Context %p already has an active TetherManager (%p); "
-                   "use TETHER_MANAGER_EXIST_OK to nest a no-op scope",
-                   context, other);
+      /* Two pool workers without a context of their own both land on the
+       * global default context: EXIST_OK is then the wrong fix. */
+      if (context == _tether_context_global_default () &&
+          g_main_context_get_thread_default () == NULL)
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
+                     "Context %p, the global default context, already has an active "
+                     "TetherManager (%p): this thread has no thread-default context of its "
+                     "own, so its manager shares the global default with every such thread. "
+                     "Give the thread a context of its own "
+                     "(g_main_context_push_thread_default (g_main_context_new ())) or run "
+                     "the work with tether_run_in_new_context(); use "
+                     "TETHER_MANAGER_EXIST_OK only to nest a scope on purpose",
+                     context, other);
+      else
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
+                     "Context %p already has an active TetherManager (%p); "
+                     "use TETHER_MANAGER_EXIST_OK to nest a no-op scope",
+                     context, other);
       return FALSE;
     }
 
-  *out_templates = _tether_registry_dup_registered_locked ();
+  *out_templates = _tether_registry_dup_eager_locked ();
   TETHER_STATE_UNLOCK ();
 
   return TRUE;

@@ -23,11 +23,14 @@ struct _TetherTemplate
   TetherProviderCall  call;           /* tether-provider.c; read-only after construction */
   TetherEntryTable    table;          /* tether-entry.c; state lock, generation atomic */
   guint               registered : 1; /* tether-registry.c; state lock */
+  guint               eager : 1;      /* tether-registry.c; state lock */
 };
 
 TetherTemplate *_tether_template_new_validated (const TetherProvider *copy,
                                                 gpointer             provider_data,
-                                                GDestroyNotify       provider_data_destroy);
+                                                GDestroyNotify       provider_data_destroy,
+                                                gboolean             eager,
+                                                GError             **error);
 gpointer        _tether_template_lookup_ref    (TetherTemplate      *self,
                                                 GMainContext        *context,
                                                 gpointer           (*ref_func) (gpointer));

@@ -54,10 +54,16 @@ enum {
   PROP_NAME,
   PROP_DESCRIPTION,
   PROP_REGISTERED,
+  PROP_EAGER,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+/* Set around the g_object_new() of _tether_template_new_validated(): any
+ * other construction is a bare g_object_new(), which gets an inert
+ * template. */
+static GPrivate constructing_validated;
 
 /* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
@@ -100,9 +106,45 @@ tether_template_get_property (GObject    *object,
       g_value_set_boolean (value, tether_template_is_registered (self));
       break;
 
+    case PROP_EAGER:
+      g_value_set_boolean (value, tether_template_get_eager (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+static void
+tether_template_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  TetherTemplate *self = TETHER_TEMPLATE (object);
+
+  switch (prop_id)
+    {
+    case PROP_EAGER:
+      tether_template_set_eager (self, g_value_get_boolean (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_template_constructed (GObject *object)
+{
+  G_OBJECT_CLASS (tether_template_parent_class)->constructed (object);
+
+  /* Inert: no provider, never registered; every acquire fails with
+   * TETHER_ERROR_NO_ACQUIRE (see tether-flight.c). */
+  if (g_private_get (&constructing_validated) == NULL)
+    g_critical ("A TetherTemplate was made with g_object_new(): it has no provider and "
+                "will never acquire anything. Make templates with tether_template_new(), "
+                "tether_template_new_for_object() or tether_load_provider()");
 }
 
 static void
@@ -110,8 +152,10 @@ tether_template_class_init (TetherTemplateClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->constructed = tether_template_constructed;
   object_class->finalize = tether_template_finalize;
   object_class->get_property = tether_template_get_property;
+  object_class->set_property = tether_template_set_property;
 
   /**
    * TetherTemplate:name:
@@ -141,6 +185,19 @@ tether_template_class_init (TetherTemplateClass *klass)
     g_param_spec_boolean ("registered", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * TetherTemplate:eager:
+   *
+   * Whether a [class@Tether.Manager] acquires the template when it enters
+   * its scope (eager), or only when something acquires it inside the scope
+   * (on demand). See [method@Tether.Template.set_eager].
+   *
+   * Since: 0.2
+   */
+  properties[PROP_EAGER] =
+    g_param_spec_boolean ("eager", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -154,19 +211,41 @@ tether_template_init (TetherTemplate *self)
 /* Construction and properties                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Makes and registers a template for a validated provider copy, unless a
+ * registered template has the same name (checked and registered under one
+ * hold of the state lock, so two racing constructors cannot both win). On
+ * failure the provider data is destroyed as the finalized template would
+ * have destroyed it. */
 TetherTemplate *
-_tether_template_new_validated (const TetherProvider *copy,
-                                gpointer              provider_data,
-                                GDestroyNotify        provider_data_destroy)
+_tether_template_new_validated (const TetherProvider  *copy,
+                                gpointer               provider_data,
+                                GDestroyNotify         provider_data_destroy,
+                                gboolean               eager,
+                                GError               **error)
 {
   TetherTemplate *self;
+  gboolean taken;
 
+  g_private_set (&constructing_validated, GINT_TO_POINTER (1));
   self = g_object_new (TETHER_TYPE_TEMPLATE, NULL);
+  g_private_set (&constructing_validated, NULL);
   _tether_provider_call_init (&self->call, copy, provider_data, provider_data_destroy);
 
   TETHER_STATE_LOCK ();
-  _tether_registry_add_locked (self);
+  taken = _tether_registry_has_name_locked (self->call.name);
+  if (!taken)
+    _tether_registry_add_locked (self, eager);
   TETHER_STATE_UNLOCK ();
+
+  if (taken)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_DUPLICATE_NAME,
+                   "A template named '%s' is already registered; unregister it first "
+                   "(tether_template_unregister()) or give this one another name",
+                   copy->name);
+      g_object_unref (self);
+      return NULL;
+    }
 
   return self;
 }
@@ -185,6 +264,11 @@ _tether_template_new_validated (const TetherProvider *copy,
  * or the `acquire_async`/`acquire_finish` pair. An invalid provider is a
  * programmer error (a critical is logged and %NULL returned);
  * `tether_load_provider()` reports the same problems as #GError for modules.
+ *
+ * Names are unique among registered templates: if a registered template
+ * has @provider's name, that is a programmer error too (a critical naming
+ * it, and %NULL). The template is eager: a [class@Tether.Manager] acquires
+ * it when it enters its scope (see [method@Tether.Template.set_eager]).
  *
  * The global list holds a reference until [method@Tether.Template.unregister];
  * the one returned is the caller's. @provider's `init` hook is not called.
@@ -222,6 +306,7 @@ tether_template_new_full (const TetherProvider *provider,
                           GDestroyNotify        provider_data_destroy)
 {
   g_autoptr(GError) error = NULL;
+  TetherTemplate *self;
   TetherProvider copy;
 
   g_return_val_if_fail (provider != NULL, NULL);
@@ -232,7 +317,11 @@ tether_template_new_full (const TetherProvider *provider,
       return NULL;
     }
 
-  return _tether_template_new_validated (&copy, provider_data, provider_data_destroy);
+  self = _tether_template_new_validated (&copy, provider_data, provider_data_destroy, TRUE, &error);
+  if (self == NULL)
+    g_critical ("tether_template_new: %s", error->message);
+
+  return self;
 }
 
 /**
@@ -297,6 +386,57 @@ tether_template_is_registered (TetherTemplate *self)
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
 
   return _tether_registry_is_registered (self);
+}
+
+/**
+ * tether_template_set_eager:
+ * @self: a #TetherTemplate
+ * @eager: whether managers acquire @self when they enter their scope
+ *
+ * Chooses when a [class@Tether.Manager] acquires @self. An eager template
+ * is acquired by [method@Tether.Manager.acquire] when the scope is entered,
+ * in registration order with the other eager ones, and a failure fails the
+ * scope. An on-demand template is acquired the first time something
+ * acquires it inside the scope (a provider, the scope's own code). Either
+ * way the scope releases it when it ends.
+ *
+ * Templates from [ctor@Tether.Template.new] and the object constructors are
+ * eager (Pyot's behaviour); templates loaded from provider modules are on
+ * demand unless their configuration group says `eager=true`, so that a
+ * program loading every installed provider pays only for what each scope
+ * uses. Managers that have already entered are not affected.
+ *
+ * Callable from any thread.
+ *
+ * Since: 0.2
+ */
+void
+tether_template_set_eager (TetherTemplate *self,
+                           gboolean        eager)
+{
+  g_return_if_fail (TETHER_IS_TEMPLATE (self));
+
+  if (_tether_registry_set_eager (self, eager))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EAGER]);
+}
+
+/**
+ * tether_template_get_eager:
+ * @self: a #TetherTemplate
+ *
+ * Whether managers acquire @self when they enter their scope. Callable from
+ * any thread.
+ *
+ * Returns: %TRUE for an eager template, %FALSE for an on-demand one
+ *
+ * Since: 0.2
+ */
+gboolean
+tether_template_get_eager (TetherTemplate *self)
+{
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
+
+  return _tether_registry_get_eager (self);
 }
 
 /**
@@ -365,16 +505,20 @@ template_check_fast (TetherTemplate *self)
  * shares its outcome. A failure is returned to every waiting caller and
  * nothing is cached.
  *
- * A template whose provider only has `acquire_async` is served too: when
- * this thread can own @context (it is the thread-default context, or no
- * thread owns it), the asynchronous acquire is started and @context is
- * iterated until it completes, which dispatches other sources of @context
- * in the meantime; when another thread owns @context, this fails with
- * %TETHER_ERROR_WOULD_BLOCK.
+ * This call never waits for a context it cannot own. When the result can
+ * only arrive by iterating @context — the provider only has `acquire_async`,
+ * or an asynchronous caller's acquire is under way — and this thread can own
+ * @context (it is the thread-default context, or no thread owns it), it
+ * iterates @context until the result is in, which dispatches other sources
+ * of @context in the meantime; when another thread owns @context, it fails
+ * with %TETHER_ERROR_WOULD_BLOCK, whether it would start the acquire or join
+ * one under way.
  *
- * A provider calling this for the very resource it is acquiring gets
+ * A provider calling this for the very resource it is acquiring, from its
+ * `acquire`, `acquire_async` or `acquire_finish`, gets
  * %TETHER_ERROR_RECURSIVE; acquiring other templates from inside a provider
- * is fine.
+ * is fine. A template made with a bare g_object_new() fails with
+ * %TETHER_ERROR_NO_ACQUIRE.
  *
  * @context must stay alive for the duration of the call. Callable from any
  * thread. The first acquire for a second distinct context without an active
@@ -417,17 +561,20 @@ tether_template_acquire (TetherTemplate  *self,
  * the first time. Racing callers, synchronous or not, share one provider
  * acquire.
  *
- * The provider's `acquire_async` (or, lacking it, its `acquire`) is started
- * at once with @context pushed as thread-default when this thread can own
- * @context, and otherwise from an idle source attached to @context, so it
- * runs in the thread iterating @context; its completion is dispatched in
- * @context.
+ * When this call starts the acquire, the provider's `acquire_async` (or,
+ * lacking it, its `acquire`) runs at once with @context pushed as
+ * thread-default when this thread can own @context, and otherwise from an
+ * idle source attached to @context, so it runs in the thread iterating
+ * @context; its completion is dispatched in @context.
  *
  * @callback is invoked in the thread-default main context of the thread that
  * called this function. Cancelling @cancellable fails this call with
- * %G_IO_ERROR_CANCELLED; the provider's acquire is cancelled only when every
- * caller waiting for it has left. A reference on @context is held until the
- * acquire completes.
+ * %G_IO_ERROR_CANCELLED and no other caller. When every caller waiting for
+ * the acquire has left, the provider's `acquire_async` is cancelled, or, if
+ * its start is still waiting in @context, the start is dropped; a
+ * synchronous `acquire` always runs to its end and its resource stays held.
+ * A reference on @context is held until the acquire completes or is
+ * dropped.
  *
  * Callable from any thread.
  */
@@ -459,7 +606,7 @@ tether_template_acquire_async (TetherTemplate      *self,
       return;
     }
 
-  _tether_flight_acquire_async (self, context, task);
+  _tether_flight_acquire_async (self, context, cancellable, FALSE, task);
 }
 
 /**

@@ -26,13 +26,7 @@
 
 #include "test-util.h"
 
-/* Private to libtether: the callers of the flight of (@self, @context) under
- * way (sync leader and waiters, async waiters not yet gone), 0 if none. */
-guint    _tether_template_count_flight_callers (TetherTemplate *self,
-                                                GMainContext   *context);
-/* Whether a flight of (@self, @context) is under way. */
-gboolean _tether_template_is_in_flight         (TetherTemplate *self,
-                                                GMainContext   *context);
+#include "tether-flight-private.h"   /* the callers of a flight, for the orchestrator */
 
 #define MX_ERROR (g_quark_from_static_string ("mx-error"))
 #define MX_ERROR_REFUSED 7
@@ -75,6 +69,8 @@ typedef struct
   gint           n_released;
   gint           n_bad_thread_default;
   gint           live;
+  GMutex         made_lock;
+  GPtrArray     *made;              /* every resource, freed with the provider */
 } MxProvider;
 
 typedef struct
@@ -85,6 +81,7 @@ typedef struct
 } MxResource;
 
 #define MX_MAGIC 0x3a7b1c55u
+#define MX_RELEASED 0x3a7b1c56u   /* released; kept so a late reader is safe */
 
 static gpointer
 mx_make (MxProvider   *mp,
@@ -104,6 +101,9 @@ mx_make (MxProvider   *mp,
   res->context = context;
   res->owner = mp;
   g_atomic_int_inc (&mp->live);
+  g_mutex_lock (&mp->made_lock);
+  g_ptr_array_add (mp->made, res);
+  g_mutex_unlock (&mp->made_lock);
   return res;
 }
 
@@ -220,10 +220,9 @@ mx_release (gpointer      resource,
   MxResource *res = resource;
 
   g_assert_cmphex (res->magic, ==, MX_MAGIC);
-  res->magic = 0;
+  res->magic = MX_RELEASED;
   g_atomic_int_inc (&mp->n_released);
   g_atomic_int_add (&mp->live, -1);
-  g_free (res);
 }
 
 static MxProvider *
@@ -234,6 +233,8 @@ mx_provider_new (ProvKind kind,
 
   mp->kind = kind;
   mp->fail = fail;
+  g_mutex_init (&mp->made_lock);
+  mp->made = g_ptr_array_new_with_free_func (g_free);
   mp->vtable.abi_version = TETHER_PROVIDER_ABI_VERSION;
   mp->vtable.struct_size = sizeof (TetherProvider);
   mp->vtable.name = "matrix";
@@ -470,7 +471,8 @@ typedef struct
   gpointer        partner_resource;    /* identity only once classified */
   GError         *partner_error;
   Got             partner_got;
-  gint            partner_started;     /* atomic: its call returned or blocks */
+  gint            partner_started;     /* atomic: about to call */
+  gint            partner_returned;    /* atomic: its (async) call returned */
   gint            partner_done;        /* atomic */
 
   GThread        *orchestrator;
@@ -515,7 +517,7 @@ static Got classify (gpointer resource, GError *error, Run *run);
 static guint
 n_callers (Run *run)
 {
-  return _tether_template_count_flight_callers (run->template, run->context);
+  return _tether_flight_count_callers (run->template, run->context);
 }
 
 static gpointer
@@ -553,9 +555,10 @@ partner_thread_func (gpointer data)
       GMainContext *own = g_main_context_new ();
 
       g_main_context_push_thread_default (own);
+      g_atomic_int_set (&run->partner_started, TRUE);
       tether_template_acquire_async (run->template, run->context, run->partner_cancellable,
                                      partner_async_done, run);
-      g_atomic_int_set (&run->partner_started, TRUE);
+      g_atomic_int_set (&run->partner_returned, TRUE);
       while (!g_atomic_int_get (&run->partner_done))
         g_main_context_iteration (own, TRUE);
       g_main_context_pop_thread_default (own);
@@ -583,7 +586,12 @@ static void
 start_partner (Run *run)
 {
   run->partner_thread = g_thread_new ("matrix-partner", partner_thread_func, run);
-  WAIT_UNTIL (g_atomic_int_get (&run->partner_started));
+  WAIT_UNTIL (g_atomic_int_get (&run->partner_started) && n_callers (run) >= 1);
+  /* An async partner holds the context while it starts the provider: wait
+   * until it let go, unless a sync-only provider keeps it inside. */
+  if (run->e.partner_async)
+    WAIT_UNTIL (g_atomic_int_get (&run->partner_returned) ||
+                g_atomic_int_get (&run->mp->n_acquire) > 0);
   /* A start deferred to the context happens where the context runs. */
   if (run->cell.owner == OWNER_OTHER)
     WAIT_UNTIL (provider_entered (run) || g_atomic_int_get (&run->partner_done));
@@ -598,8 +606,11 @@ orchestrator_func (gpointer data)
 
   if (run->cell.role == ROLE_LEAD && run->e.has_partner)
     {
-      /* Ours leads: the partner joins once ours is in. */
+      /* Ours leads: the partner joins once ours is in, and once a start
+       * deferred to the context has happened where the context runs. */
       WAIT_UNTIL (n_callers (run) >= 1 || g_atomic_int_get (&run->ours_done));
+      if (run->cell.owner == OWNER_OTHER && !g_atomic_int_get (&run->ours_done))
+        WAIT_UNTIL (provider_entered (run));
       start_partner (run);
     }
   if (run->e.has_partner)
@@ -676,8 +687,10 @@ drive_until (Run  *run,
   g_main_context_unref (mine);
 }
 
-/* Called where a result arrives, while the resource is certainly alive;
- * asserts nothing (it may run in another thread), reports oddities. */
+/* Called where a result arrives; asserts nothing (it may run in another
+ * thread), reports oddities. A resource may already be released by then (a
+ * manager rolling back what it started, while its partner's callback is on
+ * its way): the provider keeps released ones until the cell ends. */
 static Got
 classify (gpointer  resource,
           GError   *error,
@@ -687,7 +700,7 @@ classify (gpointer  resource,
     {
       MxResource *res = resource;
 
-      if (res->magic != MX_MAGIC || res->context != run->context)
+      if ((res->magic != MX_MAGIC && res->magic != MX_RELEASED) || res->context != run->context)
         {
           g_test_message ("a resource that is not the context's");
           return GOT_NOTHING;
@@ -718,13 +731,13 @@ settle (Run *run)
 {
   gint64 deadline = g_get_monotonic_time () + MX_BOUND_US;
 
-  while (_tether_template_is_in_flight (run->template, run->context) &&
+  while (_tether_flight_is_under_way (run->template, run->context) &&
          g_get_monotonic_time () < deadline)
     {
       if (run->cell.owner == OWNER_OTHER || !g_main_context_iteration (run->context, FALSE))
         g_usleep (100);
     }
-  g_assert_false (_tether_template_is_in_flight (run->template, run->context));
+  g_assert_false (_tether_flight_is_under_way (run->template, run->context));
 }
 
 static void
@@ -873,6 +886,8 @@ run_cell (gconstpointer data)
   g_main_context_unref (run->context);
   g_assert_true (g_atomic_int_get (&run->context_finalized));
   g_assert_cmpuint (tether_get_n_pending_purge (), ==, 0);
+  g_ptr_array_unref (run->mp->made);
+  g_mutex_clear (&run->mp->made_lock);
   g_free (run->mp);
 }
 

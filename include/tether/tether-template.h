@@ -38,6 +38,11 @@ TETHER_AVAILABLE_IN_ALL
 gboolean        tether_template_is_registered  (TetherTemplate        *self);
 TETHER_AVAILABLE_IN_ALL
 gboolean        tether_template_unregister     (TetherTemplate        *self);
+TETHER_AVAILABLE_IN_0_2
+void            tether_template_set_eager      (TetherTemplate        *self,
+                                                gboolean               eager);
+TETHER_AVAILABLE_IN_0_2
+gboolean        tether_template_get_eager      (TetherTemplate        *self);
 TETHER_AVAILABLE_IN_ALL
 gpointer        tether_template_acquire        (TetherTemplate        *self,
                                                 GMainContext          *context,

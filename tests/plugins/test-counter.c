@@ -20,8 +20,10 @@ worker_scope (gpointer   user_data,
   Worker *worker = user_data;
   TetherCounter *counter;
 
-  /* The manager acquired it already: this is the per-thread cache hit. */
-  counter = tether_template_lookup (worker->template, NULL);
+  /* A module's template is on demand: the scope acquires it on first use,
+   * and the second acquire is the per-thread cache hit. */
+  g_assert_null (tether_template_lookup (worker->template, NULL));
+  counter = tether_template_acquire (worker->template, NULL, error);
   g_assert_nonnull (counter);
   g_assert_true (counter == tether_template_acquire (worker->template, NULL, error));
   g_assert_true (counter->context == g_main_context_get_thread_default ());
