@@ -15,6 +15,7 @@
  * thread drops its last reference. */
 typedef struct
 {
+  TetherTemplate          *template;   /* unowned: the op lives as long as it */
   GType                    object_type;
   TetherObjectAcquireFunc  acquire;
   gpointer                 acquire_data;
@@ -49,6 +50,20 @@ object_provider_free (gpointer data)
   g_free (op);
 }
 
+/* One object acquire running on this thread: the innermost of a chain, as
+ * an acquire function may acquire other templates. A binding's closure
+ * cannot return a GError; tether_template_set_acquire_error() puts one in
+ * the frame of the acquire it is called from. */
+typedef struct _AcquireFrame AcquireFrame;
+struct _AcquireFrame
+{
+  TetherTemplate *template;
+  GError         *error;
+  AcquireFrame   *outer;
+};
+
+static GPrivate acquire_frames;   /* AcquireFrame *, innermost first */
+
 static gpointer
 object_provider_acquire (GMainContext  *context,
                          gpointer       provider_data,
@@ -57,8 +72,26 @@ object_provider_acquire (GMainContext  *context,
   ObjectProvider *op = provider_data;
   GError *local_error = NULL;
   GObject *object;
+  AcquireFrame frame = { op->template, NULL, g_private_get (&acquire_frames) };
 
+  g_private_set (&acquire_frames, &frame);
   object = op->acquire (context, op->acquire_data, &local_error);
+  g_private_set (&acquire_frames, frame.outer);
+
+  if (frame.error != NULL)
+    {
+      /* The binding's error says what went wrong; a result returned anyway
+       * is dropped. */
+      if (object != NULL)
+        {
+          if (g_object_is_floating (object))
+            g_object_ref_sink (object);
+          g_object_unref (object);
+        }
+      g_clear_error (&local_error);
+      g_propagate_error (error, frame.error);
+      return NULL;
+    }
 
   if (object == NULL || local_error != NULL)
     {
@@ -213,6 +246,7 @@ tether_template_new_for_object (const char               *name,
   op->release_data_destroy = release_data_destroy;
 
   self = _tether_template_new_validated (&copy, op, object_provider_free);
+  op->template = self;
   g_object_set_qdata (G_OBJECT (self), object_provider_quark (), op);
 
   return self;
@@ -238,8 +272,9 @@ closure_acquire (GMainContext  *context,
   g_value_unset (&result);
   g_value_unset (&params[0]);
 
-  /* A closure cannot set a GError; returning nothing is reported by the
-   * template as TETHER_ERROR_INVALID_RESULT. */
+  /* A closure cannot return a GError: a binding reports one with
+   * tether_template_set_acquire_error(), else returning nothing is reported
+   * as TETHER_ERROR_INVALID_RESULT. */
   return object;
 }
 
@@ -297,10 +332,12 @@ closure_take (GClosure *closure)
  * The same thread and context rules apply: @acquire runs on the acquiring
  * thread with the context pushed as thread-default, @release on the
  * releasing thread, or in the janitor context with `graceful == FALSE` and a
- * %NULL context. A closure cannot raise a #GError: when @acquire returns
- * nothing (a binding that catches an exception in it returns nothing), the
- * acquire fails with %TETHER_ERROR_INVALID_RESULT. The template keeps a
- * reference on each closure until it is finalized.
+ * %NULL context. A closure cannot return a #GError: a binding that catches
+ * an exception in @acquire calls [method@Tether.Template.set_acquire_error]
+ * with its text and returns nothing, and the acquire fails with that error;
+ * returning nothing without it fails the acquire with
+ * %TETHER_ERROR_INVALID_RESULT. The template keeps a reference on each
+ * closure until it is finalized.
  *
  * Returns: (transfer full): a new registered template, or %NULL with @error
  *   set if @name is not a valid provider name
@@ -325,6 +362,47 @@ tether_template_new_for_object_with_closures (const char  *name,
                                          release ? closure_take (release) : NULL,
                                          release ? (GDestroyNotify) g_closure_unref : NULL,
                                          error);
+}
+
+/**
+ * tether_template_set_acquire_error:
+ * @self: a #TetherTemplate made by [ctor@Tether.Template.new_for_object]
+ * @error: the error the acquire fails with
+ *
+ * Makes the acquire of @self that is running on this thread fail with a copy
+ * of @error. This is how a language binding reports an exception raised in
+ * an `acquire` function it gave as a closure, which cannot return a #GError:
+ * it catches the exception, calls this with the exception's type and text in
+ * @error, and returns nothing. The caller of the acquire (a
+ * [class@Tether.Manager], another thread waiting for the same context) then
+ * gets @error instead of %TETHER_ERROR_INVALID_RESULT.
+ *
+ * Must be called from inside @self's `acquire` function, on the thread
+ * running it; anywhere else it is a programmer error (a critical, nothing
+ * changed). Called twice, the first error is kept.
+ *
+ * Since: 0.2
+ */
+void
+tether_template_set_acquire_error (TetherTemplate *self,
+                                   const GError   *error)
+{
+  AcquireFrame *frame;
+
+  g_return_if_fail (TETHER_IS_TEMPLATE (self));
+  g_return_if_fail (error != NULL);
+
+  frame = g_private_get (&acquire_frames);
+  if (frame == NULL || frame->template != self)
+    {
+      g_critical ("tether_template_set_acquire_error: no acquire of template '%s' is "
+                  "running on this thread; call it from inside its acquire function",
+                  tether_template_get_name (self));
+      return;
+    }
+
+  if (frame->error == NULL)
+    frame->error = g_error_copy (error);
 }
 
 /**
