@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import tether_tap  # noqa: E402
 from tether_example import (GLib, GObject, Session, SessionProvider,  # noqa: E402
                             Tether, in_new_context, managed)
 
@@ -338,46 +339,5 @@ class TestPluginProvider(unittest.TestCase):
         self.assertEqual([f.get_error().message for f in failures], [])
 
 
-class TapResult(unittest.TestResult):
-    def __init__(self):
-        super().__init__()
-        self.n = 0
-
-    def _line(self, ok, test, detail=None):
-        self.n += 1
-        print(f'{"ok" if ok else "not ok"} {self.n} - {test.id()}')
-        if detail:
-            for line in detail.rstrip().splitlines():
-                print(f'# {line}')
-        sys.stdout.flush()
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self._line(True, test)
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self.n += 1
-        print(f'ok {self.n} - {test.id()} # SKIP {reason}')
-        sys.stdout.flush()
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._line(False, test, self._exc_info_to_string(err, test))
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._line(False, test, self._exc_info_to_string(err, test))
-
-
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    print('TAP version 13')
-    print(f'1..{suite.countTestCases()}')
-    result = TapResult()
-    suite.run(result)
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(tether_tap.main())
