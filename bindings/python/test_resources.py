@@ -49,6 +49,15 @@ def async_to_sync(func):
     return wrapper
 
 
+def run_in_thread(coroutine_function, *args):
+    """asyncio.run() in a thread of its own, as a pool worker would: with
+    gi.events, asyncio.run() makes a new loop over a new GLib.MainContext,
+    which only a thread that has no thread-default context yet can push
+    (the main thread has the global default one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine_function(*args)).result(timeout=TIMEOUT)
+
+
 class LocalServer:
     """A Soup.Server on 127.0.0.1, served by a thread of its own."""
 
@@ -510,7 +519,7 @@ class TestAsyncio(ResourcesTestCase):
                 results = await asyncio.gather(*(template.acquire() for _ in range(5)))
             return results
 
-        results = asyncio.run(main())
+        results = run_in_thread(main)
         self.assertEqual(len({id(r) for r in results}), 1)
         self.assertEqual(len(calls), 1)
 
@@ -528,7 +537,7 @@ class TestAsyncio(ResourcesTestCase):
                 self.fail('the scope was entered')
 
         with self.assertRaises(ConnectionError):
-            asyncio.run(main())
+            run_in_thread(main)
         self.assertEqual(len(released), 1, 'what was acquired was not released')
         self.assertEqual(Tether.dup_managed_contexts(), [])
 
@@ -545,7 +554,7 @@ class TestAsyncio(ResourcesTestCase):
             await manager.release()
             return await template.purge()
 
-        self.assertEqual(asyncio.run(main()), 0)
+        self.assertEqual(run_in_thread(main), 0)
 
     def test_context_argument_takes_a_loop(self):
         template = self.template(lambda: threading.current_thread().name)
@@ -569,7 +578,7 @@ class TestAsyncio(ResourcesTestCase):
             async def main():
                 return await template.acquire(state['loop'])
 
-            self.assertEqual(asyncio.run(main()), 'loop-thread')
+            self.assertEqual(run_in_thread(main), 'loop-thread')
         finally:
             state['loop'].call_soon_threadsafe(state['stop'].set)
             thread.join(TIMEOUT)
