@@ -136,6 +136,7 @@ class _CallFrame:
         self.acquire_error = None      # the first exception of an acquire function
         self.release_errors = []       # exceptions of release functions
         self.release_awaitables = []   # coroutines of release functions, to await
+        self.pending = []              # boxes whose coroutine acquire was started
 
     def raise_for(self, gerror):
         """Raises what made a C call fail: the Python exception behind
@@ -513,6 +514,9 @@ class ResourceTemplate:
     def _start_pending(self, loop, awaitable, context):
         box = _Resource(pending=loop.create_future())
         box.task = loop.create_task(self._finish_pending(box, awaitable, context))
+        frame = _current_frame(context)
+        if frame is not None:
+            frame.pending.append(box)
         return box
 
     async def _finish_pending(self, box, awaitable, context):
@@ -758,8 +762,7 @@ class ResourceManager:
             except GLib.Error as e:
                 frame.raise_for(e)
         self._context, self._manager, self._loop = context, manager, None
-        pending = [t for t in _pending_boxes(context)] if not manager.is_noop() else []
-        if pending:
+        if frame.pending:
             self.release_sync()
             raise RuntimeError('coroutine acquire functions were started in the running asyncio '
                                'loop: use `async with Tether.resource_manager():`')
@@ -812,18 +815,16 @@ class ResourceManager:
                 await done
             except GLib.Error as e:
                 frame.raise_for(e)
-        self._context, self._manager, self._loop = context, manager, loop
-        if manager.is_noop():
-            return self
-        # Coroutine acquire functions run as tasks of this loop: wait for
-        # them, and leave the scope again if one fails.
-        try:
-            for box in _pending_boxes(context):
-                await asyncio.shield(box.pending)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await self._release_async()
-            raise
+            self._context, self._manager, self._loop = context, manager, loop
+            # Coroutine acquire functions run as tasks of this loop: wait
+            # for them, and leave the scope again if one fails.
+            try:
+                for box in frame.pending:
+                    await asyncio.shield(box.pending)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._release_async()
+                raise
         return self
 
     def release(self):
@@ -858,15 +859,6 @@ class ResourceManager:
             with cls():
                 return func(*args, **kwargs)
         return wrapper
-
-
-def _pending_boxes(context):
-    boxes = []
-    for template in list(resource_templates):
-        box = template._template.lookup_object(context)
-        if box is not None and box.pending is not None:
-            boxes.append(box)
-    return boxes
 
 
 resource_manager = ResourceManager
