@@ -644,6 +644,46 @@ class TestTypedPluginResources(unittest.TestCase):
             bus.down()
 
 
+class TestInstallLocation(unittest.TestCase):
+    """The overrides are installed where /usr/bin/python3 looks for them."""
+
+    def test_configured_install_dir_is_on_sys_path(self):
+        build_root = os.environ.get('TETHER_TEST_BUILD_ROOT')
+        if not build_root:
+            self.skipTest('TETHER_TEST_BUILD_ROOT is not set')
+        import json
+        import subprocess
+        out = subprocess.run(['meson', 'introspect', build_root, '--installed'],
+                             check=True, stdout=subprocess.PIPE, text=True).stdout
+        dests = [d for src, d in json.loads(out).items()
+                 if src.endswith(os.path.join('gi', 'overrides', 'Tether.py'))]
+        self.assertEqual(len(dests), 1, dests)
+        site = os.path.dirname(os.path.dirname(os.path.dirname(dests[0])))
+        prefix = json.loads(subprocess.run(
+            ['meson', 'introspect', build_root, '--buildoptions'], check=True,
+            stdout=subprocess.PIPE, text=True).stdout)
+        prefix = next(o['value'] for o in prefix if o['name'] == 'prefix')
+        if prefix not in ('/usr', '/usr/local'):
+            self.skipTest(f'prefix {prefix}: PYTHONPATH is documented as needed')
+        self.assertIn(site, [os.path.normpath(p) for p in sys.path if p],
+                      f'the overrides would go to {site}, where python3 does not look')
+
+    def test_overrides_dir_per_prefix(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'overrides-dir.py')
+        import subprocess
+        paths = [os.path.normpath(p) for p in sys.path if p]
+        for prefix in ('/usr', '/usr/local', '/opt/tether-test'):
+            with self.subTest(prefix=prefix):
+                where, found = subprocess.run(
+                    [sys.executable, script, prefix], check=True,
+                    stdout=subprocess.PIPE, text=True).stdout.split()
+                self.assertTrue(where.startswith(prefix + '/lib'), where)
+                self.assertEqual(found == 'found', where in paths, where)
+                if prefix == '/usr':
+                    # Where Debian's python3-gi itself is.
+                    self.assertEqual(os.path.dirname(os.path.dirname(gi.__file__)), where)
+
+
 class _pushed:
     """`with _pushed(context):` pushes context as thread-default."""
 
