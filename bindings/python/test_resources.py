@@ -626,6 +626,8 @@ class TestTypedPluginResources(unittest.TestCase):
         self.assertIs(template.lookup_object(context), session)
         dup = template.dup_object(context)
         self.assertIs(dup, session)
+        self.assertIs(template.acquire(context), session)   # typed, not an address
+        self.assertIs(template.lookup(context), session)
         self.assertTrue(template.release(context))
 
     def test_dbus_module_gives_a_dbus_connection(self):

@@ -55,6 +55,9 @@ class TestObjectTemplate(TetherTestCase):
         self.assertIsNone(self.template.lookup_object(context))
         session = self.template.acquire_object(context)
         self.assertIsInstance(session, Session)
+        # The overrides type the untyped calls too.
+        self.assertIs(self.template.acquire(context), session)
+        self.assertIs(self.template.lookup(context), session)
         self.assertIs(self.template.acquire_object(context), session)
         self.assertIs(self.template.lookup_object(context), session)
         self.assertEqual(self.template.get_n_held(), 1)
@@ -309,6 +312,10 @@ class TestPluginProvider(unittest.TestCase):
             self.assertEqual(template.get_name(), 'counter')
             self.assertTrue(template.is_registered())
             self.assertEqual(template.get_object_type(), GObject.TYPE_INVALID)
+            # Untyped: acquire() stays the C pointer, as an int.
+            probe = GLib.MainContext.new()
+            self.assertIsInstance(template.acquire(probe), int)
+            self.assertTrue(template.release(probe))
 
             def job(_n):
                 context = GLib.MainContext.new()

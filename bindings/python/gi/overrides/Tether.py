@@ -372,6 +372,20 @@ class Template(Tether.Template):
         holder['template'] = template
         return template
 
+    def acquire(self, context=None):
+        """The resource for @context: the object itself when the template's
+        resources are objects (get_object_type() is a type), else the C
+        pointer as an int."""
+        if self.get_object_type() != GObject.TYPE_INVALID:
+            return self.acquire_object(context)
+        return Tether.Template.acquire(self, context)
+
+    def lookup(self, context=None):
+        """The held resource for @context, or None: typed as acquire()."""
+        if self.get_object_type() != GObject.TYPE_INVALID:
+            return self.lookup_object(context)
+        return Tether.Template.lookup(self, context)
+
 
 Template = override(Template)
 __all__.append('Template')
