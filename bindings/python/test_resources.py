@@ -282,6 +282,30 @@ class TestSyncForms(ResourcesTestCase):
         template.release_sync(a)
         template.release_sync(b)
 
+    def test_purged_coroutine_release_is_closed_with_a_warning(self):
+        """A context that died unreleased: its loop is gone, so a coroutine
+        release_func cannot be awaited; the purge closes it and says so."""
+        ran = []
+
+        async def release(value):
+            ran.append(value)
+
+        template = self.template(object, release, name='py-purged')
+
+        def job():
+            context = GLib.MainContext.new()
+            template.acquire_sync(context)
+            del context   # the last reference: the context dies unreleased
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(job).result(timeout=TIMEOUT)
+        self.assertGreaterEqual(Tether.purge(), 1)
+        self.assertEqual(ran, [], 'the coroutine ran without its loop')
+        messages = [str(w.message) for w in self.warnings]
+        self.assertTrue(any('py-purged' in m and 'not awaited' in m for m in messages), messages)
+        self.assertFalse(any('never awaited' in m for m in messages), messages)
+        self.assertTrue(all(issubclass(w.category, Tether.ResourceWarning) for w in self.warnings))
+
     def test_exist_ok_nests_a_noop_scope(self):
         released = []
         template = self.template(object, released.append)
@@ -541,6 +565,21 @@ class TestAsyncio(ResourcesTestCase):
         self.assertEqual(len(released), 1, 'what was acquired was not released')
         self.assertEqual(Tether.dup_managed_contexts(), [])
 
+    def test_coroutine_release_exception_raised_by_scope_exit(self):
+        async def release(value):
+            await asyncio.sleep(0)
+            raise BrokenPipeError('flush failed')
+
+        template = self.template(object, release)
+
+        async def main():
+            async with Tether.resource_manager():
+                await template.acquire()
+
+        with self.assertRaises(BrokenPipeError):
+            run_in_thread(main)
+        self.assertEqual(Tether.dup_managed_contexts(), [])
+
     def test_explicit_acquire_release_and_purge(self):
         released = []
         template = self.template(object, released.append)
@@ -631,10 +670,10 @@ class TestTypedPluginResources(unittest.TestCase):
         self.assertTrue(template.release(context))
 
     def test_dbus_module_gives_a_dbus_connection(self):
+        template = self.load('TETHER_TEST_DBUS_MODULE')
         bus = Gio.TestDBus.new(Gio.TestDBusFlags.NONE)
-        bus.up()
+        bus.up()   # a private session bus, which the module connects to
         try:
-            template = self.load('TETHER_TEST_DBUS_MODULE')
             self.assertEqual(template.get_object_type(), Gio.DBusConnection.__gtype__)
             context = GLib.MainContext.new()
             with _pushed(context), Tether.resource_manager():
