@@ -343,7 +343,7 @@ class TestErrorsCrossTheBoundary(ResourcesTestCase):
         def broken():
             raise KeyError('no such key')
 
-        template = self.template(broken, name='py-broken')
+        self.template(broken, name='py-broken')
         context = GLib.MainContext.new()
         with _pushed(context):
             manager = Tether.Manager.new(None, Tether.ManagerFlags.NONE)

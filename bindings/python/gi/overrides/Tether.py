@@ -24,7 +24,9 @@ import functools
 import inspect
 import itertools
 import re
+import sys
 import threading
+import types
 import warnings
 
 import gi
@@ -199,8 +201,9 @@ def _fail_acquire(template, name, e, context, code=None):
         set_error(template, gerror)
     elif frame is None:
         # An older libtether: all that is left is what PyGObject would do.
-        import traceback
-        traceback.print_exception(type(e), e, e.__traceback__)
+        sys.unraisablehook(types.SimpleNamespace(
+            exc_type=type(e), exc_value=e, exc_traceback=e.__traceback__,
+            err_msg=f'Exception ignored in {name}', object=None))
 
 
 def _report_release_error(e, context, what):
@@ -210,16 +213,9 @@ def _report_release_error(e, context, what):
         return
     # Nobody in Python waits for this release (a C caller, the janitor):
     # report it the way Python reports an exception it cannot raise.
-    import sys
-    unraisable = getattr(sys, 'unraisablehook', None)
-    if unraisable is not None:
-        class _Unraisable:
-            exc_type = type(e)
-            exc_value = e
-            exc_traceback = e.__traceback__
-            err_msg = f'Exception ignored in {what}'
-            object = None
-        unraisable(_Unraisable)
+    sys.unraisablehook(types.SimpleNamespace(
+        exc_type=type(e), exc_value=e, exc_traceback=e.__traceback__,
+        err_msg=f'Exception ignored in {what}', object=None))
 
 
 # ------------------------------------------------------------------------
