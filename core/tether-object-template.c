@@ -412,8 +412,9 @@ tether_template_set_acquire_error (TetherTemplate *self,
  * Gets the type of the objects @self holds. Callable from any thread.
  *
  * Returns: the `object_type` given to [ctor@Tether.Template.new_for_object],
- *   or %G_TYPE_INVALID if @self was not made by it (its resources are then
- *   opaque pointers)
+ *   or the type a provider module declares in its `resource_type` field
+ *   (see [struct@Tether.Provider]), or %G_TYPE_INVALID if neither (the
+ *   resources are then opaque pointers)
  */
 GType
 tether_template_get_object_type (TetherTemplate *self)
@@ -423,12 +424,17 @@ tether_template_get_object_type (TetherTemplate *self)
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), G_TYPE_INVALID);
 
   op = get_object_provider (self);
-  return op != NULL ? op->object_type : G_TYPE_INVALID;
+  if (op != NULL)
+    return op->object_type;
+
+  /* A provider module that declares its resources' type (ABI 1.1). */
+  return _tether_provider_get_resource_type (&self->call);
 }
 
 /**
  * tether_template_acquire_object:
- * @self: a #TetherTemplate made by [ctor@Tether.Template.new_for_object]
+ * @self: a #TetherTemplate whose resources are objects (see
+ *   [method@Tether.Template.get_object_type])
  * @context: (nullable): the context to acquire for, or %NULL for the calling
  *   thread's thread-default context
  * @error: return location for a #GError
@@ -448,7 +454,7 @@ tether_template_acquire_object (TetherTemplate  *self,
                                 GError         **error)
 {
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
-  g_return_val_if_fail (get_object_provider (self) != NULL, NULL);
+  g_return_val_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return tether_template_acquire (self, context, error);
@@ -456,7 +462,8 @@ tether_template_acquire_object (TetherTemplate  *self,
 
 /**
  * tether_template_acquire_object_async:
- * @self: a #TetherTemplate made by [ctor@Tether.Template.new_for_object]
+ * @self: a #TetherTemplate whose resources are objects (see
+ *   [method@Tether.Template.get_object_type])
  * @context: (nullable): the context to acquire for, or %NULL for the calling
  *   thread's thread-default context
  * @cancellable: (nullable): a #GCancellable
@@ -479,7 +486,7 @@ tether_template_acquire_object_async (TetherTemplate      *self,
                                       gpointer             user_data)
 {
   g_return_if_fail (TETHER_IS_TEMPLATE (self));
-  g_return_if_fail (get_object_provider (self) != NULL);
+  g_return_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID);
 
   tether_template_acquire_async (self, context, cancellable, callback, user_data);
 }
@@ -501,14 +508,15 @@ tether_template_acquire_object_finish (TetherTemplate  *self,
                                        GError         **error)
 {
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
-  g_return_val_if_fail (get_object_provider (self) != NULL, NULL);
+  g_return_val_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID, NULL);
 
   return tether_template_acquire_finish (self, result, error);
 }
 
 /**
  * tether_template_lookup_object:
- * @self: a #TetherTemplate made by [ctor@Tether.Template.new_for_object]
+ * @self: a #TetherTemplate whose resources are objects (see
+ *   [method@Tether.Template.get_object_type])
  * @context: (nullable): the context, or %NULL for the calling thread's
  *   thread-default context
  *
@@ -523,7 +531,7 @@ tether_template_lookup_object (TetherTemplate *self,
                                GMainContext   *context)
 {
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
-  g_return_val_if_fail (get_object_provider (self) != NULL, NULL);
+  g_return_val_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID, NULL);
 
   return tether_template_lookup (self, context);
 }
