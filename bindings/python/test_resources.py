@@ -689,6 +689,12 @@ class TestTypedPluginResources(unittest.TestCase):
                 connection = template.acquire_object(None)
                 self.assertIsInstance(connection, Gio.DBusConnection)
                 self.assertIsNotNone(connection.get_unique_name())
+            self.assertIsNone(template.lookup_object(context))
+            # Closed by the module's release; GDBus marks it closed from the
+            # connection's context, so iterate that until it has.
+            deadline = GLib.get_monotonic_time() + TIMEOUT * 1000000
+            while not connection.is_closed() and GLib.get_monotonic_time() < deadline:
+                context.iteration(False) or GLib.usleep(1000)
             self.assertTrue(connection.is_closed())
         finally:
             bus.down()
