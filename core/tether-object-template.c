@@ -15,6 +15,7 @@
  * thread drops its last reference. */
 typedef struct
 {
+  TetherTemplate          *template;   /* unowned: the op lives as long as it */
   GType                    object_type;
   TetherObjectAcquireFunc  acquire;
   gpointer                 acquire_data;
@@ -49,6 +50,20 @@ object_provider_free (gpointer data)
   g_free (op);
 }
 
+/* One object acquire running on this thread: the innermost of a chain, as
+ * an acquire function may acquire other templates. A binding's closure
+ * cannot return a GError; tether_template_set_acquire_error() puts one in
+ * the frame of the acquire it is called from. */
+typedef struct _AcquireFrame AcquireFrame;
+struct _AcquireFrame
+{
+  TetherTemplate *template;
+  GError         *error;
+  AcquireFrame   *outer;
+};
+
+static GPrivate acquire_frames;   /* AcquireFrame *, innermost first */
+
 static gpointer
 object_provider_acquire (GMainContext  *context,
                          gpointer       provider_data,
@@ -57,8 +72,26 @@ object_provider_acquire (GMainContext  *context,
   ObjectProvider *op = provider_data;
   GError *local_error = NULL;
   GObject *object;
+  AcquireFrame frame = { op->template, NULL, g_private_get (&acquire_frames) };
 
+  g_private_set (&acquire_frames, &frame);
   object = op->acquire (context, op->acquire_data, &local_error);
+  g_private_set (&acquire_frames, frame.outer);
+
+  if (frame.error != NULL)
+    {
+      /* The binding's error says what went wrong; a result returned anyway
+       * is dropped. */
+      if (object != NULL)
+        {
+          if (g_object_is_floating (object))
+            g_object_ref_sink (object);
+          g_object_unref (object);
+        }
+      g_clear_error (&local_error);
+      g_propagate_error (error, frame.error);
+      return NULL;
+    }
 
   if (object == NULL || local_error != NULL)
     {
@@ -217,6 +250,7 @@ tether_template_new_for_object (const char               *name,
   self = _tether_template_new_validated (&copy, op, object_provider_free, TRUE, error);
   if (self == NULL)
     return NULL;
+  op->template = self;
   g_object_set_qdata (G_OBJECT (self), object_provider_quark (), op);
 
   return self;
@@ -242,8 +276,9 @@ closure_acquire (GMainContext  *context,
   g_value_unset (&result);
   g_value_unset (&params[0]);
 
-  /* A closure cannot set a GError; returning nothing is reported by the
-   * template as TETHER_ERROR_INVALID_RESULT. */
+  /* A closure cannot return a GError: a binding reports one with
+   * tether_template_set_acquire_error(), else returning nothing is reported
+   * as TETHER_ERROR_INVALID_RESULT. */
   return object;
 }
 
@@ -301,10 +336,12 @@ closure_take (GClosure *closure)
  * The same thread and context rules apply: @acquire runs on the acquiring
  * thread with the context pushed as thread-default, @release on the
  * releasing thread, or in the janitor context with `graceful == FALSE` and a
- * %NULL context. A closure cannot raise a #GError: when @acquire returns
- * nothing (a binding that catches an exception in it returns nothing), the
- * acquire fails with %TETHER_ERROR_INVALID_RESULT. The template keeps a
- * reference on each closure until it is finalized.
+ * %NULL context. A closure cannot return a #GError: a binding that catches
+ * an exception in @acquire calls [method@Tether.Template.set_acquire_error]
+ * with its text and returns nothing, and the acquire fails with that error;
+ * returning nothing without it fails the acquire with
+ * %TETHER_ERROR_INVALID_RESULT. The template keeps a reference on each
+ * closure until it is finalized.
  *
  * Returns: (transfer full): a new registered template, or %NULL with @error
  *   set if @name is not a valid provider name
@@ -332,14 +369,56 @@ tether_template_new_for_object_with_closures (const char  *name,
 }
 
 /**
+ * tether_template_set_acquire_error:
+ * @self: a #TetherTemplate made by [ctor@Tether.Template.new_for_object]
+ * @error: the error the acquire fails with
+ *
+ * Makes the acquire of @self that is running on this thread fail with a copy
+ * of @error. This is how a language binding reports an exception raised in
+ * an `acquire` function it gave as a closure, which cannot return a #GError:
+ * it catches the exception, calls this with the exception's type and text in
+ * @error, and returns nothing. The caller of the acquire (a
+ * [class@Tether.Manager], another thread waiting for the same context) then
+ * gets @error instead of %TETHER_ERROR_INVALID_RESULT.
+ *
+ * Must be called from inside @self's `acquire` function, on the thread
+ * running it; anywhere else it is a programmer error (a critical, nothing
+ * changed). Called twice, the first error is kept.
+ *
+ * Since: 0.2
+ */
+void
+tether_template_set_acquire_error (TetherTemplate *self,
+                                   const GError   *error)
+{
+  AcquireFrame *frame;
+
+  g_return_if_fail (TETHER_IS_TEMPLATE (self));
+  g_return_if_fail (error != NULL);
+
+  frame = g_private_get (&acquire_frames);
+  if (frame == NULL || frame->template != self)
+    {
+      g_critical ("tether_template_set_acquire_error: no acquire of template '%s' is "
+                  "running on this thread; call it from inside its acquire function",
+                  tether_template_get_name (self));
+      return;
+    }
+
+  if (frame->error == NULL)
+    frame->error = g_error_copy (error);
+}
+
+/**
  * tether_template_get_object_type:
  * @self: a #TetherTemplate
  *
  * Gets the type of the objects @self holds. Callable from any thread.
  *
  * Returns: the `object_type` given to [ctor@Tether.Template.new_for_object],
- *   or %G_TYPE_INVALID if @self was not made by it (its resources are then
- *   opaque pointers)
+ *   or the type a provider module declares in its `resource_type` field
+ *   (see [struct@Tether.Provider]), or %G_TYPE_INVALID if neither (the
+ *   resources are then opaque pointers)
  */
 GType
 tether_template_get_object_type (TetherTemplate *self)
@@ -349,12 +428,17 @@ tether_template_get_object_type (TetherTemplate *self)
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), G_TYPE_INVALID);
 
   op = get_object_provider (self);
-  return op != NULL ? op->object_type : G_TYPE_INVALID;
+  if (op != NULL)
+    return op->object_type;
+
+  /* A provider module that declares its resources' type (ABI 1.1). */
+  return _tether_provider_get_resource_type (&self->call);
 }
 
 /**
  * tether_template_acquire_object:
- * @self: a #TetherTemplate made by [ctor@Tether.Template.new_for_object]
+ * @self: a #TetherTemplate whose resources are objects (see
+ *   [method@Tether.Template.get_object_type])
  * @context: (nullable): the context to acquire for, or %NULL for the calling
  *   thread's thread-default context
  * @error: return location for a #GError
@@ -374,7 +458,7 @@ tether_template_acquire_object (TetherTemplate  *self,
                                 GError         **error)
 {
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
-  g_return_val_if_fail (get_object_provider (self) != NULL, NULL);
+  g_return_val_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return tether_template_acquire (self, context, error);
@@ -382,7 +466,8 @@ tether_template_acquire_object (TetherTemplate  *self,
 
 /**
  * tether_template_acquire_object_async:
- * @self: a #TetherTemplate made by [ctor@Tether.Template.new_for_object]
+ * @self: a #TetherTemplate whose resources are objects (see
+ *   [method@Tether.Template.get_object_type])
  * @context: (nullable): the context to acquire for, or %NULL for the calling
  *   thread's thread-default context
  * @cancellable: (nullable): a #GCancellable
@@ -405,7 +490,7 @@ tether_template_acquire_object_async (TetherTemplate      *self,
                                       gpointer             user_data)
 {
   g_return_if_fail (TETHER_IS_TEMPLATE (self));
-  g_return_if_fail (get_object_provider (self) != NULL);
+  g_return_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID);
 
   tether_template_acquire_async (self, context, cancellable, callback, user_data);
 }
@@ -427,14 +512,15 @@ tether_template_acquire_object_finish (TetherTemplate  *self,
                                        GError         **error)
 {
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
-  g_return_val_if_fail (get_object_provider (self) != NULL, NULL);
+  g_return_val_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID, NULL);
 
   return tether_template_acquire_finish (self, result, error);
 }
 
 /**
  * tether_template_lookup_object:
- * @self: a #TetherTemplate made by [ctor@Tether.Template.new_for_object]
+ * @self: a #TetherTemplate whose resources are objects (see
+ *   [method@Tether.Template.get_object_type])
  * @context: (nullable): the context, or %NULL for the calling thread's
  *   thread-default context
  *
@@ -449,7 +535,7 @@ tether_template_lookup_object (TetherTemplate *self,
                                GMainContext   *context)
 {
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
-  g_return_val_if_fail (get_object_provider (self) != NULL, NULL);
+  g_return_val_if_fail (tether_template_get_object_type (self) != G_TYPE_INVALID, NULL);
 
   return tether_template_lookup (self, context);
 }

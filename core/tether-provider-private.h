@@ -40,6 +40,10 @@ void      _tether_provider_call_init      (TetherProviderCall  *call,
                                            GDestroyNotify       data_destroy);
 void      _tether_provider_call_clear     (TetherProviderCall  *call);
 
+/* The GObject type a provider declared for its resources (ABI 1.1), or
+ * G_TYPE_INVALID. Read-only data: any thread. */
+GType     _tether_provider_get_resource_type (const TetherProviderCall *call);
+
 /* Which acquire functions the provider has. A template made with a bare
  * g_object_new() has neither. */
 static inline gboolean

@@ -79,6 +79,25 @@ _tether_provider_validate (const TetherProvider  *provider,
   memcpy (out_copy, provider, size);
   out_copy->struct_size = sizeof *out_copy;
 
+  /* resource_type sits in what ABI 1.0 called reserved: a 1.0 provider's
+   * bytes there are not a function, whatever they hold. */
+  if (TETHER_PROVIDER_ABI_VERSION_MINOR (provider->abi_version) < 1)
+    out_copy->resource_type = NULL;
+
+  if (out_copy->resource_type != NULL)
+    {
+      GType type = out_copy->resource_type ();
+
+      if (!g_type_is_a (type, G_TYPE_OBJECT))
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
+                       "Provider '%s' declares the resource type '%s', which is not a "
+                       "GObject type: leave resource_type NULL for other resources",
+                       provider->name, type != G_TYPE_INVALID ? g_type_name (type) : "invalid");
+          return FALSE;
+        }
+    }
+
   if (out_copy->acquire == NULL &&
       (out_copy->acquire_async == NULL || out_copy->acquire_finish == NULL))
     {
@@ -90,6 +109,14 @@ _tether_provider_validate (const TetherProvider  *provider,
     }
 
   return TRUE;
+}
+
+GType
+_tether_provider_get_resource_type (const TetherProviderCall *call)
+{
+  /* A GType function: cheap after its first call, and safe from any
+   * thread. Validation already called it once. */
+  return call->provider.resource_type != NULL ? call->provider.resource_type () : G_TYPE_INVALID;
 }
 
 void
@@ -153,7 +180,23 @@ _tether_provider_check_result (TetherProviderCall  *call,
                                GError             **error)
 {
   if (resource != NULL && provider_error == NULL)
-    return resource;
+    {
+      GType type = _tether_provider_get_resource_type (call);
+
+      /* A declared type is a promise to bindings, which will wrap the
+       * resource as that type: check it before anyone sees it. */
+      if (type == G_TYPE_INVALID || G_TYPE_CHECK_INSTANCE_TYPE (resource, type))
+        return resource;
+
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
+                   "Provider '%s' returned a %s for context %p where its declared resource "
+                   "type is %s (the resource was released)",
+                   call->name,
+                   G_TYPE_CHECK_INSTANCE (resource) ? G_OBJECT_TYPE_NAME (resource) : "non-instance",
+                   context, g_type_name (type));
+      _tether_provider_release (call, resource, context, TRUE);
+      return NULL;
+    }
 
   if (resource == NULL && provider_error != NULL)
     {

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import tether_tap  # noqa: E402
 from tether_example import (GLib, GObject, Session, SessionProvider,  # noqa: E402
                             Tether, in_new_context, managed)
 
@@ -54,6 +55,9 @@ class TestObjectTemplate(TetherTestCase):
         self.assertIsNone(self.template.lookup_object(context))
         session = self.template.acquire_object(context)
         self.assertIsInstance(session, Session)
+        # The overrides type the untyped calls too.
+        self.assertIs(self.template.acquire(context), session)
+        self.assertIs(self.template.lookup(context), session)
         self.assertIs(self.template.acquire_object(context), session)
         self.assertIs(self.template.lookup_object(context), session)
         self.assertEqual(self.template.get_n_held(), 1)
@@ -300,26 +304,42 @@ class TestPurge(TetherTestCase):
                      'the counter provider module is not built')
 class TestPluginProvider(unittest.TestCase):
     def test_module_loaded_from_python_serves_scopes(self):
-        """A provider module loaded from Python becomes a registered
-        template: managers acquire and release its resource."""
+        """A provider module loaded from Python becomes a registered,
+        on-demand template: a scope acquires it on first use and releases
+        it at exit; set_eager(True) makes the scope acquire it on enter."""
         path = os.environ['TETHER_TEST_COUNTER_MODULE']
         template = Tether.load_provider(path, None)
         try:
             self.assertEqual(template.get_name(), 'counter')
             self.assertTrue(template.is_registered())
             self.assertEqual(template.get_object_type(), GObject.TYPE_INVALID)
+            # Untyped: acquire() stays the C pointer, as an int.
+            probe = GLib.MainContext.new()
+            self.assertIsInstance(template.acquire(probe), int)
+            self.assertTrue(template.release(probe))
+
+            self.assertFalse(template.get_eager())
 
             def job(_n):
                 context = GLib.MainContext.new()
                 context.push_thread_default()
                 try:
                     with managed(context):
-                        return template.get_n_held() >= 1
+                        on_enter = template.lookup(context) is not None
+                        template.acquire(context)
+                        return (on_enter, template.lookup(context) is not None)
                 finally:
                     context.pop_thread_default()
 
             with ThreadPoolExecutor(max_workers=2) as pool:
-                self.assertTrue(all(pool.map(job, range(4), timeout=TIMEOUT)))
+                results = list(pool.map(job, range(4), timeout=TIMEOUT))
+            self.assertEqual(results, [(False, True)] * 4)
+            self.assertEqual(template.get_n_held(), 0)
+
+            template.set_eager(True)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                results = list(pool.map(job, range(4), timeout=TIMEOUT))
+            self.assertEqual(results, [(True, True)] * 4)
             self.assertEqual(template.get_n_held(), 0)
         finally:
             template.unregister()
@@ -338,46 +358,5 @@ class TestPluginProvider(unittest.TestCase):
         self.assertEqual([f.get_error().message for f in failures], [])
 
 
-class TapResult(unittest.TestResult):
-    def __init__(self):
-        super().__init__()
-        self.n = 0
-
-    def _line(self, ok, test, detail=None):
-        self.n += 1
-        print(f'{"ok" if ok else "not ok"} {self.n} - {test.id()}')
-        if detail:
-            for line in detail.rstrip().splitlines():
-                print(f'# {line}')
-        sys.stdout.flush()
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self._line(True, test)
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self.n += 1
-        print(f'ok {self.n} - {test.id()} # SKIP {reason}')
-        sys.stdout.flush()
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._line(False, test, self._exc_info_to_string(err, test))
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._line(False, test, self._exc_info_to_string(err, test))
-
-
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    print('TAP version 13')
-    print(f'1..{suite.countTestCases()}')
-    result = TapResult()
-    suite.run(result)
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(tether_tap.main())

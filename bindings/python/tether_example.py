@@ -7,8 +7,7 @@
 # provider written in Python.
 #
 # Run it from a build tree with:
-#   GI_TYPELIB_PATH=BUILD/bindings LD_LIBRARY_PATH=BUILD/core \
-#     /usr/bin/python3 bindings/python/tether_example.py
+#   meson devenv -C build -w . /usr/bin/python3 bindings/python/tether_example.py
 
 import contextlib
 import functools

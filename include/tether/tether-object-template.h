@@ -81,6 +81,9 @@ TetherTemplate *tether_template_new_for_object_with_closures
                                                 GClosure                 *release,
                                                 GError                  **error)
                                                 G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_0_2
+void            tether_template_set_acquire_error (TetherTemplate           *self,
+                                                   const GError             *error);
 TETHER_AVAILABLE_IN_ALL
 GType           tether_template_get_object_type
                                                (TetherTemplate           *self);

@@ -31,7 +31,7 @@ G_BEGIN_DECLS
  * The minor version of the provider ABI. Minor versions only append fields to
  * [struct@Tether.Provider]; `struct_size` tells which are there.
  */
-#define TETHER_PROVIDER_ABI_MINOR 0
+#define TETHER_PROVIDER_ABI_MINOR 1
 
 /**
  * TETHER_PROVIDER_ABI_VERSION:
@@ -81,6 +81,16 @@ typedef struct _TetherProvider TetherProvider;
  *   %NULL with @error set. Not called by [ctor@Tether.Template.new].
  * @shutdown: (nullable): module hook, called with the `provider_data` @init
  *   returned when the template made from the module is finalized
+ * @resource_type: (nullable): ABI 1.1: returns the type of the resources
+ *   @acquire (or @acquire_finish) returns, a subtype of %G_TYPE_OBJECT, for
+ *   instance `soup_session_get_type`; %NULL for resources that are not
+ *   GObjects. With it, [method@Tether.Template.get_object_type] reports that
+ *   type and [method@Tether.Template.acquire_object] and the other `_object`
+ *   methods hand language bindings the real object (a `Soup.Session` in
+ *   Python, not a pointer). A result that is not an instance of it fails the
+ *   acquire with %TETHER_ERROR_INVALID_RESULT. Read only from providers whose
+ *   `abi_version` says 1.1 or later, so an older module's reserved bytes are
+ *   never taken for it.
  * @reserved: for fields added in later minor versions; leave zeroed
  *
  * The vtable a provider gives tether: how to acquire and release one resource
@@ -149,8 +159,11 @@ struct _TetherProvider
                                GError              **error);
   void      (*shutdown)       (gpointer              provider_data);
 
+  /* ABI 1.1 */
+  GType     (*resource_type)  (void);
+
   /*< private >*/
-  gpointer    reserved[8];
+  gpointer    reserved[7];
 };
 
 /**

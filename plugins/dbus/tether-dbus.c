@@ -157,6 +157,8 @@ static const TetherProvider dbus_provider = {
   .release = dbus_provider_release,
   .init = dbus_provider_init,
   .shutdown = config_free,
+  /* ABI 1.1: the resource is a GDBusConnection, so bindings get the object. */
+  .resource_type = g_dbus_connection_get_type,
 };
 
 TETHER_DEFINE_PROVIDER (dbus_provider)

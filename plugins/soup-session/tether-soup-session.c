@@ -150,6 +150,8 @@ static const TetherProvider soup_session_provider = {
   .release = soup_session_provider_release,
   .init = soup_session_provider_init,
   .shutdown = config_free,
+  /* ABI 1.1: the resource is a SoupSession, so bindings get the object. */
+  .resource_type = soup_session_get_type,
 };
 
 TETHER_DEFINE_PROVIDER (soup_session_provider)

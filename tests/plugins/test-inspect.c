@@ -122,7 +122,9 @@ test_list_plugins (void)
   g_assert_cmpint (run.status, ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_autofree char *line = g_strdup_printf ("  %-16s ABI 1.0", names[i]);
+      g_autofree char *line = g_strdup_printf ("  %-16s ABI %u.%u", names[i],
+                                               TETHER_PROVIDER_ABI_MAJOR,
+                                               TETHER_PROVIDER_ABI_MINOR);
 
       if (g_str_equal (names[i], "soup-session") || g_str_equal (names[i], "sqlite"))
         if (strstr (run.out, names[i]) == NULL)
