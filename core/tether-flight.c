@@ -700,8 +700,10 @@ flight_complete (TetherFlight *flight,
     flight->error = error;
     g_atomic_int_set (&flight->done, TRUE);
     tether_cond_broadcast (&flight->cond);
-    /* A synchronous caller may be iterating the context for this. */
-    wake = flight->n_sync > 0;
+    /* A synchronous caller may be iterating the context for this: only
+     * when the result came through the context (a wakeup is a syscall,
+     * which a manager's synchronous enter must not pay per template). */
+    wake = flight->n_sync > 0 && (flight->uses_async || flight->start != START_NONE);
 
     waiters = g_steal_pointer (&flight->waiters);
     tasks = g_ptr_array_new_with_free_func (g_object_unref);
