@@ -705,9 +705,14 @@ flight_complete (TetherFlight *flight,
      * which a manager's synchronous enter must not pay per template). */
     wake = flight->n_sync > 0 && (flight->uses_async || flight->start != START_NONE);
 
+    /* Only asynchronous callers have waiters: a synchronous flight (a
+     * manager's enter) allocates nothing here. */
     waiters = g_steal_pointer (&flight->waiters);
-    tasks = g_ptr_array_new_with_free_func (g_object_unref);
-    restarts = g_ptr_array_new ();
+    if (waiters != NULL)
+      {
+        tasks = g_ptr_array_new_with_free_func (g_object_unref);
+        restarts = g_ptr_array_new ();
+      }
     for (guint i = 0; waiters != NULL && i < waiters->len; i++)
       {
         Waiter *waiter = g_ptr_array_index (waiters, i);
@@ -733,7 +738,7 @@ flight_complete (TetherFlight *flight,
   if (wake)
     g_main_context_wakeup (context);
 
-  for (guint i = 0; i < restarts->len; i++)
+  for (guint i = 0; restarts != NULL && i < restarts->len; i++)
     {
       Waiter *waiter = g_ptr_array_index (restarts, i);
 
@@ -753,7 +758,7 @@ flight_complete (TetherFlight *flight,
         g_cancellable_disconnect (waiter->cancellable, waiter->handler);
       waiter_unref (waiter);
     }
-  for (guint i = 0; i < tasks->len; i++)
+  for (guint i = 0; tasks != NULL && i < tasks->len; i++)
     {
       GTask *task = g_ptr_array_index (tasks, i);
 
