@@ -72,7 +72,7 @@ static const struct
 } stages[] = {
   [TETHER_LOAD_STAGE_NONE] = { "none", "before the module was opened" },
   [TETHER_LOAD_STAGE_CHECK] = { "check", "in the path and permission checks" },
-  [TETHER_LOAD_STAGE_OPEN] = { "open", "in dlopen, loading its dependencies and running its ELF constructors" },
+  [TETHER_LOAD_STAGE_OPEN] = { "open", "in its ELF constructors or while its dependencies loaded (dlopen)" },
   [TETHER_LOAD_STAGE_ENTRY] = { "entry", "in its entry point " TETHER_PROVIDER_ENTRY_SYMBOL " ()" },
   [TETHER_LOAD_STAGE_VALIDATE] = { "validate", "while its vtable was checked" },
   [TETHER_LOAD_STAGE_REGISTER] = { "register", "while its name was registered" },

@@ -200,8 +200,9 @@ typedef struct
   gboolean         exercised;     /* acquire and release ran and succeeded */
   /* Why the module failed to load (TETHER_ERROR), or NULL. */
   GError          *error;
-  /* Why acquire or release failed when exercised, or NULL. */
+  /* Why acquire or release failed when exercised, or NULL, and which. */
   GError          *exercise_error;
+  TetherLoadStage  exercise_stage;
   /* The helper died (signal, exit without "done") or hung. */
   gboolean         crashed;
   gboolean         timed_out;

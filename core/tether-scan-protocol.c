@@ -17,7 +17,8 @@
  *                             acquire, release, shutdown)
  *   exercised                 acquire and release succeeded
  *   error DOMAIN CODE TEXT    why the module failed to load
- *   exercise-error D C TEXT   why acquire or release failed
+ *   exercise-error D C TEXT   why acquire or release failed, right after the
+ *                             stage that failed
  *   done                      the helper finished; anything missing after
  *                             this is the module's fault, not a crash
  *
@@ -180,7 +181,10 @@ _tether_scan_parse_records (const char       *data,
       else if (g_str_equal (tag, "error") && result->error == NULL)
         result->error = parse_error (value);
       else if (g_str_equal (tag, "exercise-error") && result->exercise_error == NULL)
-        result->exercise_error = parse_error (value);
+        {
+          result->exercise_error = parse_error (value);
+          result->exercise_stage = result->stage;
+        }
     }
 
   return versioned && done;

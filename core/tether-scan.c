@@ -138,10 +138,16 @@ add_timeout (GMainContext *context,
 static char *
 output_tail (GByteArray *data)
 {
-  g_autofree char *text = g_utf8_make_valid ((const char *) data->data, (gssize) data->len);
-  g_auto(GStrv) lines = g_strsplit (g_strstrip (text), "\n", -1);
-  guint n = g_strv_length (lines);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
   g_autoptr(GString) tail = g_string_new (NULL);
+  guint n;
+
+  if (data->len == 0)
+    return NULL;
+  text = g_utf8_make_valid ((const char *) data->data, (gssize) data->len);
+  lines = g_strsplit (g_strstrip (text), "\n", -1);
+  n = g_strv_length (lines);
 
   for (guint i = n > OUTPUT_TAIL_LINES ? n - OUTPUT_TAIL_LINES : 0; i < n; i++)
     {

@@ -6,6 +6,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <tether/tether.h>
 
 #include "corpus.h"
@@ -26,6 +30,20 @@ typedef struct
 extern void corpus_symbol_that_does_not_exist (void);
 #endif
 
+/* The modules that kill whoever opens them (corpus/crashing/): only ever
+ * examined out of process. */
+#if defined (CORPUS_CRASH_CONSTRUCTOR) || defined (CORPUS_EXIT_CONSTRUCTOR)
+__attribute__((constructor)) static void
+corpus_constructor (void)
+{
+# ifdef CORPUS_CRASH_CONSTRUCTOR
+  raise (SIGSEGV);
+# else
+  _exit (7);
+# endif
+}
+#endif
+
 static gpointer
 corpus_init (GKeyFile    *config,
              const char  *group,
@@ -36,6 +54,10 @@ corpus_init (GKeyFile    *config,
 #ifdef CORPUS_OLD_LAYOUT
   /* Past the struct_size this module declares: must never be called. */
   g_error ("init of an old-layout provider was called");
+#endif
+#ifdef CORPUS_CRASH_INIT
+  g_printerr ("corpus: about to crash in init\n");
+  raise (SIGSEGV);
 #endif
 #ifdef CORPUS_INIT_FAILS
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "corpus init refuses on purpose");
@@ -162,7 +184,21 @@ static const TetherProvider corpus_provider = {
   .shutdown = corpus_shutdown,
 };
 
-#ifdef CORPUS_NO_ENTRY
+#if defined (CORPUS_ABORT_ENTRY) || defined (CORPUS_HANG_ENTRY)
+__attribute__((visibility ("default"))) const TetherProvider *tether_provider_entry (void);
+__attribute__((visibility ("default"))) const TetherProvider *
+tether_provider_entry (void)
+{
+# ifdef CORPUS_ABORT_ENTRY
+  g_printerr ("corpus: the entry point aborts on purpose\n");
+  abort ();
+# else
+  for (;;)
+    pause ();
+# endif
+  return &corpus_provider;
+}
+#elif defined (CORPUS_NO_ENTRY)
 /* Exports something, just not the entry point. */
 __attribute__((visibility ("default"))) const TetherProvider *corpus_not_the_entry (void);
 __attribute__((visibility ("default"))) const TetherProvider *
