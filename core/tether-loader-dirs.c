@@ -227,7 +227,7 @@ list_one (const char *path,
     {
       g_ptr_array_add (failures,
                        _tether_load_failure_new_take (path, TETHER_LOAD_STAGE_REGISTER,
-                         _tether_loader_duplicate_error (path, module.copy.name, first)));
+                         _tether_loader_duplicate_error (path, module.copy.name, first, TRUE)));
       return;
     }
   g_hash_table_insert (list->first_file, g_strdup (module.copy.name), g_strdup (path));

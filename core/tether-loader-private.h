@@ -132,11 +132,12 @@ gboolean         _tether_loader_check_secure     (const char           *path,
                                                   GError              **error);
 
 /* DUPLICATE_NAME for the module at @path whose provider @name was first
- * registered from @first (an absolute path, or words such as "by the
- * application (tether_template_new)"). */
+ * registered (or, when @listing, listed) from @first: an absolute path,
+ * or words such as "by the application (tether_template_new)". */
 GError          *_tether_loader_duplicate_error  (const char           *path,
                                                   const char           *name,
-                                                  const char           *first);
+                                                  const char           *first,
+                                                  gboolean              listing);
 
 /* Checks and opens @path and validates its vtable: everything
  * tether_list_providers() does for one file. On failure, @out_stage (may

@@ -194,6 +194,7 @@ _tether_loader_open_module (const char          *path,
 
   /* dlsym() on a handle also searches the module's dependencies; the entry
    * point must be the module's own. */
+  enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_ENTRY);
   if (!g_module_symbol (module, TETHER_PROVIDER_ENTRY_SYMBOL, (gpointer *) &entry) ||
       entry == NULL ||
       dladdr ((void *) entry, &dl_info) == 0 || dl_info.dli_fname == NULL ||
@@ -221,7 +222,6 @@ _tether_loader_open_module (const char          *path,
         }
     }
 
-  enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_ENTRY);
   provider = entry ();
   if (provider == NULL)
     {
@@ -247,13 +247,16 @@ _tether_loader_open_module (const char          *path,
 GError *
 _tether_loader_duplicate_error (const char *path,
                                 const char *name,
-                                const char *first)
+                                const char *first,
+                                gboolean    listing)
 {
   return g_error_new (TETHER_ERROR, TETHER_ERROR_DUPLICATE_NAME,
-                      "Provider module %s: a provider named '%s' is already registered, %s%s: "
-                      "give one of them another .name, or remove one of the files from the "
-                      "search path (an earlier directory shadows a later one)",
-                      path, name, g_path_is_absolute (first) ? "loaded from " : "", first);
+                      "Provider module %s: a provider named '%s' is already %s, %s%s%s: give "
+                      "one of them another .name, or remove one of the files from the search "
+                      "path (an earlier directory shadows a later one)",
+                      path, name, listing ? "listed" : "registered",
+                      g_path_is_absolute (first) ? "from " : "", first,
+                      listing ? ", and loading would refuse this one" : "");
 }
 
 /* Who registered @name, in words: the module's path, or "by the
@@ -307,7 +310,7 @@ _tether_loader_load (const char          *path,
   if (registered != NULL)
     {
       g_rec_mutex_unlock (&loader_lock);
-      g_propagate_error (error, _tether_loader_duplicate_error (path, copy->name, registered));
+      g_propagate_error (error, _tether_loader_duplicate_error (path, copy->name, registered, FALSE));
       return NULL;
     }
 

@@ -115,7 +115,7 @@ _tether_scan_parse_records (const char       *data,
                             gsize             length,
                             TetherScanResult *result)
 {
-  g_autofree char *text = g_strndup (data, length);
+  g_autofree char *text = g_strndup (data != NULL ? data : "", data != NULL ? length : 0);
   g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
   gboolean versioned = FALSE;
   gboolean done = FALSE;

@@ -354,7 +354,7 @@ scan_one (const char *path,
     {
       g_ptr_array_add (failures,
                        _tether_load_failure_new_take (path, TETHER_LOAD_STAGE_REGISTER,
-                         _tether_loader_duplicate_error (path, result->name, first)));
+                         _tether_loader_duplicate_error (path, result->name, first, TRUE)));
       return;
     }
   g_hash_table_insert (all->first_file, g_strdup (result->name), g_strdup (path));

@@ -161,7 +161,7 @@ scan_one (const char *path,
   if (result->error == NULL && first != NULL)
     {
       /* As loading would: the earlier directory shadows this one. */
-      result->error = _tether_loader_duplicate_error (path, result->name, first);
+      result->error = _tether_loader_duplicate_error (path, result->name, first, TRUE);
       result->stage = TETHER_LOAD_STAGE_REGISTER;
       listing->status = MAX (listing->status, EXIT_MODULE_FAILED);
     }

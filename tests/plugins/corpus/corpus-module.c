@@ -64,8 +64,12 @@ corpus_init (GKeyFile    *config,
   return NULL;
 #endif
 
+  /* The loader promises a key file, empty when the application gave none. */
+  if (config == NULL)
+    g_atomic_int_inc (&corpus_counters.n_init_without_config);
+
   data = g_new0 (CorpusData, 1);
-  data->greeting = g_key_file_get_string (config, group, "greeting", NULL);
+  data->greeting = config != NULL ? g_key_file_get_string (config, group, "greeting", NULL) : NULL;
   g_atomic_int_inc (&corpus_counters.n_init);
   g_atomic_int_inc (&corpus_counters.live_data);
   return data;
