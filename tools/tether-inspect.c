@@ -528,8 +528,9 @@ main (int   argc,
       g_autoptr(TetherTemplate) template = NULL;
 
       status = describe_module (argv[1]);
-      /* Only a module that survived the helper is loaded here. */
-      if (status == EXIT_OK && opt_exercise > 0)
+      /* Only a module that loaded in the helper, and did not crash there,
+       * is loaded here (an acquire that failed is no danger). */
+      if ((status == EXIT_OK || status == EXIT_EXERCISE_FAILED) && opt_exercise > 0)
         {
           template = tether_load_provider_full (argv[1], config, flags, &error);
           if (template == NULL)
@@ -540,7 +541,7 @@ main (int   argc,
           else
             {
               if (!exercise_template (template))
-                status = EXIT_EXERCISE_FAILED;
+                status = MAX (status, EXIT_EXERCISE_FAILED);
               tether_template_unregister (template);
             }
         }
@@ -558,8 +559,6 @@ main (int   argc,
           const TetherScanResult *result = g_ptr_array_index (listing.results, i);
           g_autoptr(TetherTemplate) template = NULL;
 
-          if (result->exercise_error != NULL)
-            continue;
           template = tether_load_provider_full (result->path, config, flags, &error);
           if (template == NULL)
             {
