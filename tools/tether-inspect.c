@@ -47,7 +47,8 @@ static const char summary[] =
   "directory " TETHER_PROVIDER_DIR ". --dir replaces it.\n"
   "Listing opens each module and calls its entry point, but not its init.\n"
   "Modules or directories writable by group or others are refused unless\n"
-  "--allow-insecure is given. The helper is " TETHER_SCANNER_PATH ";\n"
+  "--allow-insecure is given. The helper is " TETHER_SCANNER_PATH ",\n"
+  "or the tether-scanner beside tether-inspect in a build tree;\n"
   "$TETHER_SCANNER names another one.";
 
 static const char exit_statuses[] =
@@ -482,6 +483,22 @@ exercise_template (TetherTemplate *template)
   return n_failed == 0 && tether_template_get_n_held (template) == 0;
 }
 
+/* In the build tree, tools/tether-scanner sits beside tools/tether-inspect:
+ * use it there, so that an uninstalled tether-inspect works without
+ * TETHER_SCANNER. Installed, the helper is in $libexecdir and nothing is
+ * beside us. */
+static void
+use_scanner_beside_us (void)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
+  g_autofree char *beside = dir != NULL ? g_build_filename (dir, "tether-scanner", NULL) : NULL;
+
+  if (g_getenv (TETHER_SCANNER_ENV) == NULL && !_tether_loader_is_secure_mode () &&
+      beside != NULL && g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
+    g_setenv (TETHER_SCANNER_ENV, beside, FALSE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -522,6 +539,7 @@ main (int   argc,
     }
 
   tether_set_unmanaged_warning_enabled (FALSE);
+  use_scanner_beside_us ();
 
   if (argc == 2)
     {

@@ -23,7 +23,8 @@ run_clear (Run *run)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
-/* When set, the TETHER_SCANNER the next inspect () runs with. */
+/* When set, the TETHER_SCANNER the next inspect () runs with ("" to run
+ * without one). */
 static const char *scanner_override;
 
 /* Runs tether-inspect with @args; @provider_path (nullable) becomes
@@ -52,7 +53,9 @@ inspect (Run         *run,
 
   envp = provider_path != NULL ? g_environ_setenv (envp, "TETHER_PROVIDER_PATH", provider_path, TRUE)
                                : g_environ_unsetenv (envp, "TETHER_PROVIDER_PATH");
-  if (scanner_override != NULL)
+  if (scanner_override != NULL && scanner_override[0] == '\0')
+    envp = g_environ_unsetenv (envp, "TETHER_SCANNER");
+  else if (scanner_override != NULL)
     envp = g_environ_setenv (envp, "TETHER_SCANNER", scanner_override, TRUE);
   g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
                 &run->out, &run->err, &wait_status, &error);
@@ -370,6 +373,21 @@ test_exercise_fails (void)
   g_assert_nonnull (strstr (run.out, "0 ok, 2 failed"));
 }
 
+static void
+test_scanner_beside (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *path = corpus_file ("good.so");
+
+  /* No TETHER_SCANNER: the build tree's tether-inspect finds the
+   * tether-scanner beside it. */
+  scanner_override = "";
+  inspect (&run, NULL, path, NULL);
+  scanner_override = NULL;
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "  verdict      valid"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -388,6 +406,7 @@ main (int   argc,
   g_test_add_func ("/inspect/file/hangs", test_file_hangs);
   g_test_add_func ("/inspect/list/crashing", test_list_crashing);
   g_test_add_func ("/inspect/no-scanner", test_no_scanner);
+  g_test_add_func ("/inspect/scanner-beside-in-build-tree", test_scanner_beside);
   g_test_add_func ("/inspect/exercise/ok", test_exercise);
   g_test_add_func ("/inspect/exercise/fails", test_exercise_fails);
 
