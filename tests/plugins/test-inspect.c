@@ -374,6 +374,22 @@ test_exercise_fails (void)
 }
 
 static void
+test_list_relative_entry (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *value = g_strconcat ("relative/providers:", g_getenv ("TETHER_TEST_PLUGINS_DIR"), NULL);
+
+  /* Not used, and said so: in the search path and among the failures. */
+  inspect (&run, value, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.out, "  relative/providers  (ignored, see below)\n"));
+  g_assert_nonnull (strstr (run.out, "TETHER_PROVIDER_PATH entry 'relative/providers' is ignored: it "
+                                     "is a relative path"));
+  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_INVALID_CONFIG]"));
+  g_assert_nonnull (strstr (run.out, "  counter "));
+}
+
+static void
 test_scanner_beside (void)
 {
   g_auto(Run) run = { 0 };
@@ -405,6 +421,7 @@ main (int   argc,
   g_test_add_func ("/inspect/file/crashes", test_file_crashes);
   g_test_add_func ("/inspect/file/hangs", test_file_hangs);
   g_test_add_func ("/inspect/list/crashing", test_list_crashing);
+  g_test_add_func ("/inspect/list/relative-path-entry", test_list_relative_entry);
   g_test_add_func ("/inspect/no-scanner", test_no_scanner);
   g_test_add_func ("/inspect/scanner-beside-in-build-tree", test_scanner_beside);
   g_test_add_func ("/inspect/exercise/ok", test_exercise);
