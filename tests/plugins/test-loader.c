@@ -509,6 +509,9 @@ test_boxed_copies (void)
                                   tether_load_failure_get_error (orig_failure)->code));
   g_assert_cmpstr (tether_load_failure_get_error (failure)->message, ==,
                    tether_load_failure_get_error (orig_failure)->message);
+  g_assert_cmpint (tether_load_failure_get_stage (failure), ==,
+                   tether_load_failure_get_stage (orig_failure));
+  g_assert_cmpint (tether_load_failure_get_stage (failure), !=, TETHER_LOAD_STAGE_NONE);
 
   info = g_boxed_copy (TETHER_TYPE_PROVIDER_INFO, orig_info);
   g_assert_cmpstr (tether_provider_info_get_name (info), ==, tether_provider_info_get_name (orig_info));
