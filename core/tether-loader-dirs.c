@@ -205,6 +205,22 @@ typedef struct
   GHashTable      *first_file;   /* provider name -> path of its first module */
 } ListAll;
 
+/* The name of the type the provider declares for its resources, or NULL. */
+static char *
+resource_type_name (const TetherLoaderModule *module)
+{
+#if TETHER_PROVIDER_ABI_MINOR >= 1
+  if (TETHER_PROVIDER_ABI_VERSION_MINOR (module->provider->abi_version) >= 1 &&
+      module->copy.resource_type != NULL)
+    {
+      GType type = module->copy.resource_type ();
+
+      return g_strdup (type != G_TYPE_INVALID ? g_type_name (type) : "(G_TYPE_INVALID)");
+    }
+#endif
+  return NULL;
+}
+
 static void
 list_one (const char *path,
           gpointer    user_data,
@@ -238,7 +254,7 @@ list_one (const char *path,
                                                    g_steal_pointer (&module.real_path),
                                                    module.provider->abi_version,
                                                    module.copy.acquire == NULL,
-                                                   NULL));
+                                                   resource_type_name (&module)));
 }
 
 /**

@@ -314,6 +314,29 @@ tether_provider_info_get_abi_version (const TetherProviderInfo *info)
 }
 
 /**
+ * tether_provider_info_get_resource_type:
+ * @info: a #TetherProviderInfo
+ *
+ * Gets the name of the GObject type the provider declares for its
+ * resources (its `resource_type`, provider ABI 1.1), such as
+ * `"SoupSession"`. A name rather than a #GType: a listing made out of
+ * process ([func@Tether.list_providers_full]) registered the type in the
+ * helper process, not in the caller's. Callable from any thread.
+ *
+ * Returns: (transfer none) (nullable): the type's name, or %NULL when the
+ *   provider declares none
+ *
+ * Since: 0.2
+ */
+const char *
+tether_provider_info_get_resource_type (const TetherProviderInfo *info)
+{
+  g_return_val_if_fail (info != NULL, NULL);
+
+  return info->resource_type;
+}
+
+/**
  * tether_provider_info_get_is_async:
  * @info: a #TetherProviderInfo
  *

@@ -95,8 +95,19 @@ record_provider (const TetherLoaderModule *module)
   record ("abi-version", abi);
   record ("struct-size", size);
   record ("acquire", sync && async ? "both" : sync ? "sync" : "async");
-  /* The provider ABI declares no resource type yet: when it does, write
-   * it here as "resource-type GTYPE-NAME". */
+#if TETHER_PROVIDER_ABI_MINOR >= 1
+  /* ABI 1.1: the type of the resources, by name (a GType means nothing in
+   * the parent). Provider code: it runs in the validate stage. */
+  if (TETHER_PROVIDER_ABI_VERSION_MINOR (module->provider->abi_version) >= 1 &&
+      copy->resource_type != NULL)
+    {
+      GType type = copy->resource_type ();
+
+      record ("resource-type", type != G_TYPE_INVALID ? g_type_name (type) : "(G_TYPE_INVALID)");
+    }
+#else
+  /* The provider ABI declares no resource type before 1.1. */
+#endif
 }
 
 /* Acquires and releases once in a fresh context, which this thread owns. */

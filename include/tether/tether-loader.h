@@ -137,6 +137,8 @@ TETHER_AVAILABLE_IN_ALL
 guint32             tether_provider_info_get_abi_version (const TetherProviderInfo *info);
 TETHER_AVAILABLE_IN_ALL
 gboolean            tether_provider_info_get_is_async (const TetherProviderInfo *info);
+TETHER_AVAILABLE_IN_0_2
+const char         *tether_provider_info_get_resource_type (const TetherProviderInfo *info);
 
 TETHER_AVAILABLE_IN_ALL
 char              **tether_get_provider_search_path  (void) G_GNUC_WARN_UNUSED_RESULT;

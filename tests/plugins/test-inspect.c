@@ -192,7 +192,15 @@ test_file_good (void)
   g_assert_cmpint (run.status, ==, 0);
   g_assert_nonnull (strstr (run.out, "Provider corpus-good\n"));
   g_assert_nonnull (strstr (run.out, "  description  a module of the loader test corpus\n"));
-  g_assert_nonnull (strstr (run.out, "  ABI          1.0, struct_size "));
+  {
+    g_autofree char *abi = g_strdup_printf ("  ABI          %u.%u, struct_size %u (this tether: %u.%u, %u)\n",
+                                            TETHER_PROVIDER_ABI_MAJOR, TETHER_PROVIDER_ABI_MINOR,
+                                            (guint) sizeof (TetherProvider),
+                                            TETHER_PROVIDER_ABI_MAJOR, TETHER_PROVIDER_ABI_MINOR,
+                                            (guint) sizeof (TetherProvider));
+
+    g_assert_nonnull (strstr (run.out, abi));
+  }
   g_assert_nonnull (strstr (run.out, "  acquire      synchronous\n"));
   g_assert_nonnull (strstr (run.out, "  resource     "));
   g_assert_nonnull (strstr (run.out, "  timings      open "));
@@ -390,6 +398,25 @@ test_list_relative_entry (void)
 }
 
 static void
+test_resource_type (void)
+{
+#if TETHER_PROVIDER_ABI_MINOR >= 1
+  g_auto(Run) run = { 0 };
+  g_auto(Run) listing = { 0 };
+  g_autofree char *path = plugin_file ("dbus.so");
+
+  /* The dbus provider declares GDBusConnection (provider ABI 1.1). */
+  inspect (&run, NULL, "--no-exercise", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "  resource     GDBusConnection\n"));
+  inspect (&listing, g_getenv ("TETHER_TEST_PLUGINS_DIR"), NULL);
+  g_assert_nonnull (strstr (listing.out, "; resources of type GDBusConnection"));
+#else
+  g_test_skip ("the provider ABI declares no resource type before 1.1");
+#endif
+}
+
+static void
 test_scanner_beside (void)
 {
   g_auto(Run) run = { 0 };
@@ -423,6 +450,7 @@ main (int   argc,
   g_test_add_func ("/inspect/list/crashing", test_list_crashing);
   g_test_add_func ("/inspect/list/relative-path-entry", test_list_relative_entry);
   g_test_add_func ("/inspect/no-scanner", test_no_scanner);
+  g_test_add_func ("/inspect/file/resource-type", test_resource_type);
   g_test_add_func ("/inspect/scanner-beside-in-build-tree", test_scanner_beside);
   g_test_add_func ("/inspect/exercise/ok", test_exercise);
   g_test_add_func ("/inspect/exercise/fails", test_exercise_fails);

@@ -700,6 +700,8 @@ test_list_out_of_process_agrees (void)
       g_assert_cmpuint (tether_provider_info_get_abi_version (a), ==,
                         tether_provider_info_get_abi_version (b));
       g_assert_cmpint (tether_provider_info_get_is_async (a), ==, tether_provider_info_get_is_async (b));
+      g_assert_cmpstr (tether_provider_info_get_resource_type (a), ==,
+                       tether_provider_info_get_resource_type (b));
     }
 
   g_assert_cmpuint (out_failures->len, ==, in_failures->len);
