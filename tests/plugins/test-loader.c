@@ -1204,6 +1204,7 @@ test_search_path_setgid (void)
   g_test_message ("plain copy: %s", out_plain);
   g_assert_nonnull (strstr (out_plain, "at-secure=0\n"));
   g_assert_nonnull (strstr (out_plain, "dir=/attacker/providers\n"));
+  g_assert_null (strstr (out_plain, "ignored="));
 
   out_setgid = run_as_nobody (setgid, &status);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -1215,8 +1216,12 @@ test_search_path_setgid (void)
     }
   else
     {
-      g_assert_null (strstr (out_setgid, "/attacker/providers"));
+      g_assert_null (strstr (out_setgid, "dir=/attacker/providers"));
       g_assert_nonnull (strstr (out_setgid, "dir=" TETHER_PROVIDER_DIR "\n"));
+      /* Ignored, and said so, with where to install instead. */
+      g_assert_nonnull (strstr (out_setgid, "ignored=TETHER_PROVIDER_PATH is ignored: this program "
+                                            "runs in secure mode"));
+      g_assert_nonnull (strstr (out_setgid, "install the module into " TETHER_PROVIDER_DIR));
     }
 
   g_assert_cmpint (g_unlink (plain), ==, 0);
