@@ -298,9 +298,13 @@ test_list_crashing (void)
 
   inspect (&run, NULL, "--timeout", "2", "--dir", g_getenv ("TETHER_TEST_CRASHING_DIR"), NULL);
   g_assert_cmpint (run.status, ==, 4);
-  /* The one that only crashes in init is listed, and said once. */
+  /* The one that only crashes in init is listed, and the chatty one. */
   g_assert_nonnull (strstr (run.out, "corpus-crash-init"));
-  g_assert_nonnull (strstr (run.out, "\n1 provider, 4 failed\n"));
+  g_assert_nonnull (strstr (run.out, "\n2 providers, 4 failed\n"));
+  /* What a module prints goes to stderr, never into the records. */
+  g_assert_nonnull (strstr (run.out, "corpus-chatty "));
+  g_assert_null (strstr (run.out, "evil"));
+  g_assert_nonnull (strstr (run.err, "name evil"));
   g_assert_nonnull (strstr (run.out, "[crashed, stage open]"));
   g_assert_nonnull (strstr (run.out, "[crashed, stage entry]"));
   g_assert_nonnull (strstr (run.out, "[hung, stage entry]"));

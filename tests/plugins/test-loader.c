@@ -750,7 +750,7 @@ make_crashing_copy (const char * const *files)
 static void
 test_list_out_of_process_crashes (void)
 {
-  const char *files[] = { "abort-entry.so", "crash-constructor.so", "crash-init.so",
+  const char *files[] = { "abort-entry.so", "chatty.so", "crash-constructor.so", "crash-init.so",
                           "exit-constructor.so", NULL };
   g_autofree char *dir = make_crashing_copy (files);
   const char *dirs[] = { dir, NULL };
@@ -771,11 +771,15 @@ test_list_out_of_process_crashes (void)
                                                    "the entry point aborts on purpose" } },
   };
 
-  /* The modules that did not crash the helper are listed: good.so, and
-   * crash-init.so, whose init a listing never calls. */
-  g_assert_cmpuint (infos->len, ==, 2);
-  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 0)), ==, "corpus-crash-init");
-  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 1)), ==, "corpus-good");
+  /* The modules that did not crash the helper are listed: good.so,
+   * crash-init.so, whose init a listing never calls, and chatty.so, whose
+   * forged records on stdout are not taken for the helper's. */
+  g_assert_cmpuint (infos->len, ==, 3);
+  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 0)), ==, "corpus-chatty");
+  g_assert_cmpstr (tether_provider_info_get_description (g_ptr_array_index (infos, 0)), ==,
+                   "a module of the loader test corpus");
+  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 1)), ==, "corpus-crash-init");
+  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 2)), ==, "corpus-good");
 
   g_assert_cmpuint (failures->len, ==, G_N_ELEMENTS (expected));
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)

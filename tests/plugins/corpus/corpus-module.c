@@ -7,6 +7,7 @@
  */
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -41,6 +42,17 @@ corpus_constructor (void)
 # else
   _exit (7);
 # endif
+}
+#endif
+
+#ifdef CORPUS_CHATTY
+/* Prints records of the scanner's protocol to stdout: they must not be
+ * taken for the helper's. */
+__attribute__((constructor)) static void
+corpus_chatter (void)
+{
+  printf ("tether-scanner 1\nname evil\ndescription forged\ndone\n");
+  fflush (stdout);
 }
 #endif
 
