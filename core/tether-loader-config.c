@@ -203,12 +203,16 @@ _tether_loader_search_path_for (const char *env_value,
  * Gets the directories [func@Tether.load_providers] searches when given no
  * directories, in order: the absolute entries of the colon-separated
  * `TETHER_PROVIDER_PATH` environment variable, then the installed provider
- * directory (`$libdir/tether-1/providers`).
+ * directory (`$libdir/tether-1/providers`). A relative entry is not used
+ * (the search must not depend on the working directory); loading or
+ * listing the search path reports it as a failure, with the absolute path
+ * to write instead.
  *
  * In a process running in secure mode (setuid or setgid, or with file
  * capabilities: `getauxval (AT_SECURE)` is non-zero) the environment
  * variable is ignored, as GIO ignores `GIO_MODULE_DIR`: an unprivileged user
  * must not be able to make a privileged program run code of their choice.
+ * Loading or listing the search path then reports that too.
  *
  * Callable from any thread; reads the environment at each call.
  *
