@@ -23,7 +23,7 @@ static gint
 compare_names (gconstpointer a,
                gconstpointer b)
 {
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
 static void
@@ -35,7 +35,7 @@ add_dir_failure (GPtrArray  *failures,
 }
 
 void
-_tether_loader_foreach_module (const char * const     *dirs,
+_tether_loader_foreach_module (const char *const      *dirs,
                                TetherLoadFlags         flags,
                                TetherLoaderModuleFunc  func,
                                gpointer                user_data,
@@ -45,7 +45,7 @@ _tether_loader_foreach_module (const char * const     *dirs,
   gboolean explicit_dirs = dirs != NULL;
 
   if (dirs == NULL)
-    dirs = (const char * const *) (search_path = _tether_loader_search_path_checked (failures));
+    dirs = (const char *const *) (search_path = _tether_loader_search_path_checked (failures));
 
   for (guint i = 0; dirs[i] != NULL; i++)
     {
@@ -151,7 +151,7 @@ load_one (const char *path,
  * Returns: the number of providers loaded
  */
 guint
-tether_load_providers_full (const char * const  *dirs,
+tether_load_providers_full (const char *const  *dirs,
                             GKeyFile            *config,
                             TetherLoadFlags      flags,
                             GPtrArray          **templates,
@@ -191,7 +191,7 @@ tether_load_providers_full (const char * const  *dirs,
  * Returns: the number of providers loaded
  */
 guint
-tether_load_providers (const char * const  *dirs,
+tether_load_providers (const char *const  *dirs,
                        GKeyFile            *config,
                        GPtrArray          **failures)
 {
@@ -291,7 +291,7 @@ list_one (const char *path,
  *   [struct@Tether.ProviderInfo] per valid module, in search order
  */
 GPtrArray *
-tether_list_providers (const char * const  *dirs,
+tether_list_providers (const char *const  *dirs,
                        TetherLoadFlags      flags,
                        GPtrArray          **failures)
 {

@@ -168,7 +168,7 @@ typedef void (*TetherLoaderModuleFunc) (const char *path,
                                         gpointer    user_data,
                                         GPtrArray  *failures);
 
-void             _tether_loader_foreach_module   (const char * const   *dirs,
+void             _tether_loader_foreach_module   (const char *const    *dirs,
                                                   TetherLoadFlags       flags,
                                                   TetherLoaderModuleFunc func,
                                                   gpointer              user_data,

@@ -168,7 +168,8 @@ _tether_loader_open_module (const char          *path,
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
                    "Cannot load provider module %s: not a regular file; give the path of "
-                   "the module's .so file", path);
+                   "the module's .so file",
+                   path);
       return FALSE;
     }
 

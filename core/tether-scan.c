@@ -29,6 +29,14 @@
  * the module forked can hold them, and it is not waited for. */
 #define PIPE_GRACE_MS 500
 
+static void
+take_str (char **slot,
+                char  *value)
+{
+  g_free (*slot);
+  *slot = value;
+}
+
 /* The last lines of the module's output quoted in a crash report. */
 #define OUTPUT_TAIL_LINES 3
 #define OUTPUT_TAIL_MAX 600
@@ -169,9 +177,10 @@ explain_death (TetherScanResult *result,
                guint             timeout_ms)
 {
   const char *where = _tether_load_stage_describe (result->stage);
-  g_autofree char *said = result->output_tail != NULL
-    ? g_strdup_printf ("; its last output: %s", result->output_tail) : g_strdup ("");
+  g_autofree char *said = g_strdup ("");
 
+  if (result->output_tail != NULL)
+    take_str (&said, g_strdup_printf ("; its last output: %s", result->output_tail));
   result->crashed = TRUE;
 
   if (result->timed_out)
@@ -256,7 +265,7 @@ _tether_scan_module (const char      *path,
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                         G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   if (process == NULL)
     {
       g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_FAILED,
@@ -269,8 +278,10 @@ _tether_scan_module (const char      *path,
   /* Everything below dispatches in @context, iterated by this thread only. */
   g_main_context_push_thread_default (context);
   scan.cancellable = g_cancellable_new ();
-  scan.out = (Pipe) { g_subprocess_get_stdout_pipe (process), g_byte_array_new (), FALSE };
-  scan.err = (Pipe) { g_subprocess_get_stderr_pipe (process), g_byte_array_new (), FALSE };
+  scan.out.stream = g_subprocess_get_stdout_pipe (process);
+  scan.out.data = g_byte_array_new ();
+  scan.err.stream = g_subprocess_get_stderr_pipe (process);
+  scan.err.data = g_byte_array_new ();
   read_more (&scan, &scan.out);
   read_more (&scan, &scan.err);
   g_subprocess_wait_async (process, NULL, wait_done, &scan);
@@ -408,7 +419,7 @@ scan_one (const char *path,
  * Since: 0.2
  */
 GPtrArray *
-tether_list_providers_full (const char * const  *dirs,
+tether_list_providers_full (const char *const  *dirs,
                             TetherLoadFlags      flags,
                             guint                timeout_ms,
                             GPtrArray          **failures)

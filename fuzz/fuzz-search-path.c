@@ -50,7 +50,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
       if (entries[i][0] != '\0')
         n_entries++;
 
-    CHECK (g_strv_equal ((const char * const *) kept, (const char * const *) parts));
+    CHECK (g_strv_equal ((const char *const *) kept, (const char *const *) parts));
     CHECK (g_strv_length (kept) + ignored->len == n_entries);
     for (guint i = 0; i < ignored->len; i++)
       {
@@ -70,7 +70,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
     g_auto(GStrv) secure_unset = _tether_loader_search_path_for (NULL, TRUE);
 
     CHECK (normal != NULL && secure != NULL);
-    CHECK (g_strv_equal ((const char * const *) secure, (const char * const *) secure_unset));
+    CHECK (g_strv_equal ((const char *const *) secure, (const char *const *) secure_unset));
   }
 
   return 0;

@@ -128,7 +128,12 @@ describe_failure (const GError    *error,
                   gboolean         crashed,
                   gboolean         timed_out)
 {
-  const char *what = timed_out ? "hung" : crashed ? "crashed" : error_code_name (error);
+  const char *what = error_code_name (error);
+
+  if (timed_out)
+    what = "hung";
+  else if (crashed)
+    what = "crashed";
 
   if (stage == TETHER_LOAD_STAGE_NONE)
     return g_strdup_printf ("[%s]", what);
@@ -184,7 +189,7 @@ scan_all (Listing        *listing,
   listing->mode = mode;
   *dir_failures = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_load_failure_free);
 
-  _tether_loader_foreach_module ((const char * const *) opt_dirs,
+  _tether_loader_foreach_module ((const char *const *) opt_dirs,
                                  opt_allow_insecure ? TETHER_LOAD_ALLOW_INSECURE_PATH : TETHER_LOAD_NONE,
                                  scan_one, listing, *dir_failures);
   if ((*dir_failures)->len > 0)
@@ -245,12 +250,12 @@ list_providers (void)
   g_autoptr(GPtrArray) ignored = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_load_failure_free);
   g_autoptr(GPtrArray) dir_failures = NULL;
   Listing listing = { 0 };
-  const char * const *dirs;
+  const char *const *dirs;
   guint n_failed;
   int status;
 
-  dirs = opt_dirs != NULL ? (const char * const *) opt_dirs
-                          : (const char * const *) (search_path = _tether_loader_search_path_checked (ignored));
+  dirs = opt_dirs != NULL ? (const char *const *) opt_dirs
+                          : (const char *const *) (search_path = _tether_loader_search_path_checked (ignored));
 
   g_print ("Search path:\n");
   for (guint i = 0; dirs[i] != NULL; i++)

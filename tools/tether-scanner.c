@@ -94,7 +94,10 @@ record_provider (const TetherLoaderModule *module)
     record ("description", copy->description);
   record ("abi-version", abi);
   record ("struct-size", size);
-  record ("acquire", sync && async ? "both" : sync ? "sync" : "async");
+  if (sync && async)
+    record ("acquire", "both");
+  else
+    record ("acquire", sync ? "sync" : "async");
 #if TETHER_PROVIDER_ABI_MINOR >= 1
   /* ABI 1.1: the type of the resources, by name (a GType means nothing in
    * the parent). Provider code: it runs in the validate stage. */

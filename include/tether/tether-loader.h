@@ -153,11 +153,11 @@ TetherTemplate     *tether_load_provider_full        (const char               *
                                                       TetherLoadFlags           flags,
                                                       GError                  **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_ALL
-guint               tether_load_providers            (const char * const       *dirs,
+guint               tether_load_providers            (const char *const        *dirs,
                                                       GKeyFile                 *config,
                                                       GPtrArray               **failures);
 TETHER_AVAILABLE_IN_ALL
-guint               tether_load_providers_full       (const char * const       *dirs,
+guint               tether_load_providers_full       (const char *const        *dirs,
                                                       GKeyFile                 *config,
                                                       TetherLoadFlags           flags,
                                                       GPtrArray               **templates,
@@ -169,11 +169,11 @@ guint               tether_load_providers_full       (const char * const       *
  * module, so that a module that crashes or hangs is reported instead of
  * taking the caller down. See docs/plugins.md for why. */
 TETHER_AVAILABLE_IN_ALL
-GPtrArray          *tether_list_providers            (const char * const       *dirs,
+GPtrArray          *tether_list_providers            (const char *const        *dirs,
                                                       TetherLoadFlags           flags,
                                                       GPtrArray               **failures) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_0_2
-GPtrArray          *tether_list_providers_full       (const char * const       *dirs,
+GPtrArray          *tether_list_providers_full       (const char *const        *dirs,
                                                       TetherLoadFlags           flags,
                                                       guint                     timeout_ms,
                                                       GPtrArray               **failures) G_GNUC_WARN_UNUSED_RESULT;

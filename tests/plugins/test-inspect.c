@@ -258,10 +258,8 @@ test_file_crashes (void)
   } cases[] = {
     { "crash-constructor.so", { "crashed in its ELF constructors", "[crashed, stage open]" } },
     { "exit-constructor.so", { "exit with status 7", "[crashed, stage open]" } },
-    { "abort-entry.so", { "crashed in its entry point", "[crashed, stage entry]",
-                          "its last output: corpus: the entry point aborts on purpose" } },
-    { "crash-init.so", { "crashed in its init hook", "[crashed, stage init]",
-                         "corpus: about to crash in init" } },
+    { "abort-entry.so", { "crashed in its entry point", "[crashed, stage entry]", "its last output: corpus: the entry point aborts on purpose" } },
+    { "crash-init.so", { "crashed in its init hook", "[crashed, stage init]", "corpus: about to crash in init" } },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
