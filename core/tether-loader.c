@@ -283,6 +283,35 @@ describe_registered (const char *name)
   return NULL;
 }
 
+/* A module's template is on demand unless its group says `eager=true`. */
+static gboolean
+read_eager (const char  *path,
+            GKeyFile    *config,
+            const char  *group,
+            gboolean    *out_eager,
+            GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  *out_eager = FALSE;
+  if (!g_key_file_has_key (config, group, "eager", NULL))
+    return TRUE;
+
+  *out_eager = g_key_file_get_boolean (config, group, "eager", &local_error);
+  if (local_error != NULL)
+    {
+      g_autofree char *value = g_key_file_get_value (config, group, "eager", NULL);
+
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_CONFIG,
+                   "Provider module %s: [%s] eager=%s is not a boolean: write eager=true "
+                   "(every scope acquires it on entry) or eager=false (on demand, the "
+                   "default)",
+                   path, group, value != NULL ? value : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 TetherTemplate *
 _tether_loader_load (const char          *path,
                      GKeyFile            *config,
@@ -300,6 +329,7 @@ _tether_loader_load (const char          *path,
   TetherProvider *copy = &module.copy;
   TetherTemplate *template;
   gpointer provider_data = NULL;
+  gboolean eager = FALSE;
 
   if (!_tether_loader_open_module (path, flags, stage_func, user_data, &module, out_stage, error))
     return NULL;
@@ -315,13 +345,19 @@ _tether_loader_load (const char          *path,
       return NULL;
     }
 
+  group = g_strconcat (TETHER_LOADER_CONFIG_GROUP_PREFIX, copy->name, NULL);
+  /* init never gets NULL: no configuration is an empty one. */
+  if (config == NULL)
+    config = empty_config = g_key_file_new ();
+
+  if (!read_eager (path, config, group, &eager, error))
+    {
+      g_rec_mutex_unlock (&loader_lock);
+      return NULL;
+    }
+
   if (copy->init != NULL)
     {
-      group = g_strconcat (TETHER_LOADER_CONFIG_GROUP_PREFIX, copy->name, NULL);
-      /* init never gets NULL: no configuration is an empty one. */
-      if (config == NULL)
-        config = empty_config = g_key_file_new ();
-
       enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_INIT);
       provider_data = copy->init (config, group, &init_error);
       if (provider_data == NULL || init_error != NULL)
@@ -347,7 +383,7 @@ _tether_loader_load (const char          *path,
 
   /* A template made with tether_template_new() at the same moment may
    * still take the name: the registry says so (and shuts the data down). */
-  template = _tether_template_new_validated (copy, provider_data, copy->shutdown, FALSE, error);
+  template = _tether_template_new_validated (copy, provider_data, copy->shutdown, eager, error);
   if (template == NULL)
     {
       g_rec_mutex_unlock (&loader_lock);
@@ -395,6 +431,12 @@ _tether_loader_load (const char          *path,
  * change, and [method@Tether.LoadFailure.get_stage] of a directory load
  * tells which of these stages failed. The template calls the module's
  * `shutdown` with the data `init` returned when it is finalized.
+ *
+ * The template is on demand (see [method@Tether.Template.set_eager]): a
+ * manager scope acquires it when something in the scope asks for it,
+ * unless the module's group in @config says `eager=true`; a value that is
+ * not a boolean fails the load with %TETHER_ERROR_INVALID_CONFIG, before
+ * `init` runs.
  *
  * Callable from any thread. Loads are serialised with each other; `init`
  * runs on the calling thread, with no tether lock held.

@@ -919,6 +919,51 @@ test_insecure_foreign_owner (void)
 }
 
 static void
+test_eager_from_config (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean    loads;
+    gboolean    eager;
+  } cases[] = {
+    { "", TRUE, FALSE },
+    { "[provider corpus-good]\ngreeting=x\n", TRUE, FALSE },
+    { "[provider corpus-good]\neager=true\n", TRUE, TRUE },
+    { "[provider corpus-good]\neager=false\n", TRUE, FALSE },
+    { "[provider someone-else]\neager=true\n", TRUE, FALSE },
+    { "[provider corpus-good]\neager=maybe\n", FALSE, FALSE },
+  };
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "good.so", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GKeyFile) config = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TetherTemplate) template = NULL;
+
+      reset_templates ();
+      g_assert_true (_tether_loader_parse_config (cases[i].text, strlen (cases[i].text), &config, &error));
+      template = tether_load_provider (path, config, &error);
+      if (!cases[i].loads)
+        {
+          g_assert_null (template);
+          g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_CONFIG);
+          g_test_message ("%s", error->message);
+          g_assert_nonnull (strstr (error->message, "[provider corpus-good] eager=maybe"));
+          g_assert_nonnull (strstr (error->message, "write eager=true"));
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpint (tether_template_get_eager (template), ==, cases[i].eager);
+    }
+
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
 test_init_never_gets_null_config (void)
 {
   g_autofree char *dir = make_corpus_copy ();
@@ -1332,6 +1377,7 @@ main (int   argc,
   g_test_add_func ("/loader/name/duplicate-of-application-template", test_duplicate_of_application_template);
   g_test_add_func ("/loader/insecure/foreign-owner", test_insecure_foreign_owner);
   g_test_add_func ("/loader/init/never-null-config", test_init_never_gets_null_config);
+  g_test_add_func ("/loader/config/eager", test_eager_from_config);
   g_test_add_func ("/loader/search-path/parse", test_search_path_parse);
   g_test_add_func ("/loader/search-path/relative-entry-reported", test_search_path_relative_reported);
   g_test_add_func ("/loader/search-path/env", test_search_path_env);
