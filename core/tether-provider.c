@@ -38,17 +38,20 @@ _tether_provider_validate (const TetherProvider  *provider,
   if (TETHER_PROVIDER_ABI_VERSION_MAJOR (provider->abi_version) != TETHER_PROVIDER_ABI_MAJOR)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_ABI_MISMATCH,
-                   "Provider ABI version %u.%u is not supported (this tether speaks %u.x)",
+                   "Provider abi_version %u.%u (0x%08x) is not supported: this tether "
+                   "speaks provider ABI %u.x; set .abi_version = TETHER_PROVIDER_ABI_VERSION "
+                   "and rebuild against this tether's headers",
                    TETHER_PROVIDER_ABI_VERSION_MAJOR (provider->abi_version),
                    TETHER_PROVIDER_ABI_VERSION_MINOR (provider->abi_version),
-                   TETHER_PROVIDER_ABI_MAJOR);
+                   provider->abi_version, TETHER_PROVIDER_ABI_MAJOR);
       return FALSE;
     }
 
   if (provider->struct_size < TETHER_PROVIDER_MIN_STRUCT_SIZE)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_STRUCT_TOO_SMALL,
-                   "Provider struct_size %u is smaller than the oldest supported layout (%u bytes)",
+                   "Provider struct_size %u is smaller than the oldest supported layout "
+                   "(%u bytes): set .struct_size = sizeof (TetherProvider)",
                    provider->struct_size, (guint) TETHER_PROVIDER_MIN_STRUCT_SIZE);
       return FALSE;
     }
@@ -56,15 +59,17 @@ _tether_provider_validate (const TetherProvider  *provider,
   if (provider->name == NULL || provider->name[0] == '\0')
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME,
-                   "Provider has an empty name");
+                   "Provider has an empty name: set .name to a short unique name such as "
+                   "\"my-resource\" (ASCII letters, digits, '-', '_' and '.', starting "
+                   "with a letter)");
       return FALSE;
     }
 
   if (!_tether_provider_name_is_valid (provider->name))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME,
-                   "Provider name '%s' is not valid: use ASCII letters, digits, '-', '_' "
-                   "and '.', starting with a letter, at most 128 characters",
+                   "Provider name '%s' is not valid: set .name to ASCII letters, digits, "
+                   "'-', '_' and '.', starting with a letter, at most 128 characters",
                    provider->name);
       return FALSE;
     }
@@ -103,7 +108,8 @@ _tether_provider_validate (const TetherProvider  *provider,
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_NO_ACQUIRE,
                    "Provider '%s' has neither acquire nor the complete "
-                   "acquire_async/acquire_finish pair",
+                   "acquire_async/acquire_finish pair: set .acquire, or both "
+                   ".acquire_async and .acquire_finish",
                    provider->name);
       return FALSE;
     }
@@ -207,7 +213,8 @@ _tether_provider_check_result (TetherProviderCall  *call,
   if (resource == NULL)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
-                   "Provider '%s' returned no resource for context %p and set no error",
+                   "Provider '%s' returned no resource for context %p and set no error: "
+                   "acquire must return the resource, or NULL with its GError set",
                    call->name, context);
       return NULL;
     }
@@ -215,7 +222,7 @@ _tether_provider_check_result (TetherProviderCall  *call,
   /* A resource and an error: report both, keep nothing. */
   g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
                "Provider '%s' returned a resource for context %p and also set an error "
-               "(the resource was released): %s",
+               "(the resource was released; acquire must do one or the other): %s",
                call->name, context, provider_error->message);
   g_error_free (provider_error);
   _tether_provider_release (call, resource, context, TRUE);

@@ -38,6 +38,30 @@ LLVMFuzzerTestOneInput (const guint8 *data,
       CHECK (strstr (value, parts[i]) != NULL);
     }
 
+  /* Every non-empty entry is either kept or reported, never dropped
+   * silently; a report names a relative entry. */
+  {
+    g_autoptr(GPtrArray) ignored = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_load_failure_free);
+    g_auto(GStrv) kept = _tether_loader_parse_search_path_full (value, ignored);
+    g_auto(GStrv) entries = g_strsplit (value, G_SEARCHPATH_SEPARATOR_S, -1);
+    guint n_entries = 0;
+
+    for (guint i = 0; entries[i] != NULL; i++)
+      if (entries[i][0] != '\0')
+        n_entries++;
+
+    CHECK (g_strv_equal ((const char *const *) kept, (const char *const *) parts));
+    CHECK (g_strv_length (kept) + ignored->len == n_entries);
+    for (guint i = 0; i < ignored->len; i++)
+      {
+        const TetherLoadFailure *failure = g_ptr_array_index (ignored, i);
+
+        CHECK (!g_path_is_absolute (tether_load_failure_get_path (failure)));
+        CHECK (g_error_matches (tether_load_failure_get_error (failure), TETHER_ERROR,
+                                TETHER_ERROR_INVALID_CONFIG));
+      }
+  }
+
   /* The full path, in and out of secure mode: never NULL, and in secure
    * mode the environment is ignored. */
   {
@@ -46,7 +70,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
     g_auto(GStrv) secure_unset = _tether_loader_search_path_for (NULL, TRUE);
 
     CHECK (normal != NULL && secure != NULL);
-    CHECK (g_strv_equal ((const char * const *) secure, (const char * const *) secure_unset));
+    CHECK (g_strv_equal ((const char *const *) secure, (const char *const *) secure_unset));
   }
 
   return 0;

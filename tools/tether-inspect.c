@@ -8,62 +8,81 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <tether/tether.h>
+#include "tether-loader-private.h"
 
-/* Exit statuses; documented in --help. */
+/* Exit statuses; documented in --help and docs/plugins.md, tested by
+ * tests/plugins/test-inspect.c. When several apply, the highest wins. */
 enum
 {
   EXIT_OK = 0,
   EXIT_MODULE_FAILED = 1,
   EXIT_USAGE = 2,
   EXIT_EXERCISE_FAILED = 3,
+  EXIT_MODULE_CRASHED = 4,
+  EXIT_NO_SCANNER = 5,
 };
 
 static const char summary[] =
-  "Lists the tether provider modules on the search path, validates one\n"
-  "module, or exercises providers in worker contexts.\n"
+  "Lists the tether provider modules on the search path, checks one\n"
+  "module, or exercises providers in worker contexts. Every module is\n"
+  "examined in a helper process (tether-scanner) first, so a module that\n"
+  "crashes, aborts or hangs is reported with the stage it died in.\n"
   "\n"
   "  tether-inspect                 list every module on the search path: name,\n"
-  "                                 description, ABI version, file; then every\n"
+  "                                 ABI version, file, description; then every\n"
   "                                 file that failed, with its error\n"
   "  tether-inspect FILE            load FILE as the application would (checks,\n"
-  "                                 init with --config) and describe it\n"
+  "                                 init with --config), acquire and release once\n"
+  "                                 in a fresh context (unless --no-exercise), and\n"
+  "                                 describe it: name, description, ABI, sync or\n"
+  "                                 async, resource type, timings, verdict\n"
   "  tether-inspect --exercise N [FILE]\n"
-  "                                 acquire and release the provider of FILE (or\n"
-  "                                 of every module on the search path) in N\n"
-  "                                 worker threads, each with its own context,\n"
-  "                                 and print the timings\n"
+  "                                 then acquire and release the provider of FILE\n"
+  "                                 (or of every module on the search path) in N\n"
+  "                                 worker threads, each with its own context, in\n"
+  "                                 this process, and print the timings\n"
   "\n"
   "The search path is $TETHER_PROVIDER_PATH (colon-separated absolute\n"
   "directories; ignored in setuid/setgid programs), then the installed\n"
   "directory " TETHER_PROVIDER_DIR ". --dir replaces it.\n"
   "Listing opens each module and calls its entry point, but not its init.\n"
   "Modules or directories writable by group or others are refused unless\n"
-  "--allow-insecure is given.";
+  "--allow-insecure is given. The helper is " TETHER_SCANNER_PATH ",\n"
+  "or the tether-scanner beside tether-inspect in a build tree;\n"
+  "$TETHER_SCANNER names another one.";
 
 static const char exit_statuses[] =
-  "Exit status:\n"
+  "Exit status (the highest that applies):\n"
   "  0  success: every module listed or loaded, every exercise passed\n"
   "  1  a module failed: FILE did not load, or the listing found files that\n"
   "     are not valid modules (each is printed with its error code)\n"
   "  2  usage error: bad option or argument, unreadable --config\n"
-  "  3  --exercise: an acquire or release failed";
+  "  3  an acquire or release failed (the exercise of FILE, or --exercise)\n"
+  "  4  a module crashed, aborted, exited or hung (killed after --timeout);\n"
+  "     the message names the signal or the timeout and the stage\n"
+  "  5  the helper tether-scanner could not run (set TETHER_SCANNER)";
 
 static char **opt_dirs;
 static char *opt_config;
 static gint opt_exercise;
 static gint opt_hits = 1000;
+static gint opt_timeout = TETHER_LIST_DEFAULT_TIMEOUT_MS / 1000;
 static gboolean opt_allow_insecure;
+static gboolean opt_no_exercise;
 
 static const GOptionEntry entries[] = {
   { "dir", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_dirs,
     "Search DIR instead of the search path (repeatable)", "DIR" },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
     "Provider configuration file ([provider NAME] groups) given to init", "FILE" },
+  { "no-exercise", 0, 0, G_OPTION_ARG_NONE, &opt_no_exercise,
+    "With FILE: load and describe only; do not acquire and release", NULL },
   { "exercise", 'x', 0, G_OPTION_ARG_INT, &opt_exercise,
     "Acquire and release in N worker contexts and print timings", "N" },
   { "hits", 0, 0, G_OPTION_ARG_INT, &opt_hits,
     "Cached acquires timed per worker with --exercise (default 1000)", "M" },
+  { "timeout", 't', 0, G_OPTION_ARG_INT, &opt_timeout,
+    "Seconds one module may take in the helper before it is killed (default 10)", "S" },
   { "allow-insecure", 0, 0, G_OPTION_ARG_NONE, &opt_allow_insecure,
     "Load modules even if group- or others-writable", NULL },
   { NULL }
@@ -84,79 +103,264 @@ error_code_name (const GError *error)
   return value != NULL ? value->value_name : "TETHER_ERROR_?";
 }
 
-static void
-print_failures (GPtrArray *failures)
+static const char *
+plural (guint n)
 {
-  if (failures->len == 0)
-    return;
-
-  g_print ("\nFailed:\n");
-  for (guint i = 0; i < failures->len; i++)
-    {
-      const TetherLoadFailure *failure = g_ptr_array_index (failures, i);
-      const GError *error = tether_load_failure_get_error (failure);
-
-      g_print ("  %s\n    %s [%s]\n", tether_load_failure_get_path (failure),
-               error->message, error_code_name (error));
-    }
+  return n == 1 ? "" : "s";
 }
 
 static int
-list_providers (TetherLoadFlags flags)
+scan_status (const TetherScanResult *result)
+{
+  if (result->error == NULL)
+    return result->exercise_error != NULL ? EXIT_EXERCISE_FAILED : EXIT_OK;
+  if (result->crashed)
+    return EXIT_MODULE_CRASHED;
+  if (result->stage == TETHER_LOAD_STAGE_NONE && g_error_matches (result->error, TETHER_ERROR, TETHER_ERROR_FAILED))
+    return EXIT_NO_SCANNER;
+  return EXIT_MODULE_FAILED;
+}
+
+/* "[TETHER_ERROR_ABI_MISMATCH, stage validate]", or "[crashed, stage open]". */
+static char *
+describe_failure (const GError    *error,
+                  TetherLoadStage  stage,
+                  gboolean         crashed,
+                  gboolean         timed_out)
+{
+  const char *what = error_code_name (error);
+
+  if (timed_out)
+    what = "hung";
+  else if (crashed)
+    what = "crashed";
+
+  if (stage == TETHER_LOAD_STAGE_NONE)
+    return g_strdup_printf ("[%s]", what);
+  return g_strdup_printf ("[%s, stage %s]", what, _tether_load_stage_to_string (stage));
+}
+
+typedef struct
+{
+  GPtrArray  *results;      /* TetherScanResult of the modules that passed */
+  GPtrArray  *failures;     /* TetherScanResult of the modules that failed */
+  GHashTable *first_file;   /* provider name -> first path */
+  TetherScanMode mode;
+  int         status;
+} Listing;
+
+static void
+scan_one (const char *path,
+          gpointer    user_data,
+          GPtrArray  *dir_failures)
+{
+  Listing *listing = user_data;
+  TetherScanResult *result;
+  const char *first;
+
+  result = _tether_scan_module (path, listing->mode,
+                                opt_allow_insecure ? TETHER_LOAD_ALLOW_INSECURE_PATH : TETHER_LOAD_NONE,
+                                opt_config, (guint) opt_timeout * 1000, NULL);
+  listing->status = MAX (listing->status, scan_status (result));
+
+  first = result->name != NULL ? g_hash_table_lookup (listing->first_file, result->name) : NULL;
+  if (result->error == NULL && first != NULL)
+    {
+      /* As loading would: the earlier directory shadows this one. */
+      result->error = _tether_loader_duplicate_error (path, result->name, first, TRUE);
+      result->stage = TETHER_LOAD_STAGE_REGISTER;
+      listing->status = MAX (listing->status, EXIT_MODULE_FAILED);
+    }
+  else if (result->error == NULL)
+    g_hash_table_insert (listing->first_file, g_strdup (result->name), g_strdup (path));
+
+  g_ptr_array_add (result->error == NULL ? listing->results : listing->failures, result);
+}
+
+/* Examines every module of the search path (or --dir) in the helper. */
+static void
+scan_all (Listing        *listing,
+          TetherScanMode  mode,
+          GPtrArray     **dir_failures)
+{
+  listing->results = g_ptr_array_new_with_free_func ((GDestroyNotify) _tether_scan_result_free);
+  listing->failures = g_ptr_array_new_with_free_func ((GDestroyNotify) _tether_scan_result_free);
+  listing->first_file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  listing->mode = mode;
+  *dir_failures = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_load_failure_free);
+
+  _tether_loader_foreach_module ((const char *const *) opt_dirs,
+                                 opt_allow_insecure ? TETHER_LOAD_ALLOW_INSECURE_PATH : TETHER_LOAD_NONE,
+                                 scan_one, listing, *dir_failures);
+  if ((*dir_failures)->len > 0)
+    listing->status = MAX (listing->status, EXIT_MODULE_FAILED);
+}
+
+static void
+listing_clear (Listing *listing)
+{
+  g_clear_pointer (&listing->results, g_ptr_array_unref);
+  g_clear_pointer (&listing->failures, g_ptr_array_unref);
+  g_clear_pointer (&listing->first_file, g_hash_table_unref);
+}
+
+static guint
+print_failures (Listing   *listing,
+                GPtrArray *dir_failures)
+{
+  guint n = dir_failures->len + listing->failures->len;
+
+  if (n == 0)
+    return 0;
+
+  g_print ("\nFailed:\n");
+  for (guint i = 0; i < dir_failures->len; i++)
+    {
+      const TetherLoadFailure *failure = g_ptr_array_index (dir_failures, i);
+      const GError *error = tether_load_failure_get_error (failure);
+      g_autofree char *tag = describe_failure (error, tether_load_failure_get_stage (failure),
+                                               FALSE, FALSE);
+
+      g_print ("  %s\n    %s %s\n", tether_load_failure_get_path (failure), error->message, tag);
+    }
+  for (guint i = 0; i < listing->failures->len; i++)
+    {
+      const TetherScanResult *result = g_ptr_array_index (listing->failures, i);
+      g_autofree char *tag = describe_failure (result->error, result->stage,
+                                               result->crashed, result->timed_out);
+
+      g_print ("  %s\n    %s %s\n", result->path, result->error->message, tag);
+    }
+
+  return n;
+}
+
+static const char *
+acquire_kind (const TetherScanResult *result)
+{
+  return result->has_sync && result->has_async ? "synchronous and asynchronous"
+       : result->has_sync ? "synchronous"
+       : "asynchronous only";
+}
+
+static int
+list_providers (void)
 {
   g_auto(GStrv) search_path = NULL;
-  g_autoptr(GPtrArray) failures = NULL;
-  g_autoptr(GPtrArray) infos = NULL;
-  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
-  const char * const *dirs;
+  g_autoptr(GPtrArray) ignored = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_load_failure_free);
+  g_autoptr(GPtrArray) dir_failures = NULL;
+  Listing listing = { 0 };
+  const char *const *dirs;
+  guint n_failed;
+  int status;
 
-  dirs = opt_dirs != NULL ? (const char * const *) opt_dirs
-                          : (const char * const *) (search_path = tether_get_provider_search_path ());
+  dirs = opt_dirs != NULL ? (const char *const *) opt_dirs
+                          : (const char *const *) (search_path = _tether_loader_search_path_checked (ignored));
 
   g_print ("Search path:\n");
   for (guint i = 0; dirs[i] != NULL; i++)
     g_print ("  %s%s\n", dirs[i],
              g_file_test (dirs[i], G_FILE_TEST_IS_DIR) ? "" : "  (does not exist)");
+  for (guint i = 0; i < ignored->len; i++)
+    g_print ("  %s  (ignored, see below)\n",
+             tether_load_failure_get_path (g_ptr_array_index (ignored, i)));
 
-  infos = tether_list_providers (opt_dirs != NULL ? dirs : NULL, flags, &failures);
+  scan_all (&listing, TETHER_SCAN_LIST, &dir_failures);
 
   g_print ("\nProviders:\n");
-  if (infos->len == 0)
+  if (listing.results->len == 0)
     g_print ("  (none)\n");
-  for (guint i = 0; i < infos->len; i++)
+  for (guint i = 0; i < listing.results->len; i++)
     {
-      const TetherProviderInfo *info = g_ptr_array_index (infos, i);
-      const char *name = tether_provider_info_get_name (info);
-      guint32 abi = tether_provider_info_get_abi_version (info);
-      const char *description = tether_provider_info_get_description (info);
+      const TetherScanResult *result = g_ptr_array_index (listing.results, i);
 
-      g_print ("  %-16s ABI %u.%u  %s%s\n", name,
-               TETHER_PROVIDER_ABI_VERSION_MAJOR (abi), TETHER_PROVIDER_ABI_VERSION_MINOR (abi),
-               tether_provider_info_get_path (info),
-               g_hash_table_contains (names, name) ? "  (shadowed by the one above)" : "");
-      if (description != NULL)
-        g_print ("  %-16s %s%s\n", "", description,
-                 tether_provider_info_get_is_async (info) ? " (asynchronous only)" : "");
-      g_hash_table_add (names, (gpointer) name);
+      g_print ("  %-16s ABI %u.%u  %s\n", result->name,
+               TETHER_PROVIDER_ABI_VERSION_MAJOR (result->abi_version),
+               TETHER_PROVIDER_ABI_VERSION_MINOR (result->abi_version),
+               result->real_path);
+      g_print ("  %-16s %s%s%s, %s\n", "",
+               result->description != NULL ? result->description : "(no description)",
+               result->resource_type != NULL ? "; resources of type " : "",
+               result->resource_type != NULL ? result->resource_type : "",
+               acquire_kind (result));
     }
 
-  print_failures (failures);
-  g_print ("\n%u providers, %u failed\n", infos->len, failures->len);
+  n_failed = print_failures (&listing, dir_failures);
+  g_print ("\n%u provider%s, %u failed\n", listing.results->len, plural (listing.results->len),
+           n_failed);
 
-  return failures->len == 0 ? EXIT_OK : EXIT_MODULE_FAILED;
+  status = listing.status;
+  listing_clear (&listing);
+  return status;
 }
 
 static void
-describe_template (TetherTemplate *template,
-                   const char     *path)
+print_us (GString    *line,
+          const char *what,
+          gint64      us)
 {
-  const char *description = tether_template_get_description (template);
+  if (us < 0)
+    return;
+  g_string_append_printf (line, "%s%s %.2f ms", line->len > 0 ? ", " : "", what, us / 1000.0);
+}
 
-  g_print ("Provider %s\n", tether_template_get_name (template));
-  g_print ("  file         %s\n", path);
-  if (description != NULL)
-    g_print ("  description  %s\n", description);
-  g_print ("  status       valid: loaded, initialised and registered\n");
+/* Describes FILE from what the helper found; returns the exit status. */
+static int
+describe_module (const char *path)
+{
+  TetherScanMode mode = TETHER_SCAN_LOAD | (opt_no_exercise ? 0 : TETHER_SCAN_EXERCISE);
+  g_autoptr(TetherScanResult) result = NULL;
+  g_autoptr(GString) timings = g_string_new (NULL);
+  gint64 elapsed = 0;
+  int status;
+
+  result = _tether_scan_module (path, mode,
+                                opt_allow_insecure ? TETHER_LOAD_ALLOW_INSECURE_PATH : TETHER_LOAD_NONE,
+                                opt_config, (guint) opt_timeout * 1000, &elapsed);
+  status = scan_status (result);
+
+  if (result->error != NULL)
+    {
+      g_autofree char *tag = describe_failure (result->error, result->stage,
+                                               result->crashed, result->timed_out);
+
+      g_printerr ("tether-inspect: %s %s\n", result->error->message, tag);
+      return status;
+    }
+
+  g_print ("Provider %s\n", result->name);
+  g_print ("  file         %s\n", result->real_path);
+  if (result->description != NULL)
+    g_print ("  description  %s\n", result->description);
+  g_print ("  ABI          %u.%u, struct_size %u (this tether: %u.%u, %u)\n",
+           TETHER_PROVIDER_ABI_VERSION_MAJOR (result->abi_version),
+           TETHER_PROVIDER_ABI_VERSION_MINOR (result->abi_version), result->struct_size,
+           TETHER_PROVIDER_ABI_MAJOR, TETHER_PROVIDER_ABI_MINOR, (guint) sizeof (TetherProvider));
+  g_print ("  acquire      %s\n", acquire_kind (result));
+  if (result->resource_type != NULL)
+    g_print ("  resource     %s\n", result->resource_type);
+  else
+    g_print ("  resource     (no type declared)\n");
+
+  print_us (timings, "open", result->open_us);
+  print_us (timings, "init", result->init_us);
+  print_us (timings, "acquire", result->acquire_us);
+  print_us (timings, "release", result->release_us);
+  print_us (timings, "shutdown", result->shutdown_us);
+  print_us (timings, "in all, with the helper process", elapsed);
+  g_print ("  timings      %s\n", timings->str);
+
+  if (result->exercise_error != NULL)
+    g_print ("  verdict      FAILED %s: %s [%s]\n", _tether_load_stage_describe (result->exercise_stage),
+             result->exercise_error->message, error_code_name (result->exercise_error));
+  else if (opt_no_exercise)
+    g_print ("  verdict      valid: loaded, %sregistered (not exercised: --no-exercise)\n",
+             result->init_us >= 0 ? "initialised and " : "");
+  else
+    g_print ("  verdict      valid: loaded, %sacquired and released once in a fresh context\n",
+             result->init_us >= 0 ? "initialised, " : "");
+
+  return status;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -284,6 +488,22 @@ exercise_template (TetherTemplate *template)
   return n_failed == 0 && tether_template_get_n_held (template) == 0;
 }
 
+/* In the build tree, tools/tether-scanner sits beside tools/tether-inspect:
+ * use it there, so that an uninstalled tether-inspect works without
+ * TETHER_SCANNER. Installed, the helper is in $libexecdir and nothing is
+ * beside us. */
+static void
+use_scanner_beside_us (void)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
+  g_autofree char *beside = dir != NULL ? g_build_filename (dir, "tether-scanner", NULL) : NULL;
+
+  if (g_getenv (TETHER_SCANNER_ENV) == NULL && !_tether_loader_is_secure_mode () &&
+      beside != NULL && g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
+    g_setenv (TETHER_SCANNER_ENV, beside, FALSE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -303,10 +523,12 @@ main (int   argc,
       g_printerr ("tether-inspect: %s\n", error->message);
       return EXIT_USAGE;
     }
-  if (argc > 2 || opt_exercise < 0 || opt_exercise > 1024 || opt_hits < 0)
+  if (argc > 2 || opt_exercise < 0 || opt_exercise > 1024 || opt_hits < 0 ||
+      opt_timeout < 1 || opt_timeout > 3600)
     {
       g_printerr ("tether-inspect: %s\n",
-                  argc > 2 ? "at most one FILE" : "--exercise takes 1 to 1024, --hits 0 or more");
+                  argc > 2 ? "at most one FILE"
+                           : "--exercise takes 1 to 1024, --hits 0 or more, --timeout 1 to 3600");
       return EXIT_USAGE;
     }
 
@@ -322,43 +544,60 @@ main (int   argc,
     }
 
   tether_set_unmanaged_warning_enabled (FALSE);
+  use_scanner_beside_us ();
 
   if (argc == 2)
     {
       g_autoptr(TetherTemplate) template = NULL;
 
-      template = tether_load_provider_full (argv[1], config, flags, &error);
-      if (template == NULL)
+      status = describe_module (argv[1]);
+      /* Only a module that loaded in the helper, and did not crash there,
+       * is loaded here (an acquire that failed is no danger). */
+      if ((status == EXIT_OK || status == EXIT_EXERCISE_FAILED) && opt_exercise > 0)
         {
-          g_printerr ("tether-inspect: %s [%s]\n", error->message, error_code_name (error));
-          return EXIT_MODULE_FAILED;
+          template = tether_load_provider_full (argv[1], config, flags, &error);
+          if (template == NULL)
+            {
+              g_printerr ("tether-inspect: %s [%s]\n", error->message, error_code_name (error));
+              status = EXIT_MODULE_FAILED;
+            }
+          else
+            {
+              if (!exercise_template (template))
+                status = MAX (status, EXIT_EXERCISE_FAILED);
+              tether_template_unregister (template);
+            }
         }
-      describe_template (template, argv[1]);
-      if (opt_exercise > 0 && !exercise_template (template))
-        status = EXIT_EXERCISE_FAILED;
-      tether_template_unregister (template);
     }
   else if (opt_exercise > 0)
     {
-      g_autoptr(GPtrArray) templates = NULL;
-      g_autoptr(GPtrArray) failures = NULL;
+      g_autoptr(GPtrArray) dir_failures = NULL;
+      Listing listing = { 0 };
 
-      tether_load_providers_full ((const char * const *) opt_dirs, config, flags,
-                                  &templates, &failures);
-      print_failures (failures);
-      if (failures->len > 0)
-        status = EXIT_MODULE_FAILED;
-      for (guint i = 0; i < templates->len; i++)
+      scan_all (&listing, TETHER_SCAN_LOAD | TETHER_SCAN_EXERCISE, &dir_failures);
+      print_failures (&listing, dir_failures);
+      status = listing.status;
+      for (guint i = 0; i < listing.results->len; i++)
         {
-          TetherTemplate *template = g_ptr_array_index (templates, i);
+          const TetherScanResult *result = g_ptr_array_index (listing.results, i);
+          g_autoptr(TetherTemplate) template = NULL;
 
+          template = tether_load_provider_full (result->path, config, flags, &error);
+          if (template == NULL)
+            {
+              g_printerr ("tether-inspect: %s [%s]\n", error->message, error_code_name (error));
+              g_clear_error (&error);
+              status = MAX (status, EXIT_MODULE_FAILED);
+              continue;
+            }
           if (!exercise_template (template))
-            status = EXIT_EXERCISE_FAILED;
+            status = MAX (status, EXIT_EXERCISE_FAILED);
           tether_template_unregister (template);
         }
+      listing_clear (&listing);
     }
   else
-    status = list_providers (flags);
+    status = list_providers ();
 
   tether_purge ();
   g_strfreev (opt_dirs);

@@ -76,9 +76,10 @@ typedef struct _TetherProvider TetherProvider;
  * @release: (nullable): frees a resource; %NULL when the resource needs no
  *   clean-up
  * @init: (nullable): module hook, called once when a provider module is loaded
- *   with the module's configuration group (`[provider NAME]`, which may be
- *   absent); returns the `provider_data` passed to every other function, or
- *   %NULL with @error set. Not called by [ctor@Tether.Template.new].
+ *   with the application's configuration (never %NULL: an empty key file when
+ *   it gave none) and the name of the module's group in it (`provider NAME`,
+ *   which may be absent); returns the `provider_data` passed to every other
+ *   function, or %NULL with @error set. Not called by [ctor@Tether.Template.new].
  * @shutdown: (nullable): module hook, called with the `provider_data` @init
  *   returned when the template made from the module is finalized
  * @resource_type: (nullable): ABI 1.1: returns the type of the resources

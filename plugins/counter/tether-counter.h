@@ -1,5 +1,7 @@
 /* tether-counter.h: the resource of the "counter" provider
  *
+ * Installed as <tether/tether-counter.h>; needs GLib only.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -77,17 +77,43 @@ check "private headers are not installed" \
   test -z "$(find "$root" -name '*-private.h' -o -name 'config.h')"
 check "providers directory $providerdir" test -d "$root$providerdir"
 
+# Directories meson installed into that pkg-config does not give.
+option() {
+  meson introspect "$build_root" --buildoptions |
+    /usr/bin/python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == sys.argv[1]))' "$1"
+}
+abs() { case $1 in /*) echo "$1" ;; *) echo "$prefix/$1" ;; esac; }
+bindir=$(abs "$(option bindir)")
+libexecdir=$(abs "$(option libexecdir)")
+scanner=$root$libexecdir/tether-1/tether-scanner
+
 if [ -f "$source_root/tools/meson.build" ] &&
    grep -q "tether-inspect" "$source_root/tools/meson.build"; then
-  check "tether-inspect is installed" test -x "$root$prefix/bin/tether-inspect"
+  check "tether-inspect is installed" test -x "$root$bindir/tether-inspect"
+  check "tether-scanner is installed as a private helper in \$libexecdir/tether-1" test -x "$scanner"
+  check "tether-scanner is not on PATH (not in bindir)" test ! -e "$root$bindir/tether-scanner"
 fi
+staged_inspect() {
+  env LD_LIBRARY_PATH="$root$libdir" TETHER_SCANNER="$scanner" "$root$bindir/tether-inspect" "$@"
+}
 if [ -f "$build_root/plugins/counter.so" ]; then
   check "provider modules are installed in providerdir" test -f "$root$providerdir/counter.so"
-  if [ -x "$root$prefix/bin/tether-inspect" ]; then
+  if [ -x "$root$bindir/tether-inspect" ]; then
     check "the staged tether-inspect accepts the staged counter provider" \
-      env LD_LIBRARY_PATH="$root$libdir" "$root$prefix/bin/tether-inspect" "$root$providerdir/counter.so"
+      staged_inspect "$root$providerdir/counter.so"
+    check "the staged tether-inspect lists the staged providers" \
+      staged_inspect --dir "$root$providerdir"
   fi
 fi
+check "header include/tether-1/tether/tether-counter.h (the counter's resource)" \
+  test -f "$root$includedir/tether-1/tether/tether-counter.h"
+
+# Every header, program and file the docs name.
+while IFS=$'\t' read -r status what why; do
+  if [ "$status" = ok ]; then ok "docs: $what"; else not_ok "docs: $what" "$why"; fi
+done < <(/usr/bin/python3 "$here/check-doc-files.py" "$source_root" "$build_root" "$root" \
+           prefix="$prefix" bindir="$bindir" libdir="$libdir" includedir="$includedir" \
+           libexecdir="$libexecdir" providerdir="$providerdir" pcdir="${pcdir#"$root"}")
 typelib=$(find "$root" -name 'Tether-1.typelib' | head -n 1)
 gir=$(find "$root" -name 'Tether-1.gir' | head -n 1)
 if [ -n "$typelib$gir" ]; then
@@ -161,6 +187,35 @@ if [ -x "$stage/consumer" ]; then
   else
     not_ok "the program runs a scope against the staged library" "exit $rc" "$out"
   fi
+fi
+
+# The guide, as a reader follows it against the install: its C blocks, the
+# module built with its own cc line, checked by tether-inspect, and its
+# application built with pkg-config and run against the module.
+mkdir -p "$stage/guide" && chmod 0755 "$stage/guide"
+if /usr/bin/python3 "$here/extract-guide.py" "$source_root/docs/writing-a-provider.md" \
+     "$stage/guide/hello-provider.c" "$stage/guide/app.c" >"$stage/guide.log" 2>&1; then
+  build_line=$(grep -m 1 '^cc -shared .* -o hello.so hello-provider.c' "$source_root/docs/writing-a-provider.md")
+  # shellcheck disable=SC2086
+  check "the guide's module builds with its own command line ($build_line)" \
+    env PKG_CONFIG_PATH="$stage/pc" bash -c "cd '$stage/guide' && $build_line"
+  if [ -x "$root$bindir/tether-inspect" ] && [ -f "$stage/guide/hello.so" ]; then
+    chmod 0755 "$stage/guide/hello.so"
+    check "the staged tether-inspect accepts the guide's module" staged_inspect "$stage/guide/hello.so"
+  fi
+  # shellcheck disable=SC2086
+  check "the guide's application builds with pkg-config tether-1" \
+    cc -std=gnu11 "${san_flags[@]}" -o "$stage/guide/app" "$stage/guide/app.c" $cflags $libs
+  if [ -x "$stage/guide/app" ] && [ -f "$stage/guide/hello.so" ]; then
+    out=$(LD_LIBRARY_PATH="$root$libdir" TETHER_PROVIDER_PATH="$stage/guide" "$stage/guide/app" 2>&1)
+    if grep -q "hello from context #1" <<<"$out"; then
+      ok "the guide's application loads the guide's module and greets"
+    else
+      not_ok "the guide's application loads the guide's module and greets" "$out"
+    fi
+  fi
+else
+  not_ok "the guide's C blocks extract" "$(cat "$stage/guide.log")"
 fi
 
 echo "1..$n"

@@ -23,6 +23,10 @@ run_clear (Run *run)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
+/* When set, the TETHER_SCANNER the next inspect () runs with ("" to run
+ * without one). */
+static const char *scanner_override;
+
 /* Runs tether-inspect with @args; @provider_path (nullable) becomes
  * TETHER_PROVIDER_PATH. Fills @run with the exit status and output. */
 static void
@@ -49,6 +53,10 @@ inspect (Run         *run,
 
   envp = provider_path != NULL ? g_environ_setenv (envp, "TETHER_PROVIDER_PATH", provider_path, TRUE)
                                : g_environ_unsetenv (envp, "TETHER_PROVIDER_PATH");
+  if (scanner_override != NULL && scanner_override[0] == '\0')
+    envp = g_environ_unsetenv (envp, "TETHER_SCANNER");
+  else if (scanner_override != NULL)
+    envp = g_environ_setenv (envp, "TETHER_SCANNER", scanner_override, TRUE);
   g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
                 &run->out, &run->err, &wait_status, &error);
   g_assert_no_error (error);
@@ -79,6 +87,15 @@ test_help (void)
   g_assert_nonnull (strstr (run.out, "Exit status"));
   g_assert_nonnull (strstr (run.out, "--exercise"));
   g_assert_nonnull (strstr (run.out, "TETHER_PROVIDER_PATH"));
+  g_assert_nonnull (strstr (run.out, "TETHER_SCANNER"));
+  g_assert_nonnull (strstr (run.out, "--no-exercise"));
+  g_assert_nonnull (strstr (run.out, "--timeout"));
+  for (guint i = 0; i <= 5; i++)
+    {
+      g_autofree char *status = g_strdup_printf ("\n  %u  ", i);
+
+      g_assert_nonnull (strstr (run.out, status));
+    }
 }
 
 static void
@@ -100,6 +117,13 @@ test_usage_errors (void)
 
   inspect (&two_files, NULL, "a.so", "b.so", NULL);
   g_assert_cmpint (two_files.status, ==, 2);
+
+  {
+    g_auto(Run) bad_timeout = { 0 };
+
+    inspect (&bad_timeout, NULL, "--timeout", "0", NULL);
+    g_assert_cmpint (bad_timeout.status, ==, 2);
+  }
 
   fd = g_file_open_tmp ("tether-inspect-XXXXXX.ini", &config_path, &error);
   g_assert_no_error (error);
@@ -132,6 +156,7 @@ test_list_plugins (void)
       g_assert_nonnull (strstr (run.out, line));
     }
   g_assert_nonnull (strstr (run.out, "0 failed"));
+  g_assert_nonnull (strstr (run.out, " providers, 0 failed"));
 }
 
 static void
@@ -144,11 +169,17 @@ test_list_corpus (void)
   g_assert_cmpint (run.status, ==, 1);
   g_assert_nonnull (strstr (run.out, "corpus-good "));
   g_assert_nonnull (strstr (run.out, "corpus-old-layout "));
-  g_assert_nonnull (strstr (run.out, "shadowed"));   /* twin-of-good */
+  /* twin-of-good: a failure, as loading the directory makes it. */
+  g_assert_nonnull (strstr (run.out, "twin-of-good.so\n    Provider module"));
+  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_DUPLICATE_NAME, stage register]"));
   g_assert_nonnull (strstr (run.out, "not-elf.so"));
-  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_NO_ENTRY_POINT]"));
-  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_ABI_MISMATCH]"));
-  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_MODULE_LOAD]"));
+  /* init is not run by a listing: init-fails.so is valid there. */
+  g_assert_nonnull (strstr (run.out, "corpus-init-fails "));
+  g_assert_nonnull (strstr (run.out, "\n6 providers, 9 failed\n"));
+  g_assert_nonnull (strstr (run.out, "asynchronous only"));
+  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_NO_ENTRY_POINT, stage entry]"));
+  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_ABI_MISMATCH, stage validate]"));
+  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_MODULE_LOAD, stage open]"));
 }
 
 static void
@@ -159,8 +190,140 @@ test_file_good (void)
 
   inspect (&run, NULL, path, NULL);
   g_assert_cmpint (run.status, ==, 0);
-  g_assert_nonnull (strstr (run.out, "Provider corpus-good"));
-  g_assert_nonnull (strstr (run.out, "valid"));
+  g_assert_nonnull (strstr (run.out, "Provider corpus-good\n"));
+  g_assert_nonnull (strstr (run.out, "  description  a module of the loader test corpus\n"));
+  {
+    g_autofree char *abi = g_strdup_printf ("  ABI          %u.%u, struct_size %u (this tether: %u.%u, %u)\n",
+                                            TETHER_PROVIDER_ABI_MAJOR, TETHER_PROVIDER_ABI_MINOR,
+                                            (guint) sizeof (TetherProvider),
+                                            TETHER_PROVIDER_ABI_MAJOR, TETHER_PROVIDER_ABI_MINOR,
+                                            (guint) sizeof (TetherProvider));
+
+    g_assert_nonnull (strstr (run.out, abi));
+  }
+  g_assert_nonnull (strstr (run.out, "  acquire      synchronous\n"));
+  g_assert_nonnull (strstr (run.out, "  resource     "));
+  g_assert_nonnull (strstr (run.out, "  timings      open "));
+  g_assert_nonnull (strstr (run.out, ", acquire "));
+  g_assert_nonnull (strstr (run.out, ", release "));
+  g_assert_nonnull (strstr (run.out, "  verdict      valid: loaded, initialised, acquired and released "
+                                     "once in a fresh context\n"));
+}
+
+static void
+test_file_async_only (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *path = corpus_file ("async-only.so");
+
+  inspect (&run, NULL, path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "  acquire      asynchronous only\n"));
+  g_assert_nonnull (strstr (run.out, "  verdict      valid"));
+}
+
+static void
+test_file_acquire_fails (void)
+{
+  g_auto(Run) run = { 0 };
+  g_auto(Run) skipped = { 0 };
+  g_autofree char *path = corpus_file ("null-no-error.so");
+
+  /* It loads; its acquire breaks the contract, which the default exercise
+   * finds. */
+  inspect (&run, NULL, path, NULL);
+  g_assert_cmpint (run.status, ==, 3);
+  g_assert_nonnull (strstr (run.out, "  verdict      FAILED in its acquire: "));
+  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_INVALID_RESULT]"));
+  g_assert_null (strstr (run.out, "valid"));
+
+  inspect (&skipped, NULL, "--no-exercise", path, NULL);
+  g_assert_cmpint (skipped.status, ==, 0);
+  g_assert_nonnull (strstr (skipped.out, "not exercised: --no-exercise"));
+}
+
+static char *
+crashing_file (const char *name)
+{
+  return g_build_filename (g_getenv ("TETHER_TEST_CRASHING_DIR"), name, NULL);
+}
+
+static void
+test_file_crashes (void)
+{
+  static const struct
+  {
+    const char *file;
+    const char *words[3];
+  } cases[] = {
+    { "crash-constructor.so", { "crashed in its ELF constructors", "[crashed, stage open]" } },
+    { "exit-constructor.so", { "exit with status 7", "[crashed, stage open]" } },
+    { "abort-entry.so", { "crashed in its entry point", "[crashed, stage entry]", "its last output: corpus: the entry point aborts on purpose" } },
+    { "crash-init.so", { "crashed in its init hook", "[crashed, stage init]", "corpus: about to crash in init" } },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(Run) run = { 0 };
+      g_autofree char *path = crashing_file (cases[i].file);
+
+      inspect (&run, NULL, path, NULL);
+      g_assert_cmpint (run.status, ==, 4);
+      g_assert_nonnull (strstr (run.err, path));
+      for (guint j = 0; j < G_N_ELEMENTS (cases[i].words) && cases[i].words[j] != NULL; j++)
+        g_assert_nonnull (strstr (run.err, cases[i].words[j]));
+    }
+}
+
+static void
+test_file_hangs (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *path = crashing_file ("hang-entry.so");
+
+  /* It never returns: killed at the deadline, whatever the machine. */
+  inspect (&run, NULL, "--timeout", "1", path, NULL);
+  g_assert_cmpint (run.status, ==, 4);
+  g_assert_nonnull (strstr (run.err, "hung in its entry point"));
+  g_assert_nonnull (strstr (run.err, "within 1000 ms"));
+  g_assert_nonnull (strstr (run.err, "[hung, stage entry]"));
+}
+
+static void
+test_list_crashing (void)
+{
+  g_auto(Run) run = { 0 };
+
+  inspect (&run, NULL, "--timeout", "2", "--dir", g_getenv ("TETHER_TEST_CRASHING_DIR"), NULL);
+  g_assert_cmpint (run.status, ==, 4);
+  /* The one that only crashes in init is listed, and the chatty one. */
+  g_assert_nonnull (strstr (run.out, "corpus-crash-init"));
+  g_assert_nonnull (strstr (run.out, "\n2 providers, 4 failed\n"));
+  /* What a module prints goes to stderr, never into the records. */
+  g_assert_nonnull (strstr (run.out, "corpus-chatty "));
+  g_assert_null (strstr (run.out, "evil"));
+  g_assert_nonnull (strstr (run.err, "name evil"));
+  g_assert_nonnull (strstr (run.out, "[crashed, stage open]"));
+  g_assert_nonnull (strstr (run.out, "[crashed, stage entry]"));
+  g_assert_nonnull (strstr (run.out, "[hung, stage entry]"));
+}
+
+static void
+test_no_scanner (void)
+{
+  g_auto(Run) run = { 0 };
+  g_auto(Run) listing = { 0 };
+  g_autofree char *path = corpus_file ("good.so");
+
+  scanner_override = "/nonexistent/tether-scanner";
+  inspect (&run, NULL, path, NULL);
+  inspect (&listing, NULL, "--dir", g_getenv ("TETHER_TEST_CORPUS_DIR"), NULL);
+  scanner_override = NULL;
+
+  g_assert_cmpint (run.status, ==, 5);
+  g_assert_nonnull (strstr (run.err, "/nonexistent/tether-scanner"));
+  g_assert_nonnull (strstr (run.err, "TETHER_SCANNER"));
+  g_assert_cmpint (listing.status, ==, 5);
 }
 
 static void
@@ -171,12 +334,12 @@ test_file_bad (void)
     const char *file;
     const char *code;
   } cases[] = {
-    { "no-entry.so", "TETHER_ERROR_NO_ENTRY_POINT" },
-    { "abi-major.so", "TETHER_ERROR_ABI_MISMATCH" },
+    { "no-entry.so", "TETHER_ERROR_NO_ENTRY_POINT, stage entry" },
+    { "abi-major.so", "TETHER_ERROR_ABI_MISMATCH, stage validate" },
     { "struct-small.so", "TETHER_ERROR_STRUCT_TOO_SMALL" },
     { "empty-name.so", "TETHER_ERROR_INVALID_NAME" },
     { "no-acquire.so", "TETHER_ERROR_NO_ACQUIRE" },
-    { "init-fails.so", "TETHER_ERROR_INIT_FAILED" },
+    { "init-fails.so", "TETHER_ERROR_INIT_FAILED, stage init" },
     { "unresolved.so", "TETHER_ERROR_MODULE_LOAD" },
     { "not-elf.so", "TETHER_ERROR_MODULE_LOAD" },
     { "does-not-exist.so", "TETHER_ERROR_MODULE_LOAD" },
@@ -220,6 +383,56 @@ test_exercise_fails (void)
   g_assert_nonnull (strstr (run.out, "0 ok, 2 failed"));
 }
 
+static void
+test_list_relative_entry (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *value = g_strconcat ("relative/providers:", g_getenv ("TETHER_TEST_PLUGINS_DIR"), NULL);
+
+  /* Not used, and said so: in the search path and among the failures. */
+  inspect (&run, value, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.out, "  relative/providers  (ignored, see below)\n"));
+  g_assert_nonnull (strstr (run.out, "TETHER_PROVIDER_PATH entry 'relative/providers' is ignored: it "
+                                     "is a relative path"));
+  g_assert_nonnull (strstr (run.out, "[TETHER_ERROR_INVALID_CONFIG]"));
+  g_assert_nonnull (strstr (run.out, "  counter "));
+}
+
+static void
+test_resource_type (void)
+{
+#if TETHER_PROVIDER_ABI_MINOR >= 1
+  g_auto(Run) run = { 0 };
+  g_auto(Run) listing = { 0 };
+  g_autofree char *path = plugin_file ("dbus.so");
+
+  /* The dbus provider declares GDBusConnection (provider ABI 1.1). */
+  inspect (&run, NULL, "--no-exercise", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "  resource     GDBusConnection\n"));
+  inspect (&listing, g_getenv ("TETHER_TEST_PLUGINS_DIR"), NULL);
+  g_assert_nonnull (strstr (listing.out, "; resources of type GDBusConnection"));
+#else
+  g_test_skip ("the provider ABI declares no resource type before 1.1");
+#endif
+}
+
+static void
+test_scanner_beside (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *path = corpus_file ("good.so");
+
+  /* No TETHER_SCANNER: the build tree's tether-inspect finds the
+   * tether-scanner beside it. */
+  scanner_override = "";
+  inspect (&run, NULL, path, NULL);
+  scanner_override = NULL;
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "  verdict      valid"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -232,6 +445,15 @@ main (int   argc,
   g_test_add_func ("/inspect/list/corpus", test_list_corpus);
   g_test_add_func ("/inspect/file/good", test_file_good);
   g_test_add_func ("/inspect/file/bad", test_file_bad);
+  g_test_add_func ("/inspect/file/async-only", test_file_async_only);
+  g_test_add_func ("/inspect/file/acquire-fails", test_file_acquire_fails);
+  g_test_add_func ("/inspect/file/crashes", test_file_crashes);
+  g_test_add_func ("/inspect/file/hangs", test_file_hangs);
+  g_test_add_func ("/inspect/list/crashing", test_list_crashing);
+  g_test_add_func ("/inspect/list/relative-path-entry", test_list_relative_entry);
+  g_test_add_func ("/inspect/no-scanner", test_no_scanner);
+  g_test_add_func ("/inspect/file/resource-type", test_resource_type);
+  g_test_add_func ("/inspect/scanner-beside-in-build-tree", test_scanner_beside);
   g_test_add_func ("/inspect/exercise/ok", test_exercise);
   g_test_add_func ("/inspect/exercise/fails", test_exercise_fails);
 

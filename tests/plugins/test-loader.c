@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,25 +26,43 @@ static const char *valid_modules[] = {
   "async-only.so", "good.so", "null-no-error.so", "old-layout.so", "value-and-error.so",
 };
 
-/* Every file that must fail in a directory load, and how. */
+/* Every file that must fail in a directory load, and how: its code, the
+ * stage it fails in, and the words of the fix its message must give (each
+ * a substring of the message; a NULL ends the list). */
 static const struct
 {
-  const char *file;
-  gint        code;
-  const char *path;     /* test path of the single-file test */
+  const char      *file;
+  gint             code;
+  TetherLoadStage  stage;
+  const char      *path;     /* test path of the single-file test */
+  const char      *hints[4];
 } failing_modules[] = {
-  { "no-entry.so", TETHER_ERROR_NO_ENTRY_POINT, "/loader/entry/missing" },
-  { "abi-major.so", TETHER_ERROR_ABI_MISMATCH, "/loader/abi/major-mismatch" },
-  { "struct-small.so", TETHER_ERROR_STRUCT_TOO_SMALL, "/loader/abi/struct-too-small" },
-  { "empty-name.so", TETHER_ERROR_INVALID_NAME, "/loader/name/empty" },
-  { "invalid-name.so", TETHER_ERROR_INVALID_NAME, "/loader/name/invalid" },
-  { "twin-of-good.so", TETHER_ERROR_DUPLICATE_NAME, "/loader/name/duplicate" },
-  { "no-acquire.so", TETHER_ERROR_NO_ACQUIRE, "/loader/vtable/no-acquire" },
-  { "init-fails.so", TETHER_ERROR_INIT_FAILED, "/loader/init/fails" },
-  { "unresolved.so", TETHER_ERROR_MODULE_LOAD, "/loader/load/unresolved-symbol" },
-  { "not-elf.so", TETHER_ERROR_MODULE_LOAD, "/loader/load/not-elf" },
-  { "writable.so", TETHER_ERROR_INSECURE_PATH, "/loader/insecure/group-writable-file" },
+  { "no-entry.so", TETHER_ERROR_NO_ENTRY_POINT, TETHER_LOAD_STAGE_ENTRY, "/loader/entry/missing", { TETHER_PROVIDER_ENTRY_SYMBOL, "end the module with TETHER_DEFINE_PROVIDER", "nm -D" } },
+  { "abi-major.so", TETHER_ERROR_ABI_MISMATCH, TETHER_LOAD_STAGE_VALIDATE, "/loader/abi/major-mismatch", { "2.0", "set .abi_version = TETHER_PROVIDER_ABI_VERSION" } },
+  { "struct-small.so", TETHER_ERROR_STRUCT_TOO_SMALL, TETHER_LOAD_STAGE_VALIDATE, "/loader/abi/struct-too-small", { "struct_size 8", "set .struct_size = sizeof (TetherProvider)" } },
+  { "empty-name.so", TETHER_ERROR_INVALID_NAME, TETHER_LOAD_STAGE_VALIDATE, "/loader/name/empty", { "set .name" } },
+  { "invalid-name.so", TETHER_ERROR_INVALID_NAME, TETHER_LOAD_STAGE_VALIDATE, "/loader/name/invalid", { "'bad name!'", "set .name", "ASCII letters" } },
+  { "twin-of-good.so", TETHER_ERROR_DUPLICATE_NAME, TETHER_LOAD_STAGE_REGISTER, "/loader/name/duplicate", { "'corpus-good'", "/good.so", "another .name" } },
+  { "no-acquire.so", TETHER_ERROR_NO_ACQUIRE, TETHER_LOAD_STAGE_VALIDATE, "/loader/vtable/no-acquire", { "set .acquire", ".acquire_async and .acquire_finish" } },
+  { "init-fails.so", TETHER_ERROR_INIT_FAILED, TETHER_LOAD_STAGE_INIT, "/loader/init/fails", { "init of provider 'corpus-init-fails'", "corpus init refuses on purpose" } },
+  { "unresolved.so", TETHER_ERROR_MODULE_LOAD, TETHER_LOAD_STAGE_OPEN, "/loader/load/unresolved-symbol", { "corpus_symbol_that_does_not_exist", "link the library that defines it" } },
+  { "not-elf.so", TETHER_ERROR_MODULE_LOAD, TETHER_LOAD_STAGE_OPEN, "/loader/load/not-elf", { "not a shared object", "shared_module" } },
+  { "writable.so", TETHER_ERROR_INSECURE_PATH, TETHER_LOAD_STAGE_CHECK, "/loader/insecure/group-writable-file", { "writable by its group (mode 0775)", "chmod go-w ", "TETHER_LOAD_ALLOW_INSECURE_PATH", "umask 022" } },
 };
+
+/* Asserts that @message gives every hint of failing_modules[@index]. */
+static void
+assert_hints (guint       index,
+              const char *message)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (failing_modules[index].hints); i++)
+    {
+      if (failing_modules[index].hints[i] != NULL &&
+          strstr (message, failing_modules[index].hints[i]) == NULL)
+        g_test_fail_printf ("the message for %s lacks \"%s\": %s", failing_modules[index].file,
+                            failing_modules[index].hints[i], message);
+    }
+}
 
 /* ------------------------------------------------------------------------ */
 /* Fixtures                                                                 */
@@ -202,6 +221,8 @@ test_dir_corpus (void)
             g_test_message ("%s: %s", base, error->message);
             g_assert_error (error, TETHER_ERROR, failing_modules[j].code);
             g_assert_nonnull (strstr (error->message, base));
+            g_assert_cmpint (tether_load_failure_get_stage (failure), ==, failing_modules[j].stage);
+            assert_hints (j, error->message);
             matched = TRUE;
           }
       g_assert_true (matched);
@@ -251,12 +272,7 @@ test_single_failure (gconstpointer data)
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, path));
 
-  if (failing_modules[index].code == TETHER_ERROR_NO_ENTRY_POINT)
-    g_assert_nonnull (strstr (error->message, TETHER_PROVIDER_ENTRY_SYMBOL));
-  if (failing_modules[index].code == TETHER_ERROR_ABI_MISMATCH)
-    g_assert_nonnull (strstr (error->message, "2.0"));
-  if (failing_modules[index].code == TETHER_ERROR_INIT_FAILED)
-    g_assert_nonnull (strstr (error->message, "corpus init refuses on purpose"));
+  assert_hints (index, error->message);
 
   /* Nothing was registered by a failed load. */
   {
@@ -481,6 +497,9 @@ test_boxed_copies (void)
                                   tether_load_failure_get_error (orig_failure)->code));
   g_assert_cmpstr (tether_load_failure_get_error (failure)->message, ==,
                    tether_load_failure_get_error (orig_failure)->message);
+  g_assert_cmpint (tether_load_failure_get_stage (failure), ==,
+                   tether_load_failure_get_stage (orig_failure));
+  g_assert_cmpint (tether_load_failure_get_stage (failure), !=, TETHER_LOAD_STAGE_NONE);
 
   info = g_boxed_copy (TETHER_TYPE_PROVIDER_INFO, orig_info);
   g_assert_cmpstr (tether_provider_info_get_name (info), ==, tether_provider_info_get_name (orig_info));
@@ -590,10 +609,10 @@ test_list (void)
 
   infos = tether_list_providers (dirs, TETHER_LOAD_NONE, &failures);
 
-  /* Listing neither inits nor checks names against the registry: the
-   * module whose init fails and the twin are listed as valid. */
-  g_assert_cmpuint (infos->len, ==, G_N_ELEMENTS (valid_modules) + 2);
-  g_assert_cmpuint (failures->len, ==, G_N_ELEMENTS (failing_modules) - 2);
+  /* Listing does not init: the module whose init fails is listed as valid.
+   * The twin fails as loading the directory makes it fail. */
+  g_assert_cmpuint (infos->len, ==, G_N_ELEMENTS (valid_modules) + 1);
+  g_assert_cmpuint (failures->len, ==, G_N_ELEMENTS (failing_modules) - 1);
   for (guint i = 0; i < infos->len; i++)
     {
       TetherProviderInfo *info = g_ptr_array_index (infos, i);
@@ -610,7 +629,12 @@ test_list (void)
       const GError *error = tether_load_failure_get_error (g_ptr_array_index (failures, i));
 
       g_assert_false (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_INIT_FAILED));
-      g_assert_false (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_DUPLICATE_NAME));
+      if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_DUPLICATE_NAME))
+        {
+          g_assert_true (g_str_has_suffix (tether_load_failure_get_path (g_ptr_array_index (failures, i)),
+                                           "/twin-of-good.so"));
+          g_assert_nonnull (strstr (error->message, "/good.so"));
+        }
     }
 
   counters = module_counters (good);
@@ -620,6 +644,428 @@ test_list (void)
   g_assert_cmpuint (templates->len, ==, n_templates);
 
   remove_dir (dir);
+}
+
+/* The failures of a listing, by file name: "file.so" -> TetherLoadFailure. */
+static GHashTable *
+failures_by_file (GPtrArray *failures)
+{
+  GHashTable *by_file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < failures->len; i++)
+    {
+      TetherLoadFailure *failure = g_ptr_array_index (failures, i);
+
+      g_test_message ("%s: %s", tether_load_failure_get_path (failure),
+                      tether_load_failure_get_error (failure)->message);
+      g_hash_table_insert (by_file, g_path_get_basename (tether_load_failure_get_path (failure)),
+                           failure);
+    }
+  return by_file;
+}
+
+static void
+test_list_out_of_process_agrees (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  const char *dirs[] = { dir, NULL };
+  g_autoptr(GPtrArray) in_failures = NULL;
+  g_autoptr(GPtrArray) out_failures = NULL;
+  g_autoptr(GPtrArray) in_infos = tether_list_providers (dirs, TETHER_LOAD_NONE, &in_failures);
+  g_autoptr(GPtrArray) out_infos = tether_list_providers_full (dirs, TETHER_LOAD_NONE, 0, &out_failures);
+
+  /* The same modules, with the same results, in the same order. */
+  g_assert_cmpuint (out_infos->len, ==, in_infos->len);
+  for (guint i = 0; i < in_infos->len; i++)
+    {
+      TetherProviderInfo *a = g_ptr_array_index (in_infos, i);
+      TetherProviderInfo *b = g_ptr_array_index (out_infos, i);
+
+      g_assert_cmpstr (tether_provider_info_get_name (a), ==, tether_provider_info_get_name (b));
+      g_assert_cmpstr (tether_provider_info_get_description (a), ==,
+                       tether_provider_info_get_description (b));
+      g_assert_cmpstr (tether_provider_info_get_path (a), ==, tether_provider_info_get_path (b));
+      g_assert_cmpuint (tether_provider_info_get_abi_version (a), ==,
+                        tether_provider_info_get_abi_version (b));
+      g_assert_cmpint (tether_provider_info_get_is_async (a), ==, tether_provider_info_get_is_async (b));
+      g_assert_cmpstr (tether_provider_info_get_resource_type (a), ==,
+                       tether_provider_info_get_resource_type (b));
+    }
+
+  g_assert_cmpuint (out_failures->len, ==, in_failures->len);
+  for (guint i = 0; i < in_failures->len; i++)
+    {
+      TetherLoadFailure *a = g_ptr_array_index (in_failures, i);
+      TetherLoadFailure *b = g_ptr_array_index (out_failures, i);
+      const GError *ea = tether_load_failure_get_error (a);
+      const GError *eb = tether_load_failure_get_error (b);
+
+      g_assert_cmpstr (tether_load_failure_get_path (a), ==, tether_load_failure_get_path (b));
+      g_assert_cmpint (tether_load_failure_get_stage (a), ==, tether_load_failure_get_stage (b));
+      g_assert_true (g_error_matches (eb, ea->domain, ea->code));
+      g_assert_cmpstr (eb->message, ==, ea->message);
+    }
+
+  remove_dir (dir);
+}
+
+/* Copies @files of the crashing corpus, and good.so, into a fresh 0700
+ * directory. */
+static char *
+make_crashing_copy (const char *const *files)
+{
+  const char *crashing_dir = g_getenv ("TETHER_TEST_CRASHING_DIR");
+  g_autofree char *good = g_build_filename (g_getenv ("TETHER_TEST_CORPUS_DIR"), "good.so", NULL);
+  g_autofree char *good_copy = NULL;
+  g_autoptr(GError) error = NULL;
+  char *tmp;
+
+  g_assert_nonnull (crashing_dir);
+  tmp = g_dir_make_tmp ("tether-crashing-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (guint i = 0; files[i] != NULL; i++)
+    {
+      g_autofree char *from = g_build_filename (crashing_dir, files[i], NULL);
+      g_autofree char *to = g_build_filename (tmp, files[i], NULL);
+
+      copy_file (from, to, 0755);
+    }
+  good_copy = g_build_filename (tmp, "good.so", NULL);
+  copy_file (good, good_copy, 0755);
+  return tmp;
+}
+
+static void
+test_list_out_of_process_crashes (void)
+{
+  const char *files[] = { "abort-entry.so", "chatty.so", "crash-constructor.so", "crash-init.so",
+                          "exit-constructor.so", NULL };
+  g_autofree char *dir = make_crashing_copy (files);
+  const char *dirs[] = { dir, NULL };
+  g_autoptr(GPtrArray) failures = NULL;
+  g_autoptr(GPtrArray) infos = tether_list_providers_full (dirs, TETHER_LOAD_NONE, 0, &failures);
+  g_autoptr(GHashTable) by_file = failures_by_file (failures);
+  g_autofree char *sigsegv = g_strdup_printf ("killed by signal %d (%s)", SIGSEGV, g_strsignal (SIGSEGV));
+  g_autofree char *sigabrt = g_strdup_printf ("killed by signal %d (%s)", SIGABRT, g_strsignal (SIGABRT));
+  static const struct
+  {
+    const char      *file;
+    TetherLoadStage  stage;
+    const char      *words[3];
+  } expected[] = {
+    { "crash-constructor.so", TETHER_LOAD_STAGE_OPEN, { "crashed in its ELF constructors", NULL } },
+    { "exit-constructor.so", TETHER_LOAD_STAGE_OPEN, { "exit with status 7", "ELF constructors" } },
+    { "abort-entry.so", TETHER_LOAD_STAGE_ENTRY, { "crashed in its entry point tether_provider_entry ()", "the entry point aborts on purpose" } },
+  };
+
+  /* The modules that did not crash the helper are listed: good.so,
+   * crash-init.so, whose init a listing never calls, and chatty.so, whose
+   * forged records on stdout are not taken for the helper's. */
+  g_assert_cmpuint (infos->len, ==, 3);
+  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 0)), ==, "corpus-chatty");
+  g_assert_cmpstr (tether_provider_info_get_description (g_ptr_array_index (infos, 0)), ==,
+                   "a module of the loader test corpus");
+  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 1)), ==, "corpus-crash-init");
+  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 2)), ==, "corpus-good");
+
+  g_assert_cmpuint (failures->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      TetherLoadFailure *failure = g_hash_table_lookup (by_file, expected[i].file);
+      const GError *error;
+
+      g_assert_nonnull (failure);
+      error = tether_load_failure_get_error (failure);
+      g_assert_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD);
+      g_assert_cmpint (tether_load_failure_get_stage (failure), ==, expected[i].stage);
+      g_assert_nonnull (strstr (error->message, tether_load_failure_get_path (failure)));
+      for (guint j = 0; j < G_N_ELEMENTS (expected[i].words) && expected[i].words[j] != NULL; j++)
+        g_assert_nonnull (strstr (error->message, expected[i].words[j]));
+    }
+  g_assert_nonnull (strstr (tether_load_failure_get_error (g_hash_table_lookup (by_file, "crash-constructor.so"))->message,
+                            sigsegv));
+  g_assert_nonnull (strstr (tether_load_failure_get_error (g_hash_table_lookup (by_file, "abort-entry.so"))->message,
+                            sigabrt));
+
+  remove_dir (dir);
+}
+
+static void
+test_list_out_of_process_hang (void)
+{
+  const char *files[] = { "hang-entry.so", NULL };
+  g_autofree char *dir = make_crashing_copy (files);
+  const char *dirs[] = { dir, NULL };
+  g_autoptr(GPtrArray) failures = NULL;
+  g_autoptr(GPtrArray) infos = NULL;
+  TetherLoadFailure *failure;
+
+  /* The module hangs forever: whatever the machine's speed, it is killed
+   * at the deadline and good.so (milliseconds of work) is still listed. */
+  infos = tether_list_providers_full (dirs, TETHER_LOAD_NONE, 3000, &failures);
+  g_assert_cmpuint (infos->len, ==, 1);
+  g_assert_cmpstr (tether_provider_info_get_name (g_ptr_array_index (infos, 0)), ==, "corpus-good");
+  g_assert_cmpuint (failures->len, ==, 1);
+  failure = g_ptr_array_index (failures, 0);
+  g_test_message ("%s", tether_load_failure_get_error (failure)->message);
+  g_assert_true (g_str_has_suffix (tether_load_failure_get_path (failure), "/hang-entry.so"));
+  g_assert_cmpint (tether_load_failure_get_stage (failure), ==, TETHER_LOAD_STAGE_ENTRY);
+  g_assert_error (tether_load_failure_get_error (failure), TETHER_ERROR, TETHER_ERROR_MODULE_LOAD);
+  g_assert_nonnull (strstr (tether_load_failure_get_error (failure)->message,
+                            "hung in its entry point tether_provider_entry (): it did not finish "
+                            "within 3000 ms and was killed"));
+
+  remove_dir (dir);
+}
+
+static void
+test_list_out_of_process_no_scanner (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  const char *dirs[] = { dir, NULL };
+  g_autofree char *saved = g_strdup (g_getenv ("TETHER_SCANNER"));
+  const char *helpers[] = { "/nonexistent/tether-scanner", "/bin/true" };
+
+  for (guint h = 0; h < G_N_ELEMENTS (helpers); h++)
+    {
+      g_autoptr(GPtrArray) failures = NULL;
+      g_autoptr(GPtrArray) infos = NULL;
+
+      g_setenv ("TETHER_SCANNER", helpers[h], TRUE);
+      infos = tether_list_providers_full (dirs, TETHER_LOAD_NONE, 0, &failures);
+
+      /* Every module fails, saying what to do; nothing is guessed. */
+      g_assert_cmpuint (infos->len, ==, 0);
+      g_assert_cmpuint (failures->len, >=, G_N_ELEMENTS (valid_modules));
+      for (guint i = 0; i < failures->len; i++)
+        {
+          const GError *error = tether_load_failure_get_error (g_ptr_array_index (failures, i));
+
+          if (i == 0)
+            g_test_message ("%s", error->message);
+          g_assert_error (error, TETHER_ERROR, TETHER_ERROR_FAILED);
+          g_assert_nonnull (strstr (error->message, helpers[h]));
+          g_assert_nonnull (strstr (error->message, "TETHER_SCANNER"));
+        }
+    }
+
+  g_setenv ("TETHER_SCANNER", saved, TRUE);
+  remove_dir (dir);
+}
+
+static gpointer
+app_acquire (GMainContext  *context,
+             gpointer       provider_data,
+             GError       **error)
+{
+  return g_strdup ("a resource of the application");
+}
+
+static void
+test_duplicate_of_application_template (void)
+{
+  static const TetherProvider provider = {
+    .abi_version = TETHER_PROVIDER_ABI_VERSION,
+    .struct_size = sizeof (TetherProvider),
+    .name = "corpus-good",
+    .acquire = app_acquire,
+  };
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "good.so", NULL);
+  g_autoptr(TetherTemplate) mine = NULL;
+  g_autoptr(TetherTemplate) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reset_templates ();
+  mine = tether_template_new (&provider, NULL);
+  loaded = tether_load_provider (path, NULL, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_DUPLICATE_NAME);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "already registered, by the application (tether_template_new)"));
+
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
+test_insecure_foreign_owner (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTemplate) template = NULL;
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root to give a module to another user");
+      return;
+    }
+
+  dir = make_corpus_copy ();
+  path = g_build_filename (dir, "good.so", NULL);
+  g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
+
+  template = tether_load_provider (path, NULL, &error);
+  g_assert_null (template);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INSECURE_PATH);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "owned by uid 65534"));
+  g_assert_nonnull (strstr (error->message, "`chown 0 "));
+  g_assert_nonnull (strstr (error->message, "TETHER_LOAD_ALLOW_INSECURE_PATH"));
+
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
+test_eager_from_config (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean    loads;
+    gboolean    eager;
+  } cases[] = {
+    { "", TRUE, FALSE },
+    { "[provider corpus-good]\ngreeting=x\n", TRUE, FALSE },
+    { "[provider corpus-good]\neager=true\n", TRUE, TRUE },
+    { "[provider corpus-good]\neager=false\n", TRUE, FALSE },
+    { "[provider someone-else]\neager=true\n", TRUE, FALSE },
+    { "[provider corpus-good]\neager=maybe\n", FALSE, FALSE },
+  };
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "good.so", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GKeyFile) config = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TetherTemplate) template = NULL;
+
+      reset_templates ();
+      g_assert_true (_tether_loader_parse_config (cases[i].text, strlen (cases[i].text), &config, &error));
+      template = tether_load_provider (path, config, &error);
+      if (!cases[i].loads)
+        {
+          g_assert_null (template);
+          g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_CONFIG);
+          g_test_message ("%s", error->message);
+          g_assert_nonnull (strstr (error->message, "[provider corpus-good] eager=maybe"));
+          g_assert_nonnull (strstr (error->message, "write eager=true"));
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpint (tether_template_get_eager (template), ==, cases[i].eager);
+    }
+
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
+test_init_never_gets_null_config (void)
+{
+  g_autofree char *dir = make_corpus_copy ();
+  g_autofree char *path = g_build_filename (dir, "good.so", NULL);
+  g_autoptr(TetherTemplate) template = NULL;
+  g_autoptr(GError) error = NULL;
+  CorpusCounters *counters;
+
+  reset_templates ();
+  template = tether_load_provider (path, NULL, &error);
+  g_assert_no_error (error);
+  counters = module_counters (path);
+  g_assert_cmpint (g_atomic_int_get (&counters->n_init), >=, 1);
+  g_assert_cmpint (g_atomic_int_get (&counters->n_init_without_config), ==, 0);
+
+  tether_template_unregister (template);
+  reset_templates ();
+  remove_dir (dir);
+}
+
+static void
+test_scan_protocol (void)
+{
+  int fds[2];
+  char buffer[4096];
+  gssize n;
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                                 "two\nlines and a \"quote\"");
+
+  /* What the helper writes, read back: values with newlines survive. */
+  g_assert_cmpint (pipe (fds), ==, 0);
+  _tether_scan_write_record (fds[1], "tether-scanner", "1");
+  _tether_scan_write_record (fds[1], "stage", "entry");
+  _tether_scan_write_record (fds[1], "name", "x");
+  _tether_scan_write_record (fds[1], "description", "multi\nline \\ description");
+  _tether_scan_write_record (fds[1], "acquire", "both");
+  _tether_scan_write_record (fds[1], "time-open", "42");
+  _tether_scan_write_error (fds[1], "error", error);
+  _tether_scan_write_record (fds[1], "done", NULL);
+  close (fds[1]);
+  n = read (fds[0], buffer, sizeof buffer);
+  close (fds[0]);
+  g_assert_cmpint (n, >, 0);
+
+  {
+    g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
+
+    g_assert_true (_tether_scan_parse_records (buffer, (gsize) n, result));
+    g_assert_cmpint (result->stage, ==, TETHER_LOAD_STAGE_ENTRY);
+    g_assert_cmpstr (result->name, ==, "x");
+    g_assert_cmpstr (result->description, ==, "multi\nline \\ description");
+    g_assert_true (result->has_sync && result->has_async);
+    g_assert_cmpint (result->open_us, ==, 42);
+    g_assert_error (result->error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+    g_assert_cmpstr (result->error->message, ==, "two\nlines and a \"quote\"");
+  }
+
+  /* Cut short (the helper died): the stage so far, and not finished. */
+  {
+    static const char cut[] = "tether-scanner 1\nstage open\nstage ent";
+    g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
+
+    g_assert_false (_tether_scan_parse_records (cut, sizeof cut - 1, result));
+    g_assert_cmpint (result->stage, ==, TETHER_LOAD_STAGE_OPEN);
+  }
+
+  /* Not our helper, or another version of it: nothing is believed. */
+  {
+    static const char *foreign[] = {
+      "stage init\nname evil\ndone\n",
+      "tether-scanner 2\nname evil\ndone\n",
+      "tether-scanner x\nname evil\ndone\n",
+      "",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (foreign); i++)
+      {
+        g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
+
+        g_assert_false (_tether_scan_parse_records (foreign[i], strlen (foreign[i]), result));
+        g_assert_null (result->name);
+        g_assert_cmpint (result->stage, ==, TETHER_LOAD_STAGE_NONE);
+      }
+  }
+
+  /* Garbage records are ignored, not trusted. */
+  {
+    static const char garbage[] =
+      "tether-scanner 1\n\n \nstage nowhere\nabi-version -1\nstruct-size 99999999999\n"
+      "error tether-error-quark notanumber message\nerror onlyone\ntime-open x\n"
+      "unknown-tag value\nname ok\ndone\n";
+    g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
+
+    result->open_us = -1;
+    g_assert_true (_tether_scan_parse_records (garbage, sizeof garbage - 1, result));
+    g_assert_cmpint (result->stage, ==, TETHER_LOAD_STAGE_NONE);
+    g_assert_cmpuint (result->abi_version, ==, 0);
+    g_assert_cmpuint (result->struct_size, ==, 0);
+    g_assert_null (result->error);
+    g_assert_cmpint (result->open_us, ==, -1);
+    g_assert_cmpstr (result->name, ==, "ok");
+  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -650,6 +1096,43 @@ test_search_path_parse (void)
       g_assert_nonnull (parsed);
       g_assert_cmpstrv (parsed, cases[i].expected);
     }
+}
+
+static void
+test_search_path_relative_reported (void)
+{
+  g_autoptr(GPtrArray) ignored = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_load_failure_free);
+  g_autoptr(GPtrArray) failures = NULL;
+  g_auto(GStrv) parsed = _tether_loader_parse_search_path_full ("rel/dir:/abs::./dot", ignored);
+  const char *expected[] = { "/abs", NULL };
+  gboolean found = FALSE;
+
+  g_assert_cmpstrv (parsed, expected);
+  g_assert_cmpuint (ignored->len, ==, 2);
+  for (guint i = 0; i < ignored->len; i++)
+    {
+      TetherLoadFailure *failure = g_ptr_array_index (ignored, i);
+      const GError *error = tether_load_failure_get_error (failure);
+
+      g_test_message ("%s", error->message);
+      g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_CONFIG);
+      g_assert_cmpint (tether_load_failure_get_stage (failure), ==, TETHER_LOAD_STAGE_NONE);
+      g_assert_nonnull (strstr (error->message, "TETHER_PROVIDER_PATH entry '"));
+      g_assert_nonnull (strstr (error->message, "relative path"));
+      g_assert_nonnull (strstr (error->message, "write it as an absolute path"));
+    }
+  g_assert_cmpstr (tether_load_failure_get_path (g_ptr_array_index (ignored, 0)), ==, "rel/dir");
+
+  /* Loading the search path reports it among its failures. */
+  reset_templates ();
+  g_setenv (TETHER_PROVIDER_PATH_ENV, "relative-providers", TRUE);
+  tether_load_providers (NULL, NULL, &failures);
+  g_unsetenv (TETHER_PROVIDER_PATH_ENV);
+  for (guint i = 0; i < failures->len; i++)
+    if (g_strcmp0 (tether_load_failure_get_path (g_ptr_array_index (failures, i)), "relative-providers") == 0)
+      found = TRUE;
+  g_assert_true (found);
+  reset_templates ();
 }
 
 static void
@@ -757,6 +1240,7 @@ test_search_path_setgid (void)
   g_test_message ("plain copy: %s", out_plain);
   g_assert_nonnull (strstr (out_plain, "at-secure=0\n"));
   g_assert_nonnull (strstr (out_plain, "dir=/attacker/providers\n"));
+  g_assert_null (strstr (out_plain, "ignored="));
 
   out_setgid = run_as_nobody (setgid, &status);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -768,8 +1252,12 @@ test_search_path_setgid (void)
     }
   else
     {
-      g_assert_null (strstr (out_setgid, "/attacker/providers"));
+      g_assert_null (strstr (out_setgid, "dir=/attacker/providers"));
       g_assert_nonnull (strstr (out_setgid, "dir=" TETHER_PROVIDER_DIR "\n"));
+      /* Ignored, and said so, with where to install instead. */
+      g_assert_nonnull (strstr (out_setgid, "ignored=TETHER_PROVIDER_PATH is ignored: this program "
+                                            "runs in secure mode"));
+      g_assert_nonnull (strstr (out_setgid, "install the module into " TETHER_PROVIDER_DIR));
     }
 
   g_assert_cmpint (g_unlink (plain), ==, 0);
@@ -881,7 +1369,17 @@ main (int   argc,
   g_test_add_func ("/loader/insecure/others-writable-dir", test_insecure_dir);
   g_test_add_func ("/loader/load/missing", test_missing);
   g_test_add_func ("/loader/list/no-init", test_list);
+  g_test_add_func ("/loader/list/out-of-process/agrees-with-in-process", test_list_out_of_process_agrees);
+  g_test_add_func ("/loader/list/out-of-process/crashes-reported", test_list_out_of_process_crashes);
+  g_test_add_func ("/loader/list/out-of-process/hang-killed", test_list_out_of_process_hang);
+  g_test_add_func ("/loader/list/out-of-process/no-scanner", test_list_out_of_process_no_scanner);
+  g_test_add_func ("/loader/list/out-of-process/protocol", test_scan_protocol);
+  g_test_add_func ("/loader/name/duplicate-of-application-template", test_duplicate_of_application_template);
+  g_test_add_func ("/loader/insecure/foreign-owner", test_insecure_foreign_owner);
+  g_test_add_func ("/loader/init/never-null-config", test_init_never_gets_null_config);
+  g_test_add_func ("/loader/config/eager", test_eager_from_config);
   g_test_add_func ("/loader/search-path/parse", test_search_path_parse);
+  g_test_add_func ("/loader/search-path/relative-entry-reported", test_search_path_relative_reported);
   g_test_add_func ("/loader/search-path/env", test_search_path_env);
   g_test_add_func ("/loader/search-path/loads-from-env", test_search_path_loads);
   g_test_add_func ("/loader/search-path/setgid-ignores-env", test_search_path_setgid);

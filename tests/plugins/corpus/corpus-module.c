@@ -6,6 +6,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <tether/tether.h>
 
 #include "corpus.h"
@@ -26,6 +31,31 @@ typedef struct
 extern void corpus_symbol_that_does_not_exist (void);
 #endif
 
+/* The modules that kill whoever opens them (corpus/crashing/): only ever
+ * examined out of process. */
+#if defined (CORPUS_CRASH_CONSTRUCTOR) || defined (CORPUS_EXIT_CONSTRUCTOR)
+__attribute__((constructor)) static void
+corpus_constructor (void)
+{
+# ifdef CORPUS_CRASH_CONSTRUCTOR
+  raise (SIGSEGV);
+# else
+  _exit (7);
+# endif
+}
+#endif
+
+#ifdef CORPUS_CHATTY
+/* Prints records of the scanner's protocol to stdout: they must not be
+ * taken for the helper's. */
+__attribute__((constructor)) static void
+corpus_chatter (void)
+{
+  printf ("tether-scanner 1\nname evil\ndescription forged\ndone\n");
+  fflush (stdout);
+}
+#endif
+
 static gpointer
 corpus_init (GKeyFile    *config,
              const char  *group,
@@ -37,13 +67,21 @@ corpus_init (GKeyFile    *config,
   /* Past the struct_size this module declares: must never be called. */
   g_error ("init of an old-layout provider was called");
 #endif
+#ifdef CORPUS_CRASH_INIT
+  g_printerr ("corpus: about to crash in init\n");
+  raise (SIGSEGV);
+#endif
 #ifdef CORPUS_INIT_FAILS
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "corpus init refuses on purpose");
   return NULL;
 #endif
 
+  /* The loader promises a key file, empty when the application gave none. */
+  if (config == NULL)
+    g_atomic_int_inc (&corpus_counters.n_init_without_config);
+
   data = g_new0 (CorpusData, 1);
-  data->greeting = g_key_file_get_string (config, group, "greeting", NULL);
+  data->greeting = config != NULL ? g_key_file_get_string (config, group, "greeting", NULL) : NULL;
   g_atomic_int_inc (&corpus_counters.n_init);
   g_atomic_int_inc (&corpus_counters.live_data);
   return data;
@@ -162,7 +200,21 @@ static const TetherProvider corpus_provider = {
   .shutdown = corpus_shutdown,
 };
 
-#ifdef CORPUS_NO_ENTRY
+#if defined (CORPUS_ABORT_ENTRY) || defined (CORPUS_HANG_ENTRY)
+__attribute__((visibility ("default"))) const TetherProvider *tether_provider_entry (void);
+__attribute__((visibility ("default"))) const TetherProvider *
+tether_provider_entry (void)
+{
+# ifdef CORPUS_ABORT_ENTRY
+  g_printerr ("corpus: the entry point aborts on purpose\n");
+  abort ();
+# else
+  for (;;)
+    pause ();
+# endif
+  return &corpus_provider;
+}
+#elif defined (CORPUS_NO_ENTRY)
 /* Exports something, just not the entry point. */
 __attribute__((visibility ("default"))) const TetherProvider *corpus_not_the_entry (void);
 __attribute__((visibility ("default"))) const TetherProvider *

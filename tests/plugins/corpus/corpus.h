@@ -18,6 +18,7 @@ typedef struct
   gint n_acquired;   /* resources handed out, including ones tether refused */
   gint n_released;
   gint live_data;    /* provider data made by init and not yet shut down */
+  gint n_init_without_config;   /* init calls that got config == NULL */
 } CorpusCounters;
 
 /* What the valid corpus modules return from acquire. */
