@@ -33,16 +33,22 @@
  *   5. no registered template has the same name            -> DUPLICATE_NAME
  *   6. init, if any, returns provider data                 -> INIT_FAILED
  *
- * Every message names the file and says what to change. Steps 5 and 6 and
- * the registration run under the loader lock so two loads of the same name
- * cannot both pass step 5. A module that was opened is never closed, even
+ * Every message names the file and says what to change. Step 5 reserves the
+ * name under the loader lock, so two loads of the same name cannot both
+ * pass it; init then runs with no lock of tether's held (it may load other
+ * providers, or wait for another thread that does), and the registration
+ * checks the name again, atomically, against templates made meanwhile. A module that was opened is never closed, even
  * when a later step fails: its constructors have run and may have
  * registered GTypes or exit handlers that point into it.
  */
 
-/* Serialises duplicate check, init and registration. Recursive so that a
- * provider's init may itself load providers. */
-static GRecMutex loader_lock;
+/* Guards loading_names only, and is never held while a provider function
+ * runs: an init may load providers, or wait for another thread that does.
+ * Each name is loaded by one call at a time (its init runs once); the
+ * registration itself is atomic in the registry, against
+ * tether_template_new() too. */
+static GMutex loader_lock;
+static GHashTable *loading_names;   /* name -> path, loads under way */
 
 static inline void
 enter_stage (TetherLoadStageFunc  stage_func,
@@ -312,38 +318,25 @@ read_eager (const char  *path,
   return TRUE;
 }
 
-TetherTemplate *
-_tether_loader_load (const char          *path,
-                     GKeyFile            *config,
-                     TetherLoadFlags      flags,
-                     TetherLoadStageFunc  stage_func,
-                     gpointer             user_data,
-                     TetherLoadStage     *out_stage,
-                     GError             **error)
+/* Reads the configuration, runs init and registers the template, with no
+ * lock held: this name is reserved in loading_names by the caller. */
+static TetherTemplate *
+load_registered (const char           *path,
+                 GKeyFile             *config,
+                 TetherProvider       *copy,
+                 TetherLoaderModule   *module,
+                 TetherLoadStageFunc   stage_func,
+                 gpointer              user_data,
+                 TetherLoadStage      *out_stage,
+                 GError              **error)
 {
-  g_auto(TetherLoaderModule) module = { 0 };
   g_autofree char *group = NULL;
-  g_autofree char *registered = NULL;
   g_autoptr(GKeyFile) empty_config = NULL;
   g_autoptr(GError) init_error = NULL;
-  TetherProvider *copy = &module.copy;
+  g_autoptr(GError) register_error = NULL;
   TetherTemplate *template;
   gpointer provider_data = NULL;
   gboolean eager = FALSE;
-
-  if (!_tether_loader_open_module (path, flags, stage_func, user_data, &module, out_stage, error))
-    return NULL;
-
-  g_rec_mutex_lock (&loader_lock);
-
-  enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_REGISTER);
-  registered = describe_registered (copy->name);
-  if (registered != NULL)
-    {
-      g_rec_mutex_unlock (&loader_lock);
-      g_propagate_error (error, _tether_loader_duplicate_error (path, copy->name, registered, FALSE));
-      return NULL;
-    }
 
   group = g_strconcat (TETHER_LOADER_CONFIG_GROUP_PREFIX, copy->name, NULL);
   /* init never gets NULL: no configuration is an empty one. */
@@ -351,10 +344,7 @@ _tether_loader_load (const char          *path,
     config = empty_config = g_key_file_new ();
 
   if (!read_eager (path, config, group, &eager, error))
-    {
-      g_rec_mutex_unlock (&loader_lock);
-      return NULL;
-    }
+    return NULL;
 
   if (copy->init != NULL)
     {
@@ -362,8 +352,6 @@ _tether_loader_load (const char          *path,
       provider_data = copy->init (config, group, &init_error);
       if (provider_data == NULL || init_error != NULL)
         {
-          g_rec_mutex_unlock (&loader_lock);
-
           if (provider_data != NULL && copy->shutdown != NULL)
             copy->shutdown (provider_data);
 
@@ -381,19 +369,77 @@ _tether_loader_load (const char          *path,
         }
     }
 
-  /* A template made with tether_template_new() at the same moment may
-   * still take the name: the registry says so (and shuts the data down). */
-  template = _tether_template_new_validated (copy, provider_data, copy->shutdown, eager, error);
+  /* A template made with tether_template_new() meanwhile may have taken
+   * the name: the registry refuses this one (and shuts the data down). The
+   * stage stays where it was: the scanner times init up to here. */
+  template = _tether_template_new_validated (copy, provider_data, copy->shutdown, eager,
+                                             &register_error);
   if (template == NULL)
     {
-      g_rec_mutex_unlock (&loader_lock);
-      g_prefix_error (error, "Provider module %s: ", path);
+      g_autofree char *registered = describe_registered (copy->name);
+
+      if (registered != NULL)
+        g_propagate_error (error, _tether_loader_duplicate_error (path, copy->name, registered, FALSE));
+      else
+        g_set_error (error, TETHER_ERROR, register_error->code, "Provider module %s: %s",
+                     path, register_error->message);
       return NULL;
     }
   g_object_set_data_full (G_OBJECT (template), TETHER_LOADER_MODULE_PATH_KEY,
-                          g_steal_pointer (&module.real_path), g_free);
+                          g_steal_pointer (&module->real_path), g_free);
 
-  g_rec_mutex_unlock (&loader_lock);
+  return template;
+}
+
+TetherTemplate *
+_tether_loader_load (const char          *path,
+                     GKeyFile            *config,
+                     TetherLoadFlags      flags,
+                     TetherLoadStageFunc  stage_func,
+                     gpointer             user_data,
+                     TetherLoadStage     *out_stage,
+                     GError             **error)
+{
+  g_auto(TetherLoaderModule) module = { 0 };
+  g_autofree char *registered = NULL;
+  TetherProvider *copy = &module.copy;
+  TetherTemplate *template;
+
+  if (!_tether_loader_open_module (path, flags, stage_func, user_data, &module, out_stage, error))
+    return NULL;
+
+  enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_REGISTER);
+  g_mutex_lock (&loader_lock);
+  registered = describe_registered (copy->name);
+  if (registered == NULL && loading_names != NULL)
+    {
+      const char *other = g_hash_table_lookup (loading_names, copy->name);
+
+      if (other != NULL)
+        registered = g_strdup_printf ("%s (being loaded by another thread)", other);
+    }
+  if (registered == NULL)
+    {
+      if (loading_names == NULL)
+        loading_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_insert (loading_names, g_strdup (copy->name), g_strdup (path));
+    }
+  g_mutex_unlock (&loader_lock);
+
+  if (registered != NULL)
+    {
+      g_propagate_error (error, _tether_loader_duplicate_error (path, copy->name, registered, FALSE));
+      return NULL;
+    }
+
+  template = load_registered (path, config, copy, &module, stage_func, user_data, out_stage, error);
+
+  g_mutex_lock (&loader_lock);
+  g_hash_table_remove (loading_names, copy->name);
+  g_mutex_unlock (&loader_lock);
+
+  if (template == NULL)
+    return NULL;
 
   g_debug ("Loaded provider '%s' from %s", copy->name, path);
 

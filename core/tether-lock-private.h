@@ -74,7 +74,8 @@ typedef GCond  TetherCond;
  * The hit path takes no lock at all: it reads a per-thread cache validated by
  * the template's generation counter (tether-thread-cache-private.h).
  *
- * Lock order: the loader's lock, then the state lock, then a GMainContext's
+ * Lock order: the loader's lock (only the names being loaded;
+ * never held while init or any provider code runs), then the state lock, then a GMainContext's
  * own lock (g_source_attach() under the state lock). Never a context's lock
  * and then the state lock: GLib never calls a source's destroy notify with a
  * context lock held.
