@@ -607,11 +607,17 @@ update_status_line (App *app)
 static void
 refresh_live_contexts (App *app)
 {
-  g_autoptr(GPtrArray) contexts = tether_dup_managed_contexts ();
+  g_autoptr(GPtrArray) contexts = NULL;
+  gboolean session_is_object;
+  GtkWidget *child;
+
+  if (app->window == NULL)
+    return;   /* closed: jobs still finishing are only counted */
+
+  contexts = tether_dup_managed_contexts ();
   /* Known once module templates declare their resource type; until then
    * the session's pointer is not read here at all. */
-  gboolean session_is_object = tether_template_get_object_type (app->session_template) != G_TYPE_INVALID;
-  GtkWidget *child;
+  session_is_object = tether_template_get_object_type (app->session_template) != G_TYPE_INVALID;
 
   while ((child = gtk_widget_get_first_child (app->live_list)) != NULL)
     gtk_list_box_remove (GTK_LIST_BOX (app->live_list), child);
@@ -711,9 +717,11 @@ show_result (gpointer data)
   columns[3] = timing_text;
   columns[4] = outcome_text;
 
+  app->n_results++;
+  if (app->window == NULL)
+    return G_SOURCE_REMOVE;
   gtk_list_box_append (GTK_LIST_BOX (app->results_list),
                        make_row (result->context_number, columns, result->error != NULL));
-  app->n_results++;
   refresh_live_contexts (app);
   return G_SOURCE_REMOVE;
 }
@@ -757,7 +765,7 @@ on_fetch_clicked (GtkButton *button,
       app->n_running++;
     }
 
-  if (app->refresh_id == 0)
+  if (app->refresh_id == 0 && app->window != NULL)
     app->refresh_id = g_timeout_add (200, on_refresh_tick, app);
   refresh_live_contexts (app);
 }
@@ -811,6 +819,19 @@ make_section (const char *title,
   return box;
 }
 
+/* The window is gone; jobs may still be finishing (see app_finish()). */
+static void
+on_window_destroy (GtkWidget *window,
+                   gpointer   user_data)
+{
+  App *app = user_data;
+
+  g_clear_handle_id (&app->refresh_id, g_source_remove);
+  app->window = NULL;
+  app->fetch_button = app->cancel_button = NULL;
+  app->status_label = app->live_list = app->results_list = NULL;
+}
+
 static void
 on_activate (GtkApplication *gtk_app,
              gpointer        user_data)
@@ -821,6 +842,7 @@ on_activate (GtkApplication *gtk_app,
   app->window = gtk_application_window_new (gtk_app);
   gtk_window_set_title (GTK_WINDOW (app->window), "tether: one SoupSession per job context");
   gtk_window_set_default_size (GTK_WINDOW (app->window), 1000, 600);
+  g_signal_connect (app->window, "destroy", G_CALLBACK (on_window_destroy), app);
 
   header = gtk_header_bar_new ();
   app->fetch_button = gtk_button_new_with_mnemonic ("_Fetch");
