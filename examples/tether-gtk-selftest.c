@@ -70,6 +70,7 @@ typedef struct
   guint       paint_attempts;
   guint       closed_with_jobs;
   guint       held_before;
+  guint       n_screenshots;    /* one tick callback, one screenshot */
   guint       n_failures;
   guint       poll_id;
   guint       timeout_id;
@@ -341,6 +342,7 @@ check_screenshot (SelfTest *test)
   pixels = g_malloc (image.stride * (gsize) image.height);
   image.pixels = pixels;
   gdk_texture_download (texture, pixels, image.stride);
+  test->n_screenshots++;
   g_print ("screenshot %s: %d x %d\n", test->screenshot_path, image.width, image.height);
 
   if (!count_swatches (&image, app->window, live_view, first_swatch (app->live_list),
@@ -442,7 +444,7 @@ on_after_paint (GdkFrameClock *clock,
              test->paint_attempts);
     }
   else
-    g_print ("screenshot taken at frame %u after the first try\n", test->paint_attempts - 1);
+    g_print ("screenshot taken after %u retries\n", test->paint_attempts - 1);
   g_signal_handlers_disconnect_by_func (clock, on_after_paint, test);
   g_print ("letting the %d held requests go\n", g_atomic_int_get (&test->n_waiting));
   g_main_context_invoke (test->server->context, release_held, test);
@@ -674,6 +676,7 @@ main (int   argc,
   g_free (test.app.server_base);
   g_free (test.screenshot_path);
 
+  check (&test, test.n_screenshots == 1, "%u screenshot taken (expected 1)", test.n_screenshots);
   check (&test, status == 0, "the application exited with %d", status);
   g_print ("%s: %u checks failed\n", test.n_failures == 0 ? "PASS" : "FAIL", test.n_failures);
   return test.n_failures == 0 ? 0 : 1;
