@@ -503,6 +503,21 @@ on_poll (gpointer user_data)
       check (test, tether_template_get_n_held (app->session_template) == app->n_jobs,
              "tether holds %u sessions (expected %u)",
              tether_template_get_n_held (app->session_template), app->n_jobs);
+      /* Once provider modules declare their resource type, the view reads
+       * each session with tether_template_dup_object() too. */
+      if (tether_template_get_object_type (app->session_template) != G_TYPE_INVALID)
+        {
+          g_autoptr(GPtrArray) sessions = column_texts (app->live_list, 2);
+          guint n_typed = 0;
+
+          for (guint i = 0; i < sessions->len; i++)
+            n_typed += strstr (g_ptr_array_index (sessions, i), "SoupSession") != NULL ? 1 : 0;
+          check (test, n_typed == app->n_jobs,
+                 "%u live rows show their session's type (expected %u)", n_typed, app->n_jobs);
+        }
+      else
+        g_print ("the soup-session template declares no object type: "
+                 "live rows show the session's number only\n");
       /* One tick callback, for one screenshot. */
       test->stage = STAGE_SHOOT;
       gtk_widget_add_tick_callback (app->window, on_frame, test, NULL);
