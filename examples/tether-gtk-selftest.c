@@ -374,6 +374,37 @@ click (SelfTest  *test,
   check (test, gtk_widget_activate (button), "the button can be activated");
 }
 
+static gboolean
+nothing_held (App *app)
+{
+  guint n_sessions = tether_template_get_n_held (app->session_template);
+  guint n_statuses = tether_template_get_n_held (app->status_template);
+
+  return n_sessions == 0 && n_statuses == 0;
+}
+
+/* Once provider modules declare their resource type, the view reads each
+ * session with tether_template_dup_object() too. */
+static void
+check_live_sessions (SelfTest *test)
+{
+  App *app = &test->app;
+  g_autoptr(GPtrArray) sessions = NULL;
+  guint n_typed = 0;
+
+  if (tether_template_get_object_type (app->session_template) == G_TYPE_INVALID)
+    {
+      g_print ("the soup-session template declares no object type: "
+               "live rows show the session's number only\n");
+      return;
+    }
+  sessions = column_texts (app->live_list, 2);
+  for (guint i = 0; i < sessions->len; i++)
+    n_typed += strstr (g_ptr_array_index (sessions, i), "SoupSession") != NULL ? 1 : 0;
+  check (test, n_typed == app->n_jobs,
+         "%u live rows show their session's type (expected %u)", n_typed, app->n_jobs);
+}
+
 static void
 check_all_done (SelfTest *test)
 {
@@ -393,9 +424,7 @@ check_all_done (SelfTest *test)
   check (test, count_distinct (sessions) == app->n_jobs,
          "%u distinct sessions served them (expected %u)", count_distinct (sessions), app->n_jobs);
   check (test, app->n_live_rows == 0, "%u live contexts listed at the end", app->n_live_rows);
-  check (test, tether_template_get_n_held (app->session_template) == 0 &&
-               tether_template_get_n_held (app->status_template) == 0,
-         "nothing held: %u sessions, %u statuses",
+  check (test, nothing_held (app), "nothing held: %u sessions, %u statuses",
          tether_template_get_n_held (app->session_template),
          tether_template_get_n_held (app->status_template));
 }
@@ -413,9 +442,7 @@ check_all_cancelled (SelfTest *test)
          n_cancelled, app->n_jobs);
   check (test, app->n_live_rows == 0, "%u live contexts listed after cancelling",
          app->n_live_rows);
-  check (test, tether_template_get_n_held (app->session_template) == 0 &&
-               tether_template_get_n_held (app->status_template) == 0,
-         "nothing held after cancelling: %u sessions, %u statuses",
+  check (test, nothing_held (app), "nothing held after cancelling: %u sessions, %u statuses",
          tether_template_get_n_held (app->session_template),
          tether_template_get_n_held (app->status_template));
 }
@@ -486,91 +513,77 @@ on_poll (gpointer user_data)
 
   switch (test->stage)
     {
-    case STAGE_START:
-      if (!gtk_widget_get_mapped (app->window))
+      case STAGE_START:
+        if (!gtk_widget_get_mapped (app->window))
+          break;
+        click (test, app->fetch_button);
+        test->stage = STAGE_WAIT_HELD;
         break;
-      click (test, app->fetch_button);
-      test->stage = STAGE_WAIT_HELD;
-      break;
 
-    case STAGE_WAIT_HELD:
-      if (n_waiting < app->n_jobs || app->n_results < app->n_jobs * (app->n_requests - 1))
+      case STAGE_WAIT_HELD:
+        if (n_waiting < app->n_jobs || app->n_results < app->n_jobs * (app->n_requests - 1))
+          break;
+        refresh_live_contexts (app);
+        check (test, app->n_live_rows == app->n_jobs,
+               "%u live contexts listed while every job waits (expected %u)",
+               app->n_live_rows, app->n_jobs);
+        check (test, tether_template_get_n_held (app->session_template) == app->n_jobs,
+               "tether holds %u sessions (expected %u)",
+               tether_template_get_n_held (app->session_template), app->n_jobs);
+        check_live_sessions (test);
+        /* One tick callback, for one screenshot. */
+        test->stage = STAGE_SHOOT;
+        gtk_widget_add_tick_callback (app->window, on_frame, test, NULL);
         break;
-      refresh_live_contexts (app);
-      check (test, app->n_live_rows == app->n_jobs,
-             "%u live contexts listed while every job waits (expected %u)",
-             app->n_live_rows, app->n_jobs);
-      check (test, tether_template_get_n_held (app->session_template) == app->n_jobs,
-             "tether holds %u sessions (expected %u)",
-             tether_template_get_n_held (app->session_template), app->n_jobs);
-      /* Once provider modules declare their resource type, the view reads
-       * each session with tether_template_dup_object() too. */
-      if (tether_template_get_object_type (app->session_template) != G_TYPE_INVALID)
-        {
-          g_autoptr(GPtrArray) sessions = column_texts (app->live_list, 2);
-          guint n_typed = 0;
 
-          for (guint i = 0; i < sessions->len; i++)
-            n_typed += strstr (g_ptr_array_index (sessions, i), "SoupSession") != NULL ? 1 : 0;
-          check (test, n_typed == app->n_jobs,
-                 "%u live rows show their session's type (expected %u)", n_typed, app->n_jobs);
-        }
-      else
-        g_print ("the soup-session template declares no object type: "
-                 "live rows show the session's number only\n");
-      /* One tick callback, for one screenshot. */
-      test->stage = STAGE_SHOOT;
-      gtk_widget_add_tick_callback (app->window, on_frame, test, NULL);
-      break;
-
-    case STAGE_SHOOT:
-      break;
-
-    case STAGE_WAIT_DONE:
-      if (app->n_running > 0 || g_atomic_int_get (&app->sessions_alive) > 0)
+      case STAGE_SHOOT:
         break;
-      check_all_done (test);
-      check (test, (guint) g_atomic_int_get (&app->session_counter) == app->n_jobs,
-             "%d sessions made for %u jobs, all finalized",
-             g_atomic_int_get (&app->session_counter), app->n_jobs);
-      /* Second round: every request held, then "Cancel all". */
-      app->n_failed = 0;
-      g_atomic_int_set (&test->hold_all, TRUE);
-      click (test, app->fetch_button);
-      test->stage = STAGE_WAIT_CANCEL;
-      break;
 
-    case STAGE_WAIT_CANCEL:
-      if (n_waiting < app->n_jobs)
+      case STAGE_WAIT_DONE:
+        if (app->n_running > 0 || g_atomic_int_get (&app->sessions_alive) > 0)
+          break;
+        check_all_done (test);
+        check (test, (guint) g_atomic_int_get (&app->session_counter) == app->n_jobs,
+               "%d sessions made for %u jobs, all finalized",
+               g_atomic_int_get (&app->session_counter), app->n_jobs);
+        /* Second round: every request held, then "Cancel all". */
+        app->n_failed = 0;
+        g_atomic_int_set (&test->hold_all, TRUE);
+        click (test, app->fetch_button);
+        test->stage = STAGE_WAIT_CANCEL;
         break;
-      click (test, app->cancel_button);
-      test->stage = STAGE_WAIT_CANCELLED;
-      break;
 
-    case STAGE_WAIT_CANCELLED:
-      if (app->n_running > 0 || g_atomic_int_get (&app->sessions_alive) > 0)
+      case STAGE_WAIT_CANCEL:
+        if (n_waiting < app->n_jobs)
+          break;
+        click (test, app->cancel_button);
+        test->stage = STAGE_WAIT_CANCELLED;
         break;
-      check_all_cancelled (test);
-      /* Third round: the window is closed while every job waits. */
-      app->n_failed = 0;
-      /* The cancelled round's requests are still held (their clients
-       * gone): count the new ones on top. */
-      test->held_before = n_waiting;
-      click (test, app->fetch_button);
-      test->stage = STAGE_WAIT_CLOSE;
-      break;
 
-    case STAGE_WAIT_CLOSE:
-      if (n_waiting < test->held_before + app->n_jobs)
+      case STAGE_WAIT_CANCELLED:
+        if (app->n_running > 0 || g_atomic_int_get (&app->sessions_alive) > 0)
+          break;
+        check_all_cancelled (test);
+        /* Third round: the window is closed while every job waits. */
+        app->n_failed = 0;
+        /* The cancelled round's requests are still held (their clients
+         * gone): count the new ones on top. */
+        test->held_before = n_waiting;
+        click (test, app->fetch_button);
+        test->stage = STAGE_WAIT_CLOSE;
         break;
-      g_print ("closing the window with %u jobs running\n", app->n_running);
-      test->closed_with_jobs = app->n_running;
-      finish (test);
-      return G_SOURCE_REMOVE;
 
-    case STAGE_DONE:
-    default:
-      return G_SOURCE_REMOVE;
+      case STAGE_WAIT_CLOSE:
+        if (n_waiting < test->held_before + app->n_jobs)
+          break;
+        g_print ("closing the window with %u jobs running\n", app->n_running);
+        test->closed_with_jobs = app->n_running;
+        finish (test);
+        return G_SOURCE_REMOVE;
+
+      case STAGE_DONE:
+      default:
+        return G_SOURCE_REMOVE;
     }
   return G_SOURCE_CONTINUE;
 }
@@ -666,16 +679,16 @@ main (int   argc,
   {
     TetherTemplate *session_template = g_object_ref (test.app.session_template);
     TetherTemplate *status_template = g_object_ref (test.app.status_template);
+    guint n_sessions, n_statuses;
 
     app_finish (&test.app);
     check (&test, test.app.n_running == 0 && test.app.n_failed == test.closed_with_jobs,
            "after closing: %u running, %u ended cancelled", test.app.n_running,
            test.app.n_failed);
-    check (&test, tether_template_get_n_held (session_template) == 0 &&
-                  tether_template_get_n_held (status_template) == 0,
-           "after closing: nothing held (%u sessions, %u statuses)",
-           tether_template_get_n_held (session_template),
-           tether_template_get_n_held (status_template));
+    n_sessions = tether_template_get_n_held (session_template);
+    n_statuses = tether_template_get_n_held (status_template);
+    check (&test, n_sessions == 0 && n_statuses == 0,
+           "after closing: nothing held (%u sessions, %u statuses)", n_sessions, n_statuses);
     g_object_unref (session_template);
     g_object_unref (status_template);
   }

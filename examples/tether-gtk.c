@@ -354,7 +354,8 @@ load_session_provider (GError **error)
   joined = g_strjoinv (":", dirs);
   g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
                "The soup-session provider (soup-session.so) is in none of %s; "
-               "build it (libsoup-3.0-dev) or point TETHER_PROVIDER_PATH at it", joined);
+               "build it (libsoup-3.0-dev) or point TETHER_PROVIDER_PATH at it",
+               joined);
   return NULL;
 }
 
@@ -538,9 +539,14 @@ draw_swatch (GtkDrawingArea *area,
   /* Saturated colours, one per context number, so that the rows of one
    * context are seen together (and counted by the self-test). */
   static const double palette[][3] = {
-    { 0.89, 0.29, 0.20 }, { 0.16, 0.50, 0.86 }, { 0.20, 0.66, 0.29 },
-    { 0.90, 0.58, 0.05 }, { 0.58, 0.30, 0.80 }, { 0.05, 0.62, 0.62 },
-    { 0.85, 0.20, 0.55 }, { 0.45, 0.55, 0.05 },
+    { 0.89, 0.29, 0.20 },
+    { 0.16, 0.50, 0.86 },
+    { 0.20, 0.66, 0.29 },
+    { 0.90, 0.58, 0.05 },
+    { 0.58, 0.30, 0.80 },
+    { 0.05, 0.62, 0.62 },
+    { 0.85, 0.20, 0.55 },
+    { 0.45, 0.55, 0.05 },
   };
   guint index = GPOINTER_TO_UINT (user_data) % G_N_ELEMENTS (palette);
 
@@ -551,8 +557,8 @@ draw_swatch (GtkDrawingArea *area,
 
 static GtkWidget *
 make_row (guint              context_number,
-          const char * const *columns,
-          gboolean           is_error)
+          const char *const  *columns,
+          gboolean            is_error)
 {
   static const int widths[] = { 12, 28, 28, 30, 24 };
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
@@ -636,6 +642,7 @@ refresh_live_contexts (App *app)
       g_autofree char *session_text = NULL;
       g_autofree char *cancel_text = NULL;
       const char *columns[6] = { NULL };
+      gboolean cancelled;
       gint session_no;
 
       if (status == NULL)
@@ -653,8 +660,8 @@ refresh_live_contexts (App *app)
                                         G_OBJECT_TYPE_NAME (session), (gpointer) session);
       else
         session_text = g_strdup_printf ("session #%d", session_no);
-      cancel_text = g_strdup (g_cancellable_is_cancelled (status->cancellable)
-                              ? "cancelling" : "running");
+      cancelled = g_cancellable_is_cancelled (status->cancellable);
+      cancel_text = g_strdup (cancelled ? "cancelling" : "running");
       columns[0] = cancel_text;
       columns[1] = context_text;
       columns[2] = session_text;
