@@ -595,6 +595,18 @@ make_row (guint              context_number,
   return box;
 }
 
+/* Rows only show: not activatable, so not highlighted under the pointer. */
+static void
+append_row (GtkWidget *list,
+            GtkWidget *content)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), content);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_list_box_append (GTK_LIST_BOX (list), row);
+}
+
 static void
 update_status_line (App *app)
 {
@@ -666,8 +678,7 @@ refresh_live_contexts (App *app)
       columns[1] = context_text;
       columns[2] = session_text;
       columns[3] = progress_text;
-      gtk_list_box_append (GTK_LIST_BOX (app->live_list),
-                           make_row (status->context_number, columns, FALSE));
+      append_row (app->live_list, make_row (status->context_number, columns, FALSE));
       app->n_live_rows++;
     }
 
@@ -678,7 +689,7 @@ refresh_live_contexts (App *app)
 
       /* No swatch for the placeholder. */
       gtk_widget_set_visible (gtk_widget_get_first_child (row), FALSE);
-      gtk_list_box_append (GTK_LIST_BOX (app->live_list), row);
+      append_row (app->live_list, row);
     }
   update_status_line (app);
 }
@@ -727,8 +738,8 @@ show_result (gpointer data)
   app->n_results++;
   if (app->window == NULL)
     return G_SOURCE_REMOVE;
-  gtk_list_box_append (GTK_LIST_BOX (app->results_list),
-                       make_row (result->context_number, columns, result->error != NULL));
+  append_row (app->results_list,
+              make_row (result->context_number, columns, result->error != NULL));
   refresh_live_contexts (app);
   return G_SOURCE_REMOVE;
 }
