@@ -25,10 +25,11 @@
  * context. Workers never touch GTK.
  *
  * The "Live contexts" list is rebuilt on the UI thread while jobs run, from
- * tether_dup_managed_contexts(). It reads each context's ExampleJobStatus with
+ * tether_dup_managed_contexts(). It reads each context's ExampleJobStatus and
+ * SoupSession (the module declares its resource type) with
  * tether_template_dup_object(): a reference, so the object stays valid on
- * the UI thread even when the worker's scope ends, and releases it, while the
- * row is being built. (tether_template_lookup_object() would return a
+ * the UI thread even when the worker's scope ends, and tether releases it,
+ * while the row is being built. (tether_template_lookup_object() would return a
  * borrowed pointer, valid only inside the worker's scope: dereferencing it
  * here would be a use-after-free.) "Cancel all" cancels the live jobs the
  * same way.
@@ -143,19 +144,20 @@ typedef struct
 /* One request's outcome, built on the worker, shown on the UI thread. */
 typedef struct
 {
-  App      *app;
-  guint     job;
-  guint     request;
-  guint     n_requests;
-  guint     context_number;
-  guint     session_number;
-  gpointer  context;                /* identities only: never dereferenced */
-  gpointer  session;
-  guint     http_status;
-  gsize     n_bytes;
-  double    scope_ms;               /* from Fetch to the job's scope entered */
-  double    request_ms;
-  char     *error;
+  App        *app;
+  guint       job;
+  guint       request;
+  guint       n_requests;
+  guint       context_number;
+  guint       session_number;
+  gpointer    context;              /* identities only: never dereferenced */
+  gpointer    session;
+  const char *session_type;         /* a type name: static */
+  guint       http_status;
+  gsize       n_bytes;
+  double      scope_ms;             /* from Fetch to the job's scope entered */
+  double      request_ms;
+  char       *error;
 } Result;
 
 static void
@@ -471,6 +473,7 @@ job_scope (gpointer   user_data,
       result->session_number = number;
       result->context = context;
       result->session = session;
+      result->session_type = G_OBJECT_TYPE_NAME (session);
       result->scope_ms = scope_ms;
 
       msg = soup_message_new ("GET", url);
@@ -560,7 +563,7 @@ make_row (guint              context_number,
           const char *const  *columns,
           gboolean            is_error)
 {
-  static const int widths[] = { 12, 28, 28, 30, 24 };
+  static const int widths[] = { 12, 28, 32, 30, 24 };
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
   GtkWidget *swatch = gtk_drawing_area_new ();
 
@@ -633,8 +636,9 @@ refresh_live_contexts (App *app)
     return;   /* closed: jobs still finishing are only counted */
 
   contexts = tether_dup_managed_contexts ();
-  /* Known once module templates declare their resource type; until then
-   * the session's pointer is not read here at all. */
+  /* The soup-session module declares its resource type (SoupSession), so
+   * its template hands out references too. A module built for provider
+   * ABI 1.0 declares none: its resources are opaque, never read here. */
   session_is_object = tether_template_get_object_type (app->session_template) != G_TYPE_INVALID;
 
   while ((child = gtk_widget_get_first_child (app->live_list)) != NULL)
@@ -668,8 +672,12 @@ refresh_live_contexts (App *app)
       progress_text = g_strdup_printf ("%d of %u done", g_atomic_int_get (&status->n_done),
                                        status->n_requests);
       if (session != NULL)
-        session_text = g_strdup_printf ("session #%d: %s %p", session_no,
-                                        G_OBJECT_TYPE_NAME (session), (gpointer) session);
+        {
+          /* The number the job gave its session, read from the session. */
+          session_no = GPOINTER_TO_INT (g_object_get_data (session, "tether-gtk-number"));
+          session_text = g_strdup_printf ("%s #%d (%p)", G_OBJECT_TYPE_NAME (session),
+                                          session_no, (gpointer) session);
+        }
       else
         session_text = g_strdup_printf ("session #%d", session_no);
       cancelled = g_cancellable_is_cancelled (status->cancellable);
@@ -721,7 +729,8 @@ show_result (gpointer data)
 
   job_text = g_strdup_printf ("job %u · %u/%u", result->job, result->request, result->n_requests);
   where_text = g_strdup_printf ("context #%u (%p)", result->context_number, result->context);
-  session_text = g_strdup_printf ("session #%u (%p)", result->session_number, result->session);
+  session_text = g_strdup_printf ("%s #%u (%p)", result->session_type, result->session_number,
+                                  result->session);
   timing_text = g_strdup_printf ("%.1f ms (scope after %.1f ms)", result->request_ms,
                                  result->scope_ms);
   if (result->error != NULL)
