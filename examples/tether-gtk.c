@@ -4,7 +4,7 @@
  *
  * "Fetch" starts --jobs jobs on worker threads (GTask). Each job runs inside
  * tether_run_in_new_context(): a fresh GMainContext pushed as the worker's
- * thread-default context, with a TetherManager that acquires, for that
+ * thread-default context, inside a TetherManager scope that holds, for that
  * context,
  *
  *   - "soup-session": a SoupSession from the soup-session provider module,
@@ -441,7 +441,9 @@ job_scope (gpointer   user_data,
   SoupSession *session;
   guint number;
 
-  /* The manager acquired both on entering: these are lookups. */
+  /* For this job's context: the manager acquired them on entering (eager
+   * templates), or this first use does (on-demand ones), on this thread
+   * with this context pushed; later calls are lookups. */
   session = tether_template_acquire (app->session_template, NULL, error);
   if (session == NULL)
     return FALSE;
