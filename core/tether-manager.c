@@ -305,7 +305,9 @@ tether_manager_new (GMainContext       *context,
  *
  * Gets the context the manager scopes. Callable from any thread.
  *
- * Returns: (transfer none): the context
+ * Returns: (transfer none): the context, valid while @self is (the manager
+ *   holds a reference on it); from a thread other than the one running the
+ *   scope, use it as an identity only: never iterate or push it there
  */
 GMainContext *
 tether_manager_get_context (TetherManager *self)

@@ -450,7 +450,9 @@ tether_template_get_object_type (TetherTemplate *self)
  * alive during the call.
  *
  * Returns: (transfer none) (nullable): the object, owned by @self until it is
- *   released for @context; %NULL with @error set on failure
+ *   released for @context, and borrowed by the thread running the scope of
+ *   @context (see [method@Tether.Template.lookup]); %NULL with @error set on
+ *   failure
  */
 GObject *
 tether_template_acquire_object (TetherTemplate  *self,
@@ -526,6 +528,11 @@ tether_template_acquire_object_finish (TetherTemplate  *self,
  *
  * Gets the object @self holds for @context without ever acquiring one:
  * [method@Tether.Template.lookup], typed. Callable from any thread.
+ *
+ * The object is borrowed, with the rules of [method@Tether.Template.lookup]:
+ * dereference it only on the thread running the scope of @context, until it
+ * is released for @context. From any other thread, use
+ * [method@Tether.Template.dup_object], which returns a reference.
  *
  * Returns: (transfer none) (nullable): the held object, or %NULL if none is
  *   held (or one is still being acquired)

@@ -85,8 +85,36 @@ tether_manager_run (GMainContext        *context,
  * @func may iterate the context (g_main_context_iteration() or a GMainLoop on
  * g_main_context_get_thread_default()) to drive asynchronous work.
  *
- * Runs synchronously on the calling thread, which must not be the owner of a
- * context it is iterating at the time only if @func iterates that one.
+ * Runs synchronously on the calling thread: it returns once @func has
+ * returned and everything is released. Call it from a thread that may block,
+ * such as a [class@Gio.Task] thread function or a [struct@GLib.ThreadPool]
+ * worker. Called from a thread that is iterating another context (from a
+ * callback of the UI thread's main loop, say), it keeps that context from
+ * being iterated until @func returns. @func may iterate the new context, the
+ * thread-default one; iterating a context another thread owns would block
+ * until that thread lets it go.
+ *
+ * ```c
+ * static gboolean
+ * fetch_scope (gpointer user_data, GError **error)
+ * {
+ *   // This context's own session, made for it when the scope was entered.
+ *   SoupSession *session = tether_template_acquire (sessions, NULL, error);
+ *
+ *   return session != NULL && fetch_with (session, user_data, error);
+ * }
+ *
+ * static void
+ * fetch_thread (GTask *task, gpointer source, gpointer job, GCancellable *cancellable)
+ * {
+ *   GError *error = NULL;
+ *
+ *   if (tether_run_in_new_context (fetch_scope, job, &error))
+ *     g_task_return_boolean (task, TRUE);
+ *   else
+ *     g_task_return_error (task, error);
+ * }
+ * ```
  *
  * Returns: %TRUE if resources were acquired and @func returned %TRUE;
  *   %FALSE with @error set otherwise

@@ -36,6 +36,49 @@
  * from, in order; [method@Tether.Template.unregister] takes it out. A
  * template stays alive while it holds resources.
  *
+ * ```c
+ * static gpointer
+ * client_acquire (GMainContext *context, gpointer provider_data, GError **error)
+ * {
+ *   return g_socket_client_new ();   // one per context
+ * }
+ *
+ * static void
+ * client_release (gpointer resource, GMainContext *context, gboolean graceful,
+ *                 gpointer provider_data)
+ * {
+ *   g_object_unref (resource);
+ * }
+ *
+ * static const TetherProvider client_provider = {
+ *   .abi_version = TETHER_PROVIDER_ABI_VERSION,
+ *   .struct_size = sizeof (TetherProvider),
+ *   .name = "socket-client",
+ *   .acquire = client_acquire,
+ *   .release = client_release,
+ * };
+ *
+ * // Once, at start-up:
+ * TetherTemplate *clients = tether_template_new (&client_provider, NULL);
+ *
+ * // On a worker, with its context pushed as thread-default:
+ * GSocketClient *client = tether_template_acquire (clients, NULL, &error);
+ *
+ * // At shut-down:
+ * tether_template_unregister (clients);
+ * g_object_unref (clients);
+ * ```
+ *
+ * ## Making a template
+ *
+ * A template comes from one of its constructors: [ctor@Tether.Template.new]
+ * or [ctor@Tether.Template.new_full] for a [struct@Tether.Provider] vtable,
+ * [ctor@Tether.Template.new_for_object] (or, in language bindings,
+ * [ctor@Tether.Template.new_for_object_with_closures]) for GObject
+ * resources, or [func@Tether.load_provider] for a provider module. Do not
+ * make one with g_object_new() (or `Tether.Template()` in Python): such a
+ * template has no provider and cannot acquire anything.
+ *
  * ## Thread rules
  *
  * Every method may be called from any thread. A resource returned by an
@@ -524,8 +567,9 @@ template_check_fast (TetherTemplate *self)
  * thread. The first acquire for a second distinct context without an active
  * manager logs a warning (see [func@Tether.set_unmanaged_warning_enabled]).
  *
- * Returns: (transfer none) (nullable): the resource, valid until it is
- *   released for @context; %NULL with @error set on failure
+ * Returns: (transfer none) (nullable): the resource, borrowed: valid until it
+ *   is released for @context, on the thread running the scope of @context
+ *   (see [method@Tether.Template.lookup]); %NULL with @error set on failure
  */
 gpointer
 tether_template_acquire (TetherTemplate  *self,
@@ -641,6 +685,15 @@ tether_template_acquire_finish (TetherTemplate  *self,
  * Gets the resource @self holds for @context without ever acquiring one.
  * Takes no lock when the resource is in this thread's cache. Callable from
  * any thread.
+ *
+ * The pointer is borrowed: dereference it only on the thread running the
+ * scope of @context (the one that owns and iterates it), until the resource
+ * is released for @context. Another thread (a UI thread showing what worker
+ * contexts hold) may only compare or print it, never dereference it: the
+ * worker's scope can end, and the resource be freed, at any moment. For a
+ * reference that is safe on any thread, make the template with
+ * [ctor@Tether.Template.new_for_object] and use
+ * [method@Tether.Template.dup_object].
  *
  * Returns: (transfer none) (nullable): the held resource, or %NULL if none is
  *   held (or one is still being acquired)

@@ -1,574 +1,949 @@
-/* tether-gtk.c: a GTK 4 window listing worker contexts and their sessions
+/* tether-gtk.c: a GTK 4 window whose jobs each run in a context of their own
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The application starts a small line-echo service on 127.0.0.1 in the UI's
- * context. Each worker thread runs in a context of its own
- * (tether_run_in_new_context) and fetches through its own GSocketClient,
- * acquired from an object template on the worker with the worker's context
- * pushed. The window lists, from the UI thread, the contexts that have an
- * active manager and the session tether holds for each, refreshed as the
- * workers come and go.
+ * "Fetch" starts --jobs jobs on worker threads (GTask). Each job runs inside
+ * tether_run_in_new_context(): a fresh GMainContext pushed as the worker's
+ * thread-default context, inside a TetherManager scope that holds, for that
+ * context,
  *
- *   tether-gtk [--workers N]
- *   tether-gtk --self-test --screenshot FILE.png [--workers N]
+ *   - "soup-session": a SoupSession from the soup-session provider module,
+ *     loaded with tether_load_provider(). A SoupSession binds to the
+ *     thread-default context of its creation: every request it runs
+ *     completes there. A session made on one thread cannot serve a job that
+ *     iterates another thread's context, and one shared session would
+ *     dispatch every job's callbacks into one context. tether gives each
+ *     job's context its own session and releases it when the job ends;
  *
- * With --self-test the workers fetch once and then stay in their scope until
- * the window, showing one row per worker, has been saved to FILE.png; the
- * saved file is read back and the coloured marker of each row is counted.
- * Then the workers leave, the list must become empty, and the program exits
- * 0 if every check held.
+ *   - "job-status": an ExampleJobStatus per context, from an object template
+ *     of this example: the job's number, its progress, and the GCancellable
+ *     its requests use.
+ *
+ * The job sends --requests GET requests through its session, one after the
+ * other, iterating its own context until each completes, and hands each
+ * result to the UI thread with g_main_context_invoke() on the global default
+ * context. Workers never touch GTK.
+ *
+ * The "Live contexts" list is rebuilt on the UI thread while jobs run, from
+ * tether_dup_managed_contexts(). It reads each context's ExampleJobStatus and
+ * SoupSession (the module declares its resource type) with
+ * tether_template_dup_object(): a reference, so the object stays valid on
+ * the UI thread even when the worker's scope ends, and tether releases it,
+ * while the row is being built. (tether_template_lookup_object() would return a
+ * borrowed pointer, valid only inside the worker's scope: dereferencing it
+ * here would be a use-after-free.) "Cancel all" cancels the live jobs the
+ * same way.
+ *
+ * The requests go to a SoupServer the example starts on 127.0.0.1, in a
+ * thread of its own, which answers GET /job/J/R?delay=MS after MS
+ * milliseconds (the job picks 50 to 800); or, with --url, to that URL.
+ *
+ *   tether-gtk [--jobs N] [--requests N] [--url URL]
+ *
+ * The soup-session module is looked up in $TETHER_PROVIDER_PATH, then in the
+ * build tree the example was built in, then in the installed provider
+ * directory. tether-gtk-selftest.c drives this window headless.
  */
 
 #include <string.h>
 
 #include <gtk/gtk.h>
+#include <libsoup/soup.h>
 #include <tether/tether.h>
 
-/* The colour of the marker at the start of each row, counted in the
- * screenshot; solid and opaque so that the software renderer draws it
- * exactly. */
-#define MARKER_CSS   "rgb(0,128,255)"
-#define MARKER_R     0
-#define MARKER_G     128
-#define MARKER_B     255
-#define MARKER_SIZE  18
-
-#define SELF_TEST_TIMEOUT_SECONDS 30
-
-static TetherTemplate *session_template;
+#define SWATCH_SIZE 14
 
 /* ------------------------------------------------------------------------ */
-/* The provider: one GSocketClient ("session") per context                  */
+/* ExampleJobStatus: what a job's context holds besides its session          */
 /* ------------------------------------------------------------------------ */
 
-static GObject *
-session_acquire (GMainContext  *context,
-                 gpointer       user_data,
-                 GError       **error)
+#define EXAMPLE_TYPE_JOB_STATUS (example_job_status_get_type ())
+G_DECLARE_FINAL_TYPE (ExampleJobStatus, example_job_status, EXAMPLE, JOB_STATUS, GObject)
+
+struct _ExampleJobStatus
 {
-  return G_OBJECT (g_socket_client_new ());
+  GObject parent_instance;
+
+  /* Set on the worker before the object is handed out; read-only after */
+  guint         context_number;   /* "context #N" in the window */
+  guint         n_requests;
+  GCancellable *cancellable;      /* thread-safe: cancelled from the UI */
+
+  /* Written by the worker, read by the UI thread: atomic */
+  gint          n_done;           /* requests completed */
+  gint          session_number;   /* "session #N", 0 until known */
+};
+
+G_DEFINE_FINAL_TYPE (ExampleJobStatus, example_job_status, G_TYPE_OBJECT)
+
+static void
+example_job_status_finalize (GObject *object)
+{
+  ExampleJobStatus *self = EXAMPLE_JOB_STATUS (object);
+
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (example_job_status_parent_class)->finalize (object);
+}
+
+static void
+example_job_status_class_init (ExampleJobStatusClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = example_job_status_finalize;
+}
+
+static void
+example_job_status_init (ExampleJobStatus *self)
+{
+  self->cancellable = g_cancellable_new ();
 }
 
 /* ------------------------------------------------------------------------ */
-/* The echo service, in the UI's context                                    */
+/* State                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static void
-on_echo_line (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+typedef struct _App App;
+
+struct _App
 {
-  GSocketConnection *connection = user_data;
-  g_autofree char *line = NULL;
+  /* Set up in main() before the window exists; read-only after */
+  guint           n_jobs;           /* per click of Fetch */
+  guint           n_requests;       /* per job */
+  char           *url;              /* --url: every request GETs it */
+  char           *server_base;      /* else: http://127.0.0.1:PORT/ */
+  TetherTemplate *session_template; /* the soup-session module */
+  TetherTemplate *status_template;  /* ExampleJobStatus per context */
 
-  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, NULL);
-  if (line != NULL)
-    {
-      g_autofree char *reply = g_strdup_printf ("echo %s\n", line);
+  /* Atomic: the workers count what they see */
+  gint            context_counter;
+  gint            session_counter;
+  gint            sessions_alive;   /* SoupSessions not yet finalized */
 
-      g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
-                                 reply, strlen (reply), NULL, NULL, NULL);
-    }
-  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-  g_object_unref (source);
-  g_object_unref (connection);
+  /* UI thread only */
+  GtkWidget      *window;
+  GtkWidget      *fetch_button;
+  GtkWidget      *cancel_button;
+  GtkWidget      *status_label;
+  GtkWidget      *live_list;
+  GtkWidget      *results_list;
+  guint           next_job;
+  guint           n_running;
+  guint           n_finished;
+  guint           n_failed;
+  guint           n_results;
+  guint           n_live_rows;      /* rows of the last refresh */
+  guint           refresh_id;
+};
+
+typedef struct
+{
+  App    *app;
+  guint   number;                   /* "job N" */
+  gint64  started;                  /* g_get_monotonic_time() on the UI thread */
+} Job;
+
+/* One request's outcome, built on the worker, shown on the UI thread. */
+typedef struct
+{
+  App        *app;
+  guint       job;
+  guint       request;
+  guint       n_requests;
+  guint       context_number;
+  guint       session_number;
+  gpointer    context;              /* identities only: never dereferenced */
+  gpointer    session;
+  const char *session_type;         /* a type name: static */
+  guint       http_status;
+  gsize       n_bytes;
+  double      scope_ms;             /* from Fetch to the job's scope entered */
+  double      request_ms;
+  char       *error;
+} Result;
+
+static void
+result_free (gpointer data)
+{
+  Result *result = data;
+
+  g_free (result->error);
+  g_free (result);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The HTTP server, in a thread and a context of its own                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  GThread            *thread;
+  GMainContext       *context;
+  SoupServerCallback  handler;
+  gpointer            handler_data;
+  GMutex              lock;
+  GCond               cond;
+  char               *url;          /* set once listening, under the lock */
+  GError             *error;        /* set if listening failed, under the lock */
+  gint                quit;         /* atomic */
+} HttpServer;
+
+typedef struct
+{
+  SoupServerMessage *msg;
+  char              *body;
+} DelayedReply;
+
+static void
+delayed_reply_free (gpointer data)
+{
+  DelayedReply *reply = data;
+
+  g_object_unref (reply->msg);
+  g_free (reply->body);
+  g_free (reply);
 }
 
 static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source_object,
-             gpointer           user_data)
+send_delayed_reply (gpointer data)
 {
-  GDataInputStream *in;
+  DelayedReply *reply = data;
+  gsize length = strlen (reply->body);
 
-  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
-  g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, NULL, on_echo_line,
-                                       g_object_ref (connection));
-  return TRUE;
+  soup_server_message_set_status (reply->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (reply->msg, "text/plain", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&reply->body), length);
+  soup_server_message_unpause (reply->msg);
+  return G_SOURCE_REMOVE;
 }
 
-/* ------------------------------------------------------------------------ */
-/* State shared by the UI and the workers                                    */
-/* ------------------------------------------------------------------------ */
-
-typedef struct
+/* GET /job/J/R?delay=MS: answers after MS milliseconds without blocking the
+ * server's context, so that concurrent jobs overlap. */
+static void
+on_job_request (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
 {
-  GtkApplication *app;
-  GtkWidget      *window;
-  GtkWidget      *list;
-  GtkWidget      *status;
-  GSocketService *service;
-  guint16         port;
-  guint           n_workers;
-  gboolean        self_test;
-  char           *screenshot_path;
+  const char *delay = query != NULL ? g_hash_table_lookup (query, "delay") : NULL;
+  DelayedReply *reply = g_new0 (DelayedReply, 1);
+  g_autoptr(GSource) timeout = NULL;
 
-  /* Touched by the workers: under the lock */
-  GMutex          lock;
-  GCond           cond;
-  gboolean        leave;          /* the workers may leave their scope */
-  guint           n_fetched;      /* workers holding their session and done fetching */
+  reply->msg = g_object_ref (msg);
+  reply->body = g_strdup_printf ("%s served at %.3f s\n", path,
+                                 g_get_monotonic_time () / 1e6);
+  soup_server_message_pause (msg);
+  timeout = g_timeout_source_new (delay != NULL ? (guint) MIN (g_ascii_strtoull (delay, NULL, 10), 10000)
+                                                : 0);
+  g_source_set_callback (timeout, send_delayed_reply, reply, delayed_reply_free);
+  g_source_attach (timeout, g_main_context_get_thread_default ());
+}
 
-  /* UI thread only */
-  guint           n_finished;
-  guint           n_failed;
-  guint           max_rows_seen;
-  gboolean        screenshot_taken;
-  guint           marker_runs;    /* rows counted in the saved screenshot */
-  gboolean        ok;
-} App;
-
-typedef struct
+static gpointer
+http_server_thread (gpointer data)
 {
-  App  *app;
-  guint number;
-  char *reply;
-} Worker;
+  HttpServer *self = data;
+  g_autoptr(SoupServer) server = NULL;
+  g_autoptr(GError) error = NULL;
+  GSList *uris = NULL;
+
+  g_main_context_push_thread_default (self->context);
+  server = soup_server_new ("server-header", "tether-gtk-example", NULL);
+  soup_server_add_handler (server, "/job/", self->handler, self->handler_data, NULL);
+  if (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
+    uris = soup_server_get_uris (server);
+
+  g_mutex_lock (&self->lock);
+  if (uris != NULL)
+    self->url = g_uri_to_string (uris->data);
+  else
+    self->error = g_steal_pointer (&error);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  while (self->error == NULL && !g_atomic_int_get (&self->quit))
+    g_main_context_iteration (self->context, TRUE);
+
+  soup_server_disconnect (server);
+  g_clear_object (&server);
+  /* Replies still waiting for their delay are freed with the context. */
+  g_main_context_pop_thread_default (self->context);
+  return NULL;
+}
+
+static HttpServer *
+http_server_start (SoupServerCallback   handler,
+                   gpointer             handler_data,
+                   GError             **error)
+{
+  HttpServer *self = g_new0 (HttpServer, 1);
+
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->handler = handler;
+  self->handler_data = handler_data;
+  self->context = g_main_context_new ();
+  self->thread = g_thread_new ("http-server", http_server_thread, self);
+
+  g_mutex_lock (&self->lock);
+  while (self->url == NULL && self->error == NULL)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+
+  if (self->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->error));
+      g_thread_join (self->thread);
+      g_main_context_unref (self->context);
+      g_mutex_clear (&self->lock);
+      g_cond_clear (&self->cond);
+      g_free (self);
+      return NULL;
+    }
+  return self;
+}
 
 static void
-worker_free (gpointer data)
+http_server_stop (HttpServer *self)
 {
-  Worker *worker = data;
-
-  g_free (worker->reply);
-  g_free (worker);
+  g_atomic_int_set (&self->quit, TRUE);
+  g_main_context_wakeup (self->context);
+  g_thread_join (self->thread);
+  g_main_context_unref (self->context);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_free (self->url);
+  g_free (self);
 }
 
 /* ------------------------------------------------------------------------ */
-/* The list of live contexts (UI thread)                                     */
+/* Templates                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static GtkWidget *
-make_row (guint         index,
-          GMainContext *context,
-          GObject      *session)
+static TetherTemplate *
+load_session_provider (GError **error)
 {
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-  GtkWidget *marker = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  g_autofree char *text = NULL;
-  GtkWidget *label;
+  g_auto(GStrv) search_path = tether_get_provider_search_path ();
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GKeyFile) config = g_key_file_new ();
+  g_auto(GStrv) dirs = NULL;
+  g_autofree char *joined = NULL;
+  guint n = g_strv_length (search_path);
 
-  gtk_widget_add_css_class (marker, "row-marker");
-  gtk_widget_set_size_request (marker, MARKER_SIZE, MARKER_SIZE);
-  gtk_widget_set_valign (marker, GTK_ALIGN_CENTER);
+  /* $TETHER_PROVIDER_PATH, then this build tree, then the installed
+   * directory (the search path's last entry). */
+  for (guint i = 0; i + 1 < n; i++)
+    g_strv_builder_add (builder, search_path[i]);
+#ifdef TETHER_GTK_PLUGIN_DIR
+  g_strv_builder_add (builder, TETHER_GTK_PLUGIN_DIR);
+#endif
+  if (n > 0)
+    g_strv_builder_add (builder, search_path[n - 1]);
+  dirs = g_strv_builder_end (builder);
 
-  text = g_strdup_printf ("context %u (%p): %s %s %p", index, (gpointer) context,
-                          tether_template_get_name (session_template),
-                          session ? G_OBJECT_TYPE_NAME (session) : "(none)",
-                          (gpointer) session);
-  label = gtk_label_new (text);
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  g_key_file_set_string (config, "provider soup-session", "user-agent",
+                         "tether-gtk/" TETHER_VERSION_S);
+  g_key_file_set_integer (config, "provider soup-session", "timeout", 10);
 
-  gtk_box_append (GTK_BOX (box), marker);
-  gtk_box_append (GTK_BOX (box), label);
-  gtk_widget_set_margin_top (box, 6);
-  gtk_widget_set_margin_bottom (box, 6);
-  gtk_widget_set_margin_start (box, 6);
-  return box;
-}
-
-/* Rebuilds the rows from tether's snapshot. Returns the number of rows. */
-static guint
-refresh_rows (App *app)
-{
-  g_autoptr(GPtrArray) contexts = tether_dup_managed_contexts ();
-  g_autofree char *status = NULL;
-  GtkWidget *child;
-  guint n_rows = 0;
-
-  while ((child = gtk_widget_get_first_child (app->list)) != NULL)
-    gtk_list_box_remove (GTK_LIST_BOX (app->list), child);
-
-  for (guint i = 0; i < contexts->len; i++)
+  for (guint i = 0; dirs[i] != NULL; i++)
     {
-      GMainContext *context = g_ptr_array_index (contexts, i);
-      /* Identity only: the session belongs to the worker's context. */
-      GObject *session = tether_template_lookup_object (session_template, context);
+      g_autofree char *path = g_build_filename (dirs[i], "soup-session.so", NULL);
 
-      if (session == NULL)
-        continue;
-      gtk_list_box_append (GTK_LIST_BOX (app->list), make_row (++n_rows, context, session));
-      g_print ("row %u: context %p, session %s %p\n", n_rows, (gpointer) context,
-               G_OBJECT_TYPE_NAME (session), (gpointer) session);
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return tether_load_provider (path, config, error);
     }
 
-  status = g_strdup_printf ("%u live contexts with a session, %u workers finished",
-                            n_rows, app->n_finished);
-  gtk_label_set_text (GTK_LABEL (app->status), status);
-  app->max_rows_seen = MAX (app->max_rows_seen, n_rows);
-  return n_rows;
+  joined = g_strjoinv (":", dirs);
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+               "The soup-session provider (soup-session.so) is in none of %s; "
+               "build it (libsoup-3.0-dev) or point TETHER_PROVIDER_PATH at it",
+               joined);
+  return NULL;
+}
+
+/* Runs on the worker, with the job's context pushed. */
+static GObject *
+job_status_acquire (GMainContext  *context,
+                    gpointer       user_data,
+                    GError       **error)
+{
+  App *app = user_data;
+  ExampleJobStatus *status = g_object_new (EXAMPLE_TYPE_JOB_STATUS, NULL);
+
+  status->context_number = (guint) g_atomic_int_add (&app->context_counter, 1) + 1;
+  status->n_requests = app->n_requests;
+  return G_OBJECT (status);
+}
+
+static void
+session_finalized (gpointer  data,
+                   GObject  *where_the_session_was)
+{
+  App *app = data;
+
+  g_atomic_int_add (&app->sessions_alive, -1);
 }
 
 /* ------------------------------------------------------------------------ */
-/* Workers                                                                   */
+/* The job, on a worker thread                                               */
 /* ------------------------------------------------------------------------ */
 
 typedef struct
 {
-  GSocketConnection *connection;
-  GError            *error;
-  gboolean           done;
+  GBytes *body;
+  GError *error;
+  gboolean done;
 } Pending;
 
 static void
-on_connected (GObject      *source,
-              GAsyncResult *result,
+on_body_read (GObject      *source,
+              GAsyncResult *async_result,
               gpointer      user_data)
 {
   Pending *pending = user_data;
 
-  pending->connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source),
-                                                                result, &pending->error);
+  /* The session completes its requests in the context it was made in: this
+   * job's own, iterated by this job's thread. */
+  pending->body = soup_session_send_and_read_finish (SOUP_SESSION (source), async_result,
+                                                     &pending->error);
   pending->done = TRUE;
 }
 
-static gboolean on_worker_fetched (gpointer user_data);
+static gboolean show_result (gpointer data);
 
-/* On the worker, with its own context pushed and managed. */
-static gboolean
-worker_scope (gpointer   user_data,
-              GError   **error)
+static guint
+session_number (App         *app,
+                SoupSession *session)
 {
-  Worker *worker = user_data;
-  App *app = worker->app;
-  GMainContext *context = g_main_context_get_thread_default ();
-  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", app->port);
-  g_autofree char *line = g_strdup_printf ("worker %u\n", worker->number);
-  g_autoptr(GDataInputStream) in = NULL;
-  Pending pending = { 0 };
-  GObject *session;
-  gboolean ok;
+  guint number = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (session), "tether-gtk-number"));
 
-  session = tether_template_acquire_object (session_template, NULL, error);
+  if (number == 0)
+    {
+      number = (guint) g_atomic_int_add (&app->session_counter, 1) + 1;
+      g_object_set_data (G_OBJECT (session), "tether-gtk-number", GUINT_TO_POINTER (number));
+      g_atomic_int_inc (&app->sessions_alive);
+      g_object_weak_ref (G_OBJECT (session), session_finalized, app);
+    }
+  return number;
+}
+
+/* In the job's scope: its context is the thread-default one, its session
+ * and its status are acquired. */
+static gboolean
+job_scope (gpointer   user_data,
+           GError   **error)
+{
+  Job *job = user_data;
+  App *app = job->app;
+  GMainContext *context = g_main_context_get_thread_default ();
+  double scope_ms = (g_get_monotonic_time () - job->started) / 1000.0;
+  ExampleJobStatus *status;
+  SoupSession *session;
+  guint number;
+
+  /* For this job's context: the manager acquired them on entering (eager
+   * templates), or this first use does (on-demand ones), on this thread
+   * with this context pushed; later calls are lookups. */
+  session = tether_template_acquire (app->session_template, NULL, error);
   if (session == NULL)
     return FALSE;
-
-  /* Fetch through this worker's own session, completing in its context. */
-  g_socket_client_connect_to_host_async (G_SOCKET_CLIENT (session), address, 0, NULL,
-                                         on_connected, &pending);
-  while (!pending.done)
-    g_main_context_iteration (context, TRUE);
-  if (pending.connection == NULL)
-    {
-      g_propagate_error (error, pending.error);
-      return FALSE;
-    }
-  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (pending.connection)));
-  ok = g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (pending.connection)),
-                                  line, strlen (line), NULL, NULL, error);
-  if (ok)
-    {
-      worker->reply = g_data_input_stream_read_line (in, NULL, NULL, error);
-      ok = worker->reply != NULL;
-    }
-  g_io_stream_close (G_IO_STREAM (pending.connection), NULL, NULL);
-  g_object_unref (pending.connection);
-  if (!ok)
+  status = EXAMPLE_JOB_STATUS (tether_template_acquire_object (app->status_template, NULL, error));
+  if (status == NULL)
     return FALSE;
+  number = session_number (app, session);
+  g_atomic_int_set (&status->session_number, (gint) number);
 
-  /* Tell the UI, then stay in scope until it lets the workers go. */
-  g_mutex_lock (&app->lock);
-  app->n_fetched++;
-  g_mutex_unlock (&app->lock);
-  g_idle_add (on_worker_fetched, app);
+  for (guint r = 1; r <= app->n_requests; r++)
+    {
+      g_autofree char *url = NULL;
+      g_autoptr(SoupMessage) msg = NULL;
+      Pending pending = { 0 };
+      Result *result = g_new0 (Result, 1);
+      gint64 sent;
 
-  g_mutex_lock (&app->lock);
-  while (!app->leave)
-    g_cond_wait (&app->cond, &app->lock);
-  g_mutex_unlock (&app->lock);
+      if (app->url != NULL)
+        url = g_strdup (app->url);
+      else
+        url = g_strdup_printf ("%sjob/%u/%u?delay=%u", app->server_base, job->number, r,
+                               g_random_int_range (50, 800));
 
+      result->app = app;
+      result->job = job->number;
+      result->request = r;
+      result->n_requests = app->n_requests;
+      result->context_number = status->context_number;
+      result->session_number = number;
+      result->context = context;
+      result->session = session;
+      result->session_type = G_OBJECT_TYPE_NAME (session);
+      result->scope_ms = scope_ms;
+
+      msg = soup_message_new ("GET", url);
+      if (msg == NULL)
+        {
+          result->error = g_strdup_printf ("Not an HTTP URL: %s", url);
+          g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, show_result, result, result_free);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Not an HTTP URL: %s", url);
+          return FALSE;
+        }
+
+      sent = g_get_monotonic_time ();
+      soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, status->cancellable,
+                                        on_body_read, &pending);
+      while (!pending.done)
+        g_main_context_iteration (context, TRUE);
+      result->request_ms = (g_get_monotonic_time () - sent) / 1000.0;
+      result->http_status = soup_message_get_status (msg);
+      if (pending.body != NULL)
+        result->n_bytes = g_bytes_get_size (pending.body);
+      else
+        result->error = g_strdup (pending.error->message);
+      g_clear_pointer (&pending.body, g_bytes_unref);
+      g_atomic_int_inc (&status->n_done);
+
+      /* To the UI thread: the worker owns its own context, never the
+       * default one, so this always queues an idle there. */
+      g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, show_result, result, result_free);
+
+      if (pending.error != NULL)
+        {
+          g_propagate_error (error, pending.error);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
 static void
-worker_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+job_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
 {
   GError *error = NULL;
 
-  if (tether_run_in_new_context (worker_scope, task_data, &error))
+  /* Enters a scope on a new context, runs the job, releases the session and
+   * the status on this thread, frees the context. */
+  if (tether_run_in_new_context (job_scope, task_data, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The window, on the UI thread                                              */
+/* ------------------------------------------------------------------------ */
+
 static void
-let_workers_leave (App *app)
+draw_swatch (GtkDrawingArea *area,
+             cairo_t        *cr,
+             int             width,
+             int             height,
+             gpointer        user_data)
 {
-  g_mutex_lock (&app->lock);
-  app->leave = TRUE;
-  g_cond_broadcast (&app->cond);
-  g_mutex_unlock (&app->lock);
+  /* Saturated colours, one per context number, so that the rows of one
+   * context are seen together (and counted by the self-test). */
+  static const double palette[][3] = {
+    { 0.89, 0.29, 0.20 },
+    { 0.16, 0.50, 0.86 },
+    { 0.20, 0.66, 0.29 },
+    { 0.90, 0.58, 0.05 },
+    { 0.58, 0.30, 0.80 },
+    { 0.05, 0.62, 0.62 },
+    { 0.85, 0.20, 0.55 },
+    { 0.45, 0.55, 0.05 },
+  };
+  guint index = GPOINTER_TO_UINT (user_data) % G_N_ELEMENTS (palette);
+
+  cairo_set_source_rgb (cr, palette[index][0], palette[index][1], palette[index][2]);
+  cairo_rectangle (cr, 0, 0, width, height);
+  cairo_fill (cr);
 }
 
-/* ------------------------------------------------------------------------ */
-/* The self-test: screenshot, read back, count the rows                      */
-/* ------------------------------------------------------------------------ */
-
-static gboolean
-save_screenshot (App        *app,
-                 GError    **error)
+static GtkWidget *
+make_row (guint              context_number,
+          const char *const  *columns,
+          gboolean            is_error)
 {
-  GdkPaintable *paintable = gtk_widget_paintable_new (app->window);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  int width = gtk_widget_get_width (app->window);
-  int height = gtk_widget_get_height (app->window);
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  GskRenderer *renderer;
+  static const int widths[] = { 12, 28, 32, 30, 24 };
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
+  GtkWidget *swatch = gtk_drawing_area_new ();
 
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_object_unref (paintable);
-  if (node == NULL)
+  gtk_drawing_area_set_content_width (GTK_DRAWING_AREA (swatch), SWATCH_SIZE);
+  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (swatch), SWATCH_SIZE);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (swatch), draw_swatch,
+                                  GUINT_TO_POINTER (context_number), NULL);
+  gtk_widget_set_valign (swatch, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (box), swatch);
+
+  for (guint i = 0; columns[i] != NULL && i < G_N_ELEMENTS (widths); i++)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the window drew nothing");
-      return FALSE;
+      GtkWidget *label = gtk_label_new (columns[i]);
+
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      /* Fixed widths, so that the columns line up from row to row. */
+      gtk_label_set_width_chars (GTK_LABEL (label), widths[i]);
+      if (columns[i + 1] != NULL)
+        gtk_label_set_max_width_chars (GTK_LABEL (label), widths[i]);
+      else
+        gtk_widget_set_hexpand (label, TRUE);
+      gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+      if (is_error && columns[i + 1] == NULL)
+        gtk_widget_add_css_class (label, "error");   /* the theme's red */
+      gtk_box_append (GTK_BOX (box), label);
     }
 
-  renderer = gtk_native_get_renderer (GTK_NATIVE (app->window));
-  texture = gsk_renderer_render_texture (renderer, node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  if (!gdk_texture_save_to_png (texture, app->screenshot_path))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", app->screenshot_path);
-      return FALSE;
-    }
-  return TRUE;
+  gtk_widget_set_margin_top (box, 4);
+  gtk_widget_set_margin_bottom (box, 4);
+  gtk_widget_set_margin_start (box, 8);
+  gtk_widget_set_margin_end (box, 8);
+  return box;
 }
 
-/* Counts the vertical runs of marker-coloured pixels in the column through
- * the markers' centre, in the PNG as saved on disk. */
-static gboolean
-count_marker_runs (const char  *path,
-                   guint       *out_runs,
-                   GError     **error)
+/* Rows only show: not activatable, so not highlighted under the pointer. */
+static void
+append_row (GtkWidget *list,
+            GtkWidget *content)
 {
-  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (path, error);
-  g_autofree guchar *pixels = NULL;
-  gboolean in_run = FALSE;
-  guint column_hits = 0;
-  gsize stride;
-  int width, height;
-  guint runs = 0;
+  GtkWidget *row = gtk_list_box_row_new ();
 
-  if (texture == NULL)
-    return FALSE;
-  width = gdk_texture_get_width (texture);
-  height = gdk_texture_get_height (texture);
-  stride = (gsize) width * 4;
-  pixels = g_malloc (stride * height);
-  gdk_texture_download (texture, pixels, stride);  /* CAIRO_FORMAT_ARGB32, native endian */
-
-  /* Find the column: the first x where a marker pixel appears. */
-  for (int x = 0; x < width && column_hits == 0; x++)
-    for (int y = 0; y < height; y++)
-      {
-        guint32 p = *(guint32 *) (pixels + y * stride + x * 4);
-
-        if (((p >> 16) & 0xff) == MARKER_R && ((p >> 8) & 0xff) == MARKER_G &&
-            (p & 0xff) == MARKER_B && (p >> 24) == 0xff)
-          {
-            /* Move to the middle of the marker, away from any edge. */
-            int mid = MIN (x + MARKER_SIZE / 2, width - 1);
-
-            for (int yy = 0; yy < height; yy++)
-              {
-                guint32 q = *(guint32 *) (pixels + yy * stride + mid * 4);
-                gboolean hit = ((q >> 16) & 0xff) == MARKER_R && ((q >> 8) & 0xff) == MARKER_G &&
-                               (q & 0xff) == MARKER_B;
-
-                if (hit && !in_run)
-                  runs++;
-                in_run = hit;
-              }
-            column_hits = 1;
-            break;
-          }
-      }
-
-  *out_runs = runs;
-  return TRUE;
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), content);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_list_box_append (GTK_LIST_BOX (list), row);
 }
 
 static void
-finish_self_test (App *app)
+update_status_line (App *app)
 {
-  guint rows = refresh_rows (app);
+  g_autofree char *text = NULL;
 
-  app->ok = app->n_failed == 0 &&
-            app->n_finished == app->n_workers &&
-            app->max_rows_seen == app->n_workers &&
-            app->screenshot_taken &&
-            app->marker_runs == app->n_workers &&
-            rows == 0 &&
-            tether_template_get_n_held (session_template) == 0;
-  g_print ("self-test: %u workers, %u failed, %u rows at most, %u rows in the screenshot, "
-           "%u rows at the end, %u sessions held: %s\n",
-           app->n_workers, app->n_failed, app->max_rows_seen, app->marker_runs, rows,
-           tether_template_get_n_held (session_template), app->ok ? "ok" : "FAILED");
-  gtk_window_destroy (GTK_WINDOW (app->window));
+  text = g_strdup_printf ("%u running · %u finished · %u failed · %u results · "
+                          "sessions held by tether %u, alive %d · %s",
+                          app->n_running, app->n_finished, app->n_failed, app->n_results,
+                          tether_template_get_n_held (app->session_template),
+                          g_atomic_int_get (&app->sessions_alive),
+                          app->url != NULL ? app->url : app->server_base);
+  gtk_label_set_text (GTK_LABEL (app->status_label), text);
+}
+
+/* Rebuilds "Live contexts" from what tether holds right now. */
+static void
+refresh_live_contexts (App *app)
+{
+  g_autoptr(GPtrArray) contexts = NULL;
+  gboolean session_is_object;
+  GtkWidget *child;
+
+  if (app->window == NULL)
+    return;   /* closed: jobs still finishing are only counted */
+
+  contexts = tether_dup_managed_contexts ();
+  /* The soup-session module declares its resource type (SoupSession), so
+   * its template hands out references too. A module built for provider
+   * ABI 1.0 declares none: its resources are opaque, never read here. */
+  session_is_object = tether_template_get_object_type (app->session_template) != G_TYPE_INVALID;
+
+  while ((child = gtk_widget_get_first_child (app->live_list)) != NULL)
+    gtk_list_box_remove (GTK_LIST_BOX (app->live_list), child);
+
+  app->n_live_rows = 0;
+  for (guint i = 0; i < contexts->len; i++)
+    {
+      GMainContext *context = g_ptr_array_index (contexts, i);
+      /* A reference: the worker may leave its scope (and tether release
+       * the status) while this row is being built. */
+      g_autoptr(ExampleJobStatus) status =
+        (ExampleJobStatus *) tether_template_dup_object (app->status_template, context);
+      g_autoptr(GObject) session = NULL;
+      g_autofree char *context_text = NULL;
+      g_autofree char *progress_text = NULL;
+      g_autofree char *session_text = NULL;
+      g_autofree char *cancel_text = NULL;
+      const char *columns[6] = { NULL };
+      gboolean cancelled;
+      gint session_no;
+
+      if (status == NULL)
+        continue;   /* another manager's context, or not acquired yet */
+      if (session_is_object)
+        session = tether_template_dup_object (app->session_template, context);
+
+      session_no = g_atomic_int_get (&status->session_number);
+      context_text = g_strdup_printf ("context #%u (%p)", status->context_number,
+                                      (gpointer) context);
+      progress_text = g_strdup_printf ("%d of %u done", g_atomic_int_get (&status->n_done),
+                                       status->n_requests);
+      if (session != NULL)
+        {
+          /* The number the job gave its session, read from the session. */
+          session_no = GPOINTER_TO_INT (g_object_get_data (session, "tether-gtk-number"));
+          session_text = g_strdup_printf ("%s #%d (%p)", G_OBJECT_TYPE_NAME (session),
+                                          session_no, (gpointer) session);
+        }
+      else
+        session_text = g_strdup_printf ("session #%d", session_no);
+      cancelled = g_cancellable_is_cancelled (status->cancellable);
+      cancel_text = g_strdup (cancelled ? "cancelling" : "running");
+      columns[0] = cancel_text;
+      columns[1] = context_text;
+      columns[2] = session_text;
+      columns[3] = progress_text;
+      append_row (app->live_list, make_row (status->context_number, columns, FALSE));
+      app->n_live_rows++;
+    }
+
+  if (app->n_live_rows == 0)
+    {
+      const char *columns[] = { "no job running", NULL };
+      GtkWidget *row = make_row (0, columns, FALSE);
+
+      /* No swatch for the placeholder. */
+      gtk_widget_set_visible (gtk_widget_get_first_child (row), FALSE);
+      append_row (app->live_list, row);
+    }
+  update_status_line (app);
 }
 
 static gboolean
-take_screenshot_after_frames (GtkWidget     *widget,
-                              GdkFrameClock *clock,
-                              gpointer       user_data)
+on_refresh_tick (gpointer user_data)
 {
   App *app = user_data;
-  static guint frames_mapped;
-  static guint attempts;
+
+  refresh_live_contexts (app);
+  if (app->n_running > 0)
+    return G_SOURCE_CONTINUE;
+  app->refresh_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* On the UI thread: a result from a worker. */
+static gboolean
+show_result (gpointer data)
+{
+  Result *result = data;
+  App *app = result->app;
+  g_autofree char *job_text = NULL;
+  g_autofree char *where_text = NULL;
+  g_autofree char *session_text = NULL;
+  g_autofree char *timing_text = NULL;
+  g_autofree char *outcome_text = NULL;
+  const char *columns[6] = { NULL };
+
+  job_text = g_strdup_printf ("job %u · %u/%u", result->job, result->request, result->n_requests);
+  where_text = g_strdup_printf ("context #%u (%p)", result->context_number, result->context);
+  session_text = g_strdup_printf ("%s #%u (%p)", result->session_type, result->session_number,
+                                  result->session);
+  timing_text = g_strdup_printf ("%.1f ms (scope after %.1f ms)", result->request_ms,
+                                 result->scope_ms);
+  if (result->error != NULL)
+    outcome_text = g_strdup (result->error);
+  else
+    outcome_text = g_strdup_printf ("HTTP %u, %" G_GSIZE_FORMAT " bytes",
+                                    result->http_status, result->n_bytes);
+  columns[0] = job_text;
+  columns[1] = where_text;
+  columns[2] = session_text;
+  columns[3] = timing_text;
+  columns[4] = outcome_text;
+
+  app->n_results++;
+  if (app->window == NULL)
+    return G_SOURCE_REMOVE;
+  append_row (app->results_list,
+              make_row (result->context_number, columns, result->error != NULL));
+  refresh_live_contexts (app);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the UI thread: the task was made there. */
+static void
+on_job_done (GObject      *source,
+             GAsyncResult *async_result,
+             gpointer      user_data)
+{
+  App *app = user_data;
+  Job *job = g_task_get_task_data (G_TASK (async_result));
   g_autoptr(GError) error = NULL;
 
-  /* Wait for the window to be on screen, then let layout and a couple of
-   * paints happen with the final rows. */
-  attempts++;
-  if (gtk_widget_get_mapped (app->window) && gtk_widget_get_width (app->window) > 0)
-    frames_mapped++;
-  if (frames_mapped < 3)
-    return G_SOURCE_CONTINUE;
-
-  if (!save_screenshot (app, &error))
+  if (!g_task_propagate_boolean (G_TASK (async_result), &error))
     {
-      if (attempts < 200)
-        return G_SOURCE_CONTINUE;   /* nothing drawn yet: try next frame */
-      g_printerr ("tether-gtk: screenshot: %s\n", error->message);
+      g_printerr ("tether-gtk: job %u: %s\n", job->number, error->message);
+      app->n_failed++;
     }
-  else if (!count_marker_runs (app->screenshot_path, &app->marker_runs, &error))
-    g_printerr ("tether-gtk: screenshot: %s\n", error->message);
+  app->n_running--;
+  app->n_finished++;
+  refresh_live_contexts (app);
+}
+
+static void
+on_fetch_clicked (GtkButton *button,
+                  gpointer   user_data)
+{
+  App *app = user_data;
+
+  for (guint i = 0; i < app->n_jobs; i++)
+    {
+      g_autoptr(GTask) task = g_task_new (NULL, NULL, on_job_done, app);
+      Job *job = g_new0 (Job, 1);
+
+      job->app = app;
+      job->number = ++app->next_job;
+      job->started = g_get_monotonic_time ();
+      g_task_set_task_data (task, job, g_free);
+      g_task_run_in_thread (task, job_thread);
+      app->n_running++;
+    }
+
+  if (app->refresh_id == 0 && app->window != NULL)
+    app->refresh_id = g_timeout_add (200, on_refresh_tick, app);
+  refresh_live_contexts (app);
+}
+
+static void
+on_cancel_clicked (GtkButton *button,
+                   gpointer   user_data)
+{
+  App *app = user_data;
+  g_autoptr(GPtrArray) contexts = tether_dup_managed_contexts ();
+
+  for (guint i = 0; i < contexts->len; i++)
+    {
+      g_autoptr(GObject) status = tether_template_dup_object (app->status_template,
+                                                              g_ptr_array_index (contexts, i));
+
+      /* g_cancellable_cancel() is thread-safe; the reference keeps the
+       * cancellable valid even if the job has just ended. */
+      if (status != NULL)
+        g_cancellable_cancel (EXAMPLE_JOB_STATUS (status)->cancellable);
+    }
+  refresh_live_contexts (app);
+}
+
+static GtkWidget *
+make_section (const char *title,
+              GtkWidget  *list,
+              gboolean    expand)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  GtkWidget *heading = gtk_label_new (NULL);
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+  g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", title);
+
+  gtk_label_set_markup (GTK_LABEL (heading), markup);
+  gtk_label_set_xalign (GTK_LABEL (heading), 0);
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), list);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled),
+                                  GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_has_frame (GTK_SCROLLED_WINDOW (scrolled), TRUE);
+  if (expand)
+    gtk_widget_set_vexpand (scrolled, TRUE);
   else
     {
-      app->screenshot_taken = TRUE;
-      g_print ("screenshot %s: %u rows counted\n", app->screenshot_path, app->marker_runs);
+      gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scrolled), TRUE);
+      gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scrolled), 220);
     }
-
-  let_workers_leave (app);
-  return G_SOURCE_REMOVE;
+  gtk_box_append (GTK_BOX (box), heading);
+  gtk_box_append (GTK_BOX (box), scrolled);
+  return box;
 }
 
-static gboolean
-on_worker_fetched (gpointer user_data)
-{
-  App *app = user_data;
-  guint n_fetched;
-
-  g_mutex_lock (&app->lock);
-  n_fetched = app->n_fetched;
-  g_mutex_unlock (&app->lock);
-
-  refresh_rows (app);
-  if (app->self_test && n_fetched == app->n_workers && !app->screenshot_taken)
-    gtk_widget_add_tick_callback (app->window, take_screenshot_after_frames, app, NULL);
-  return G_SOURCE_REMOVE;
-}
-
+/* The window is gone; jobs may still be finishing (see app_finish()). */
 static void
-on_worker_done (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  App *app = user_data;
-  Worker *worker = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_printerr ("worker %u failed: %s\n", worker->number, error->message);
-      app->n_failed++;
-      /* A worker that failed never reaches the gate; do not wait for it. */
-      if (app->self_test)
-        let_workers_leave (app);
-    }
-  app->n_finished++;
-  refresh_rows (app);
-
-  if (app->self_test && app->n_finished == app->n_workers)
-    finish_self_test (app);
-}
-
-static gboolean
-on_self_test_timeout (gpointer user_data)
+on_window_destroy (GtkWidget *window,
+                   gpointer   user_data)
 {
   App *app = user_data;
 
-  g_printerr ("tether-gtk: self-test timed out\n");
-  app->n_failed++;
-  let_workers_leave (app);
-  return G_SOURCE_REMOVE;
+  g_clear_handle_id (&app->refresh_id, g_source_remove);
+  app->window = NULL;
+  app->fetch_button = app->cancel_button = NULL;
+  app->status_label = app->live_list = app->results_list = NULL;
 }
-
-/* ------------------------------------------------------------------------ */
-/* The application                                                           */
-/* ------------------------------------------------------------------------ */
 
 static void
 on_activate (GtkApplication *gtk_app,
              gpointer        user_data)
 {
   App *app = user_data;
-  g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
-  g_autoptr(GError) error = NULL;
-  GtkWidget *box, *scrolled;
-
-  gtk_css_provider_load_from_data (css,
-    ".row-marker { background: " MARKER_CSS "; border-radius: 0; }", -1);
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
-                                              GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  GtkWidget *header, *box;
 
   app->window = gtk_application_window_new (gtk_app);
-  gtk_window_set_title (GTK_WINDOW (app->window), "tether: live contexts");
-  gtk_window_set_default_size (GTK_WINDOW (app->window), 640, 80 + 40 * app->n_workers);
+  gtk_window_set_title (GTK_WINDOW (app->window), "tether: one SoupSession per job context");
+  gtk_window_set_default_size (GTK_WINDOW (app->window), 1000, 600);
+  g_signal_connect (app->window, "destroy", G_CALLBACK (on_window_destroy), app);
 
-  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  app->status = gtk_label_new ("");
-  gtk_label_set_xalign (GTK_LABEL (app->status), 0);
-  gtk_widget_set_margin_start (app->status, 6);
-  gtk_widget_set_margin_top (app->status, 6);
-  app->list = gtk_list_box_new ();
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (app->list), GTK_SELECTION_NONE);
-  scrolled = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), app->list);
-  gtk_widget_set_vexpand (scrolled, TRUE);
-  gtk_box_append (GTK_BOX (box), app->status);
-  gtk_box_append (GTK_BOX (box), scrolled);
+  header = gtk_header_bar_new ();
+  app->fetch_button = gtk_button_new_with_mnemonic ("_Fetch");
+  gtk_widget_add_css_class (app->fetch_button, "suggested-action");
+  g_signal_connect (app->fetch_button, "clicked", G_CALLBACK (on_fetch_clicked), app);
+  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), app->fetch_button);
+  app->cancel_button = gtk_button_new_with_mnemonic ("_Cancel all");
+  g_signal_connect (app->cancel_button, "clicked", G_CALLBACK (on_cancel_clicked), app);
+  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), app->cancel_button);
+  gtk_window_set_titlebar (GTK_WINDOW (app->window), header);
+
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 10);
+  gtk_widget_set_margin_top (box, 10);
+  gtk_widget_set_margin_bottom (box, 10);
+  gtk_widget_set_margin_start (box, 10);
+  gtk_widget_set_margin_end (box, 10);
+  app->status_label = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (app->status_label), 0);
+  gtk_label_set_wrap (GTK_LABEL (app->status_label), TRUE);
+  app->live_list = gtk_list_box_new ();
+  app->results_list = gtk_list_box_new ();
+  gtk_box_append (GTK_BOX (box), app->status_label);
+  gtk_box_append (GTK_BOX (box), make_section ("Live contexts", app->live_list, FALSE));
+  gtk_box_append (GTK_BOX (box), make_section ("Results", app->results_list, TRUE));
   gtk_window_set_child (GTK_WINDOW (app->window), box);
-  refresh_rows (app);
+
+  refresh_live_contexts (app);
   gtk_window_present (GTK_WINDOW (app->window));
-
-  app->service = g_socket_service_new ();
-  app->port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (app->service), NULL, &error);
-  if (app->port == 0)
-    {
-      g_printerr ("tether-gtk: cannot listen: %s\n", error->message);
-      app->n_failed++;
-      gtk_window_destroy (GTK_WINDOW (app->window));
-      return;
-    }
-  g_signal_connect (app->service, "incoming", G_CALLBACK (on_incoming), NULL);
-  g_socket_service_start (app->service);
-
-  if (app->self_test)
-    g_timeout_add_seconds (SELF_TEST_TIMEOUT_SECONDS, on_self_test_timeout, app);
-  else
-    let_workers_leave (app);   /* interactive: workers fetch and leave */
-
-  for (guint i = 0; i < app->n_workers; i++)
-    {
-      g_autoptr(GTask) task = g_task_new (NULL, NULL, on_worker_done, app);
-      Worker *worker = g_new0 (Worker, 1);
-
-      worker->app = app;
-      worker->number = i + 1;
-      g_task_set_task_data (task, worker, worker_free);
-      g_task_run_in_thread (task, worker_thread);
-    }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Setting up and tearing down                                               */
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+app_init (App      *app,
+          GError  **error)
+{
+  app->session_template = load_session_provider (error);
+  if (app->session_template == NULL)
+    return FALSE;
+  app->status_template = tether_template_new_for_object ("job-status",
+                                                         "what a job's context is doing",
+                                                         EXAMPLE_TYPE_JOB_STATUS,
+                                                         job_status_acquire, app, NULL,
+                                                         NULL, NULL, NULL, error);
+  return app->status_template != NULL;
+}
+
+/* After the application returned: jobs still running (the window was
+ * closed) are cancelled and waited for; their tasks call back in the
+ * default context, iterated here. */
+static void
+app_finish (App *app)
+{
+  if (app->status_template != NULL && app->n_running > 0)
+    {
+      on_cancel_clicked (NULL, app);
+      while (app->n_running > 0)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  g_clear_handle_id (&app->refresh_id, g_source_remove);
+
+  if (app->status_template != NULL)
+    tether_template_unregister (app->status_template);
+  if (app->session_template != NULL)
+    tether_template_unregister (app->session_template);
+  g_clear_object (&app->status_template);
+  g_clear_object (&app->session_template);
+}
+
+#ifndef TETHER_GTK_NO_MAIN
 int
 main (int   argc,
       char *argv[])
@@ -576,69 +951,60 @@ main (int   argc,
   g_autoptr(GtkApplication) gtk_app = NULL;
   g_autoptr(GOptionContext) options = NULL;
   g_autoptr(GError) error = NULL;
+  HttpServer *server = NULL;
   App app = { 0 };
-  gint n_workers = 3;
-  gboolean self_test = FALSE;
-  char *screenshot = NULL;
+  gint n_jobs = 4, n_requests = 3;
   GOptionEntry entries[] = {
-    { "workers", 'w', 0, G_OPTION_ARG_INT, &n_workers, "Worker threads (default 3)", "N" },
-    { "self-test", 0, 0, G_OPTION_ARG_NONE, &self_test, "Check the window and exit", NULL },
-    { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, &screenshot,
-      "Where --self-test saves the window", "FILE" },
-    { NULL }
+    { "jobs", 'j', 0, G_OPTION_ARG_INT, &n_jobs, "Jobs per click of Fetch (default 4)", "N" },
+    { "requests", 'r', 0, G_OPTION_ARG_INT, &n_requests, "Requests per job (default 3)", "N" },
+    { "url", 'u', 0, G_OPTION_ARG_STRING, &app.url,
+      "GET this URL instead of the example's own server on 127.0.0.1", "URL" },
+    G_OPTION_ENTRY_NULL
   };
   int status;
 
-  options = g_option_context_new ("- worker threads and their contexts, live");
+  options = g_option_context_new ("- jobs on worker threads, one context and session each");
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, &error))
     {
       g_printerr ("tether-gtk: %s\n", error->message);
       return 2;
     }
-  if (n_workers < 1 || n_workers > 16 || (self_test && screenshot == NULL))
+  if (n_jobs < 1 || n_jobs > 32 || n_requests < 1 || n_requests > 20)
     {
-      g_printerr ("tether-gtk: --workers must be 1 to 16; --self-test needs --screenshot\n");
+      g_printerr ("tether-gtk: --jobs takes 1 to 32, --requests 1 to 20\n");
       return 2;
     }
+  app.n_jobs = (guint) n_jobs;
+  app.n_requests = (guint) n_requests;
 
-  session_template = tether_template_new_for_object ("fetch-session",
-                                                     "a GSocketClient per worker context",
-                                                     G_TYPE_SOCKET_CLIENT,
-                                                     session_acquire, NULL, NULL,
-                                                     NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-
-  g_mutex_init (&app.lock);
-  g_cond_init (&app.cond);
-  app.n_workers = (guint) n_workers;
-  app.self_test = self_test;
-  app.screenshot_path = screenshot;
+  if (!app_init (&app, &error))
+    {
+      g_printerr ("tether-gtk: %s\n", error->message);
+      app_finish (&app);
+      return 1;
+    }
+  if (app.url == NULL)
+    {
+      server = http_server_start (on_job_request, NULL, &error);
+      if (server == NULL)
+        {
+          g_printerr ("tether-gtk: cannot start the HTTP server: %s\n", error->message);
+          app_finish (&app);
+          return 1;
+        }
+      app.server_base = g_strdup (server->url);
+    }
 
   gtk_app = gtk_application_new ("org.example.TetherGtk", G_APPLICATION_NON_UNIQUE);
-  app.app = gtk_app;
   g_signal_connect (gtk_app, "activate", G_CALLBACK (on_activate), &app);
-  status = g_application_run (G_APPLICATION (gtk_app), 1, argv);
+  status = g_application_run (G_APPLICATION (gtk_app), argc, argv);
 
-  /* Workers still in scope (interactive close, or a failed self-test) are
-   * let go and waited for: their tasks hold the application alive. */
-  let_workers_leave (&app);
-  while (app.n_finished < app.n_workers && app.port != 0)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (app.service != NULL)
-    {
-      g_socket_service_stop (app.service);
-      g_socket_listener_close (G_SOCKET_LISTENER (app.service));
-      g_object_unref (app.service);
-    }
-  tether_template_unregister (session_template);
-  g_clear_object (&session_template);
-  g_mutex_clear (&app.lock);
-  g_cond_clear (&app.cond);
-  g_free (screenshot);
-
-  if (self_test)
-    return (status == 0 && app.ok) ? 0 : 1;
+  app_finish (&app);
+  if (server != NULL)
+    http_server_stop (server);
+  g_free (app.server_base);
+  g_free (app.url);
   return status;
 }
+#endif

@@ -252,6 +252,42 @@ test_new_invalid_name (void)
   g_assert_cmpint (calls.n_destroyed, ==, 2);
 }
 
+/* The provider-name alphabet the headers and guides give: ASCII letters,
+ * digits, '-', '_' and '.', starting with a letter, at most 128 characters;
+ * anything else is INVALID_NAME. */
+static void
+test_new_name_alphabet (void)
+{
+  g_autofree char *longest = g_strnfill (128, 'n');
+  g_autofree char *too_long = g_strnfill (129, 'n');
+  const char *valid[] = { "a", "a.b", "org.example.Thing-2_x", "Z9", longest };
+  const char *invalid[] = { "", ".a", "9a", "-a", "_a", "a b", "a/b", "a:b", "a\n",
+                            "caf\xc3\xa9", too_long };
+
+  for (guint i = 0; i < G_N_ELEMENTS (valid); i++)
+    {
+      Calls calls;
+      TetherTemplate *template;
+
+      calls_init (&calls);
+      template = new_template (valid[i], G_TYPE_OBJECT, &calls);
+      g_assert_cmpstr (tether_template_get_name (template), ==, valid[i]);
+      drop_template (template);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      TetherTemplate *template;
+
+      template = tether_template_new_for_object (invalid[i], NULL, G_TYPE_OBJECT,
+                                                 acquire_cb, NULL, NULL, NULL, NULL, NULL,
+                                                 &error);
+      g_assert_null (template);
+      g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME);
+    }
+}
+
 /* A plain template is not an object template. */
 static void
 test_plain_template_type (void)
@@ -649,6 +685,7 @@ main (int   argc,
   g_test_add_func ("/object-template/acquire/floating", test_acquire_floating);
   g_test_add_func ("/object-template/acquire/async", test_acquire_async);
   g_test_add_func ("/object-template/new/invalid-name", test_new_invalid_name);
+  g_test_add_func ("/object-template/new/name-alphabet", test_new_name_alphabet);
   g_test_add_func ("/object-template/plain-template", test_plain_template_type);
   g_test_add_func ("/object-template/manager/scope", test_manager_scope);
   g_test_add_func ("/object-template/purge/dead-context", test_purge_dead_context);

@@ -45,6 +45,16 @@ typedef gboolean (*TetherScopeFunc) (gpointer   user_data,
 
 #define TETHER_TYPE_MANAGER (tether_manager_get_type ())
 
+/**
+ * TetherManagerClass:
+ * @parent_class: the #GObjectClass it derives from
+ *
+ * The class structure of [class@Tether.Manager]: a final type, with no
+ * virtual functions to override and nothing to subclass. Make managers with
+ * [ctor@Tether.Manager.new], or let [func@Tether.Manager.run] and
+ * [func@Tether.run_in_new_context] make one for you.
+ */
+
 TETHER_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (TetherManager, tether_manager, TETHER, MANAGER, GObject)
 

@@ -66,7 +66,7 @@ typedef struct _TetherProvider TetherProvider;
  * @struct_size: `sizeof (TetherProvider)` where the provider was built; fields
  *   past it are read as %NULL
  * @name: a short unique name such as `"soup-session"`: ASCII letters, digits,
- *   `-` and `_`, starting with a letter
+ *   `-`, `_` and `.`, starting with a letter, at most 128 characters
  * @description: (nullable): one line saying what the resource is
  * @acquire: (nullable): creates the resource for @context; returns it, or
  *   %NULL with @error set

@@ -18,6 +18,18 @@ G_BEGIN_DECLS
 
 #define TETHER_TYPE_TEMPLATE (tether_template_get_type ())
 
+/**
+ * TetherTemplateClass:
+ * @parent_class: the #GObjectClass it derives from
+ *
+ * The class structure of [class@Tether.Template]: a final type, with no
+ * virtual functions to override and nothing to subclass. A template gets its
+ * behaviour from the [struct@Tether.Provider] it is made with, by
+ * [ctor@Tether.Template.new], [ctor@Tether.Template.new_full],
+ * [ctor@Tether.Template.new_for_object] or [func@Tether.load_provider], never
+ * from a subclass, and never from g_object_new().
+ */
+
 TETHER_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (TetherTemplate, tether_template, TETHER, TEMPLATE, GObject)
 
