@@ -150,6 +150,22 @@ _tether_provider_call_clear (TetherProviderCall *call)
   g_free (call->description);
 }
 
+/* What _tether_provider_check_result() accepts, for the counters, which
+ * are kept where the provider returns. */
+static gboolean
+result_is_valid (TetherProviderCall *call,
+                 gpointer            resource,
+                 const GError       *error)
+{
+  GType type;
+
+  if (resource == NULL || error != NULL)
+    return FALSE;
+
+  type = _tether_provider_get_resource_type (call);
+  return type == G_TYPE_INVALID || G_TYPE_CHECK_INSTANCE_TYPE (resource, type);
+}
+
 gpointer
 _tether_provider_acquire (TetherProviderCall  *call,
                           GMainContext        *context,
@@ -160,7 +176,7 @@ _tether_provider_acquire (TetherProviderCall  *call,
   gpointer resource = call->provider.acquire (context, call->data, &local_error);
 
   _tether_trace_acquire_end (&call->counters, call->name, context, start,
-                             resource != NULL && local_error == NULL, local_error);
+                             result_is_valid (call, resource, local_error), local_error);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 
@@ -225,7 +241,7 @@ _tether_provider_acquire_finish (TetherProviderCall  *call,
 
   if (acquire != NULL)
     _tether_trace_acquire_end (&call->counters, call->name, acquire->context, acquire->start,
-                               resource != NULL && local_error == NULL, local_error);
+                               result_is_valid (call, resource, local_error), local_error);
   g_free (acquire);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
@@ -262,7 +278,7 @@ _tether_provider_check_result (TetherProviderCall  *call,
                    call->name,
                    G_TYPE_CHECK_INSTANCE (resource) ? G_OBJECT_TYPE_NAME (resource) : "non-instance",
                    context, g_type_name (type));
-      _tether_provider_release (call, resource, context, TRUE);
+      provider_release (call, resource, context, TRUE);
       return NULL;
     }
 

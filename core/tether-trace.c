@@ -343,7 +343,7 @@ _tether_trace_acquire_end (TetherTraceCounters *counters,
   __atomic_fetch_add (&counters->acquires_done, 1, __ATOMIC_RELEASE);
 
   trace_mark (start, elapsed, "tether acquire", name,
-              succeeded ? "acquired" : (error != NULL ? error->message : "failed"));
+              succeeded ? "acquired" : (error != NULL ? error->message : "result refused"));
 
   if (_tether_trace_enabled ())
     {
@@ -356,7 +356,7 @@ _tether_trace_acquire_end (TetherTraceCounters *counters,
       else
         message = g_strdup_printf ("%s: acquire for context %p failed in %" G_GUINT64_FORMAT " us: %s",
                                    name, context, elapsed / 1000,
-                                   error != NULL ? error->message : "no resource and no error");
+                                   error != NULL ? error->message : "its result was refused");
       m.outcome = succeeded ? "ok" : "error";
       m.message = message;
       trace_log (&m);

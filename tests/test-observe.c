@@ -607,10 +607,8 @@ main (int    argc,
   g_test_add_data_func ("/observe/stats/async", NULL, test_stats_async);
   g_test_add ("/observe/stats/concurrent", Fixture, NULL,
               fixture_set_up, test_stats_concurrent, fixture_tear_down);
-#if 0   /* registered with the flight's hook */
   g_test_add ("/observe/stats/joins", Fixture, NULL,
               fixture_set_up, test_stats_joins, fixture_tear_down);
-#endif
 
   return g_test_run ();
 }
