@@ -243,6 +243,12 @@ capture_get (void)
 
   return capture_writer;
 }
+
+/* Atomic: -1 until decided, then whether anyone records marks. Sysprof
+ * gives a program it records the collector's socket in SYSPROF_CONTROL_FD,
+ * which the collector reads once too; without either variable a mark
+ * costs one load instead of a collector lookup per call. */
+static gint marks_wanted = -1;
 #endif
 
 /* A Sysprof mark: @group says what tether did ("tether acquire"), @name
@@ -255,6 +261,16 @@ trace_mark (gint64      start,
             const char *message)
 {
 #ifdef HAVE_SYSPROF
+  gint wanted = g_atomic_int_get (&marks_wanted);
+
+  if (G_UNLIKELY (wanted < 0))
+    {
+      wanted = g_getenv ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
+      g_atomic_int_set (&marks_wanted, wanted);
+    }
+  if (!wanted)
+    return;
+
   sysprof_collector_mark (start, duration, group, name, message);
 
   if (capture_get () != NULL)
