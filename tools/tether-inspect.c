@@ -439,6 +439,24 @@ print_stats (const char *what,
            (double) g_array_index (values, gint64, values->len - 1));
 }
 
+/* The template's own counters (tether_template_get_stats()), which time
+ * the provider alone, where the figures above include tether's slow path. */
+static void
+print_template_stats (TetherTemplate *template)
+{
+  g_autoptr(TetherTemplateStats) s = tether_template_get_stats (template);
+
+  g_print ("    counters %" G_GUINT64_FORMAT " acquires (%" G_GUINT64_FORMAT " failed), %"
+           G_GUINT64_FORMAT " joins, %" G_GUINT64_FORMAT " graceful and %" G_GUINT64_FORMAT
+           " ungraceful releases, %" G_GUINT64_FORMAT " purged, %u held\n",
+           s->acquires, s->failures, s->joins, s->graceful_releases,
+           s->ungraceful_releases, s->purged, s->n_held);
+  if (s->acquire_time_count > 0)
+    g_print ("    provider acquire: mean %.1f  max %.1f us over %" G_GUINT64_FORMAT "\n",
+             s->acquire_time_total_ns / 1e3 / s->acquire_time_count,
+             s->acquire_time_max_ns / 1e3, s->acquire_time_count);
+}
+
 static gboolean
 exercise_template (TetherTemplate *template)
 {
@@ -484,6 +502,7 @@ exercise_template (TetherTemplate *template)
       print_stats ("release", releases);
     }
   g_print ("    %u ok, %u failed, %.1f ms wall\n", acquires->len, n_failed, wall / 1000.0);
+  print_template_stats (template);
 
   return n_failed == 0 && tether_template_get_n_held (template) == 0;
 }
