@@ -93,9 +93,15 @@ extern TetherMutex _tether_state_lock;
 
 /* The unlock sends the debug messages noticed under the lock, if any: one
  * thread-local test otherwise (tether-trace-private.h). */
+static inline void
+_tether_state_unlock (void)
+{
+  tether_mutex_unlock (&_tether_state_lock);
+  _tether_trace_flush_deferred ();
+}
+
 #define TETHER_STATE_LOCK()   tether_mutex_lock (&_tether_state_lock)
-#define TETHER_STATE_UNLOCK() \
-  G_STMT_START { tether_mutex_unlock (&_tether_state_lock); _tether_trace_flush_deferred (); } G_STMT_END
+#define TETHER_STATE_UNLOCK() _tether_state_unlock ()
 
 /* Reference counts of flights and waiters. GLib's g_atomic_ref_count_*()
  * are functions inside libglib, whose atomics ThreadSanitizer cannot see, so

@@ -84,34 +84,46 @@ typedef struct
 } TraceMessage;
 
 static void
+add_field (GLogField  *fields,
+           gsize      *n,
+           const char *key,
+           const char *value)
+{
+  fields[*n].key = key;
+  fields[*n].value = value;
+  fields[*n].length = -1;
+  (*n)++;
+}
+
+static void
 trace_log (const TraceMessage *m)
 {
   char context[32], duration[32], count[32];
   GLogField fields[9];
   gsize n = 0;
 
-  fields[n++] = (GLogField) { "MESSAGE", m->message, -1 };
-  fields[n++] = (GLogField) { "PRIORITY", "7", -1 };   /* debug */
-  fields[n++] = (GLogField) { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 };
-  fields[n++] = (GLogField) { TETHER_TRACE_FIELD_EVENT, m->event, -1 };
+  add_field (fields, &n, "MESSAGE", m->message);
+  add_field (fields, &n, "PRIORITY", "7"); /* debug */
+  add_field (fields, &n, "GLIB_DOMAIN", G_LOG_DOMAIN);
+  add_field (fields, &n, TETHER_TRACE_FIELD_EVENT, m->event);
   if (m->name != NULL)
-    fields[n++] = (GLogField) { TETHER_TRACE_FIELD_TEMPLATE, m->name, -1 };
+    add_field (fields, &n, TETHER_TRACE_FIELD_TEMPLATE, m->name);
   if (m->context != NULL)
     {
       g_snprintf (context, sizeof context, "%p", m->context);
-      fields[n++] = (GLogField) { TETHER_TRACE_FIELD_CONTEXT, context, -1 };
+      add_field (fields, &n, TETHER_TRACE_FIELD_CONTEXT, context);
     }
   if (m->duration_ns >= 0)
     {
       g_snprintf (duration, sizeof duration, "%" G_GINT64_FORMAT, m->duration_ns / 1000);
-      fields[n++] = (GLogField) { TETHER_TRACE_FIELD_DURATION_US, duration, -1 };
+      add_field (fields, &n, TETHER_TRACE_FIELD_DURATION_US, duration);
     }
   if (m->outcome != NULL)
-    fields[n++] = (GLogField) { TETHER_TRACE_FIELD_OUTCOME, m->outcome, -1 };
+    add_field (fields, &n, TETHER_TRACE_FIELD_OUTCOME, m->outcome);
   if (m->count >= 0)
     {
       g_snprintf (count, sizeof count, "%" G_GINT64_FORMAT, m->count);
-      fields[n++] = (GLogField) { TETHER_TRACE_FIELD_COUNT, count, -1 };
+      add_field (fields, &n, TETHER_TRACE_FIELD_COUNT, count);
     }
 
   g_log_structured_array (G_LOG_LEVEL_DEBUG, fields, n);
@@ -367,11 +379,11 @@ _tether_trace_acquire_end (TetherTraceCounters *counters,
       TraceMessage m = { "flight-finished", name, context, elapsed, NULL, -1, NULL };
 
       if (succeeded)
-        message = g_strdup_printf ("%s: acquired for context %p in %" G_GUINT64_FORMAT " us",
-                                   name, context, elapsed / 1000);
+        message = g_strdup_printf ("%s: acquired for context %p in %.1f us",
+                                   name, context, elapsed / 1e3);
       else
-        message = g_strdup_printf ("%s: acquire for context %p failed in %" G_GUINT64_FORMAT " us: %s",
-                                   name, context, elapsed / 1000,
+        message = g_strdup_printf ("%s: acquire for context %p failed in %.1f us: %s",
+                                   name, context, elapsed / 1e3,
                                    error != NULL ? error->message : "its result was refused");
       m.outcome = succeeded ? "ok" : "error";
       m.message = message;
@@ -399,11 +411,11 @@ _tether_trace_release (TetherTraceCounters *counters,
                          name, context, elapsed, NULL, -1, NULL };
 
       if (graceful)
-        message = g_strdup_printf ("%s: released for context %p in %" G_GINT64_FORMAT " us",
-                                   name, context, elapsed / 1000);
+        message = g_strdup_printf ("%s: released for context %p in %.1f us",
+                                   name, context, elapsed / 1e3);
       else
-        message = g_strdup_printf ("%s: released ungracefully (its context is gone) in %"
-                                   G_GINT64_FORMAT " us", name, elapsed / 1000);
+        message = g_strdup_printf ("%s: released ungracefully (its context is gone) in %.1f us",
+                                   name, elapsed / 1e3);
       m.message = message;
       trace_log (&m);
     }

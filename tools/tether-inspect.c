@@ -444,17 +444,21 @@ print_stats (const char *what,
 static void
 print_template_stats (TetherTemplate *template)
 {
-  g_autoptr(TetherTemplateStats) s = tether_template_get_stats (template);
+  g_autoptr (TetherTemplateStats) s = tether_template_get_stats (template);
+  g_autofree char *acquires = g_strdup_printf ("%" G_GUINT64_FORMAT, s->acquires);
+  g_autofree char *failures = g_strdup_printf ("%" G_GUINT64_FORMAT, s->failures);
+  g_autofree char *joins = g_strdup_printf ("%" G_GUINT64_FORMAT, s->joins);
+  g_autofree char *graceful = g_strdup_printf ("%" G_GUINT64_FORMAT, s->graceful_releases);
+  g_autofree char *ungraceful = g_strdup_printf ("%" G_GUINT64_FORMAT, s->ungraceful_releases);
+  g_autofree char *purged = g_strdup_printf ("%" G_GUINT64_FORMAT, s->purged);
 
-  g_print ("    counters %" G_GUINT64_FORMAT " acquires (%" G_GUINT64_FORMAT " failed), %"
-           G_GUINT64_FORMAT " joins, %" G_GUINT64_FORMAT " graceful and %" G_GUINT64_FORMAT
-           " ungraceful releases, %" G_GUINT64_FORMAT " purged, %u held\n",
-           s->acquires, s->failures, s->joins, s->graceful_releases,
-           s->ungraceful_releases, s->purged, s->n_held);
+  g_print ("    counters %s acquires (%s failed), %s joins, %s graceful and %s ungraceful "
+           "releases, %s purged, %u held\n",
+           acquires, failures, joins, graceful, ungraceful, purged, s->n_held);
   if (s->acquire_time_count > 0)
-    g_print ("    provider acquire: mean %.1f  max %.1f us over %" G_GUINT64_FORMAT "\n",
+    g_print ("    provider acquire: mean %.1f  max %.1f us over %.0f\n",
              s->acquire_time_total_ns / 1e3 / s->acquire_time_count,
-             s->acquire_time_max_ns / 1e3, s->acquire_time_count);
+             s->acquire_time_max_ns / 1e3, (double) s->acquire_time_count);
 }
 
 static gboolean
