@@ -43,6 +43,7 @@ typedef struct
 #define TETHER_TRACE_FIELD_DURATION_US "TETHER_DURATION_US"
 #define TETHER_TRACE_FIELD_OUTCOME     "TETHER_OUTCOME"
 #define TETHER_TRACE_FIELD_COUNT       "TETHER_COUNT"
+#define TETHER_TRACE_FIELD_MODULE      "TETHER_MODULE"
 
 /* Whether the debug log of domain "Tether" is on: G_MESSAGES_DEBUG names
  * it (or "all"; read once), or g_log_set_debug_enabled (TRUE). */
@@ -89,6 +90,11 @@ void     _tether_trace_context_died        (GMainContext        *context,
 void     _tether_trace_purge               (const char          *only,
                                             guint                n_released,
                                             gint64               start);
+
+/* The loader: @path loaded as template @name, or refused with @error. */
+void     _tether_trace_module              (const char          *path,
+                                            const char          *name,
+                                            const GError        *error);
 
 /* The per-thread buffer of messages noticed under the lock. */
 extern __thread guint _tether_trace_n_deferred;

@@ -81,6 +81,7 @@ typedef struct
   const char   *outcome;     /* NULL: none */
   gint64        count;       /* < 0: none */
   const char   *message;
+  const char   *module;      /* a module's path, or NULL */
 } TraceMessage;
 
 static void
@@ -99,7 +100,7 @@ static void
 trace_log (const TraceMessage *m)
 {
   char context[32], duration[32], count[32];
-  GLogField fields[9];
+  GLogField fields[10];
   gsize n = 0;
 
   add_field (fields, &n, "MESSAGE", m->message);
@@ -125,6 +126,9 @@ trace_log (const TraceMessage *m)
       g_snprintf (count, sizeof count, "%" G_GINT64_FORMAT, m->count);
       add_field (fields, &n, TETHER_TRACE_FIELD_COUNT, count);
     }
+
+  if (m->module != NULL)
+    add_field (fields, &n, TETHER_TRACE_FIELD_MODULE, m->module);
 
   g_log_structured_array (G_LOG_LEVEL_DEBUG, fields, n);
 }
@@ -485,6 +489,27 @@ _tether_trace_purge (const char *only,
         message = g_strdup_printf ("purge released %u resources of dead contexts",
                                    n_released);
       m.message = message;
+      trace_log (&m);
+    }
+}
+
+void
+_tether_trace_module (const char   *path,
+                      const char   *name,
+                      const GError *error)
+{
+  if (_tether_trace_enabled ())
+    {
+      g_autofree char *message = NULL;
+      TraceMessage m = { error == NULL ? "module-loaded" : "module-refused",
+                         name, NULL, -1, error == NULL ? "ok" : "error", -1, NULL };
+
+      if (error == NULL)
+        message = g_strdup_printf ("Loaded provider '%s' from %s", name, path);
+      else
+        message = g_strdup_printf ("Refused provider module %s: %s", path, error->message);
+      m.message = message;
+      m.module = path;
       trace_log (&m);
     }
 }

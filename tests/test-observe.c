@@ -291,6 +291,37 @@ test_log_manager (Fixture       *f,
   g_main_context_unref (context);
 }
 
+/* A module loaded, and one refused, with its path and its error. */
+static void
+test_log_modules (void)
+{
+  g_autofree char *good = g_test_build_filename (G_TEST_BUILT, "plugins", "corpus", "good.so", NULL);
+  g_autofree char *missing = g_test_build_filename (G_TEST_BUILT, "no-such-module.so", NULL);
+  g_autoptr(TetherTemplate) template = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) got = NULL;
+  GHashTable *e;
+
+  test_reset_global_state ();
+  capture_start (TRUE);
+  template = tether_load_provider_full (good, NULL, TETHER_LOAD_ALLOW_INSECURE_PATH, &error);
+  g_assert_no_error (error);
+  g_assert_null (tether_load_provider_full (missing, NULL, TETHER_LOAD_ALLOW_INSECURE_PATH, &error));
+  g_assert_nonnull (error);
+  got = capture_stop ();
+
+  e = the_event (got, "module-loaded");
+  assert_field (e, "TETHER_MODULE", good);
+  assert_field (e, "TETHER_TEMPLATE", tether_template_get_name (template));
+  assert_field (e, "TETHER_OUTCOME", "ok");
+  e = the_event (got, "module-refused");
+  assert_field (e, "TETHER_MODULE", missing);
+  assert_field (e, "TETHER_OUTCOME", "error");
+  g_assert_nonnull (strstr (g_hash_table_lookup (e, "MESSAGE"), error->message));
+
+  tether_template_unregister (template);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Counters                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -600,6 +631,7 @@ main (int    argc,
               fixture_set_up, test_log_events, fixture_tear_down);
   g_test_add ("/observe/log/manager", Fixture, NULL,
               fixture_set_up, test_log_manager, fixture_tear_down);
+  g_test_add_func ("/observe/log/modules", test_log_modules);
   g_test_add ("/observe/stats/scripted", Fixture, NULL,
               fixture_set_up, test_stats_scripted, fixture_tear_down);
   g_test_add ("/observe/stats/acquire-time", Fixture, NULL,
