@@ -34,6 +34,7 @@ _tether_context_record_insert_locked (GMainContext *context)
   record->context = context;
   record->id = next_record_id++;
   g_hash_table_insert (context_records, context, record);
+  _tether_trace_context_event_locked ("context-first-served", context, NULL);
 
   return record;
 }
@@ -65,6 +66,7 @@ _tether_context_record_claim_locked (TetherContextRecord *record,
     return record->manager;
 
   record->manager = manager;
+  _tether_trace_context_event_locked ("manager-enter", record->context, manager);
   return NULL;
 }
 
@@ -76,6 +78,7 @@ _tether_context_record_unclaim_locked (TetherContextRecord *record,
     return FALSE;
 
   record->manager = NULL;
+  _tether_trace_context_event_locked ("manager-leave", record->context, manager);
   return TRUE;
 }
 

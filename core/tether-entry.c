@@ -190,6 +190,7 @@ _tether_entry_take_dead_locked (GMainContext *context,
       g_hash_table_remove (template->table.entries, entry);
       table_invalidate_locked (&template->table);
 
+      _tether_trace_purge_queued_locked (&template->call.counters);
       item.template = template;   /* the entry's reference */
       item.resource = entry->resource;
       g_array_append_val (dead, item);

@@ -205,6 +205,7 @@ retry:
             }
         }
 
+      _tether_trace_joined_locked (&self->call.counters, self->call.name, context);
       resource = flight_join_and_unlock (flight, owned, &again, error);
       if (again)
         goto retry;
@@ -313,6 +314,7 @@ _tether_flight_acquire_async (TetherTemplate *self,
           g_object_unref (task);
           return;
         }
+      _tether_trace_joined_locked (&self->call.counters, self->call.name, context);
     }
   else
     {

@@ -173,6 +173,7 @@ on_context_finalized (gpointer data)
 {
   TetherContextRecord *record = data;
   gboolean attach_to = FALSE;
+  guint n_queued = 0;
 
   if (!record->detached)
     {
@@ -183,12 +184,15 @@ on_context_finalized (gpointer data)
       _tether_context_record_remove_locked (record);
 
       ensure_queues_locked ();
+      n_queued = purge_queue->len;
       _tether_entry_take_dead_locked (record->context, purge_queue);
+      n_queued = purge_queue->len - n_queued;
 
       if (purge_queue->len > 0)
         attach_to = janitor_schedule_locked ();
 
       TETHER_STATE_UNLOCK ();
+      _tether_trace_context_died (record->context, n_queued);
     }
 
   /* The context is being freed: its reference on the sentinel goes after
@@ -219,6 +223,7 @@ guint
 _tether_janitor_purge (TetherTemplate *only)
 {
   GArray *dead;
+  gint64 start = _tether_trace_now ();
   guint n;
 
   dead = g_array_new (FALSE, FALSE, sizeof (TetherDeadResource));
@@ -254,6 +259,7 @@ _tether_janitor_purge (TetherTemplate *only)
   n = dead->len;
   release_dead (dead);
   g_array_unref (dead);
+  _tether_trace_purge (only != NULL ? only->call.name : NULL, n, start);
 
   return n;
 }

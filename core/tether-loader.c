@@ -391,14 +391,14 @@ load_registered (const char           *path,
   return template;
 }
 
-TetherTemplate *
-_tether_loader_load (const char          *path,
-                     GKeyFile            *config,
-                     TetherLoadFlags      flags,
-                     TetherLoadStageFunc  stage_func,
-                     gpointer             user_data,
-                     TetherLoadStage     *out_stage,
-                     GError             **error)
+static TetherTemplate *
+loader_load (const char          *path,
+             GKeyFile            *config,
+             TetherLoadFlags      flags,
+             TetherLoadStageFunc  stage_func,
+             gpointer             user_data,
+             TetherLoadStage     *out_stage,
+             GError             **error)
 {
   g_auto(TetherLoaderModule) module = { 0 };
   g_autofree char *registered = NULL;
@@ -438,10 +438,27 @@ _tether_loader_load (const char          *path,
   g_hash_table_remove (loading_names, copy->name);
   g_mutex_unlock (&loader_lock);
 
-  if (template == NULL)
-    return NULL;
+  return template;
+}
 
-  g_debug ("Loaded provider '%s' from %s", copy->name, path);
+/* Every load, with its debug event (module-loaded or module-refused), sent
+ * with no lock of the loader's held. */
+TetherTemplate *
+_tether_loader_load (const char          *path,
+                     GKeyFile            *config,
+                     TetherLoadFlags      flags,
+                     TetherLoadStageFunc  stage_func,
+                     gpointer             user_data,
+                     TetherLoadStage     *out_stage,
+                     GError             **error)
+{
+  GError *local_error = NULL;
+  TetherTemplate *template;
+
+  template = loader_load (path, config, flags, stage_func, user_data, out_stage, &local_error);
+  _tether_trace_module (path, template != NULL ? tether_template_get_name (template) : NULL, local_error);
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
 
   return template;
 }

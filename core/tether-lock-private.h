@@ -14,6 +14,7 @@
 #endif
 
 #include "tether.h"
+#include "tether-trace-private.h"
 
 #if defined (__SANITIZE_THREAD__)
 # define TETHER_PTHREAD_LOCKS 1
@@ -90,8 +91,17 @@ typedef GCond  TetherCond;
  */
 extern TetherMutex _tether_state_lock;
 
+/* The unlock sends the debug messages noticed under the lock, if any: one
+ * thread-local test otherwise (tether-trace-private.h). */
+static inline void
+_tether_state_unlock (void)
+{
+  tether_mutex_unlock (&_tether_state_lock);
+  _tether_trace_flush_deferred ();
+}
+
 #define TETHER_STATE_LOCK()   tether_mutex_lock (&_tether_state_lock)
-#define TETHER_STATE_UNLOCK() tether_mutex_unlock (&_tether_state_lock)
+#define TETHER_STATE_UNLOCK() _tether_state_unlock ()
 
 /* Reference counts of flights and waiters. GLib's g_atomic_ref_count_*()
  * are functions inside libglib, whose atomics ThreadSanitizer cannot see, so

@@ -11,6 +11,7 @@
 #endif
 
 #include "tether.h"
+#include "tether-trace-private.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,7 @@ typedef struct
   char           *description;
   gpointer        data;
   GDestroyNotify  data_destroy;
+  TetherTraceCounters counters;          /* tether-trace.c; atomic */
 } TetherProviderCall;
 
 /* The one provider-name rule, for templates, module files and

@@ -150,12 +150,67 @@ _tether_provider_call_clear (TetherProviderCall *call)
   g_free (call->description);
 }
 
+/* What _tether_provider_check_result() accepts, for the counters, which
+ * are kept where the provider returns. */
+static gboolean
+result_is_valid (TetherProviderCall *call,
+                 gpointer            resource,
+                 const GError       *error)
+{
+  GType type;
+
+  if (resource == NULL || error != NULL)
+    return FALSE;
+
+  type = _tether_provider_get_resource_type (call);
+  return type == G_TYPE_INVALID || G_TYPE_CHECK_INSTANCE_TYPE (resource, type);
+}
+
 gpointer
 _tether_provider_acquire (TetherProviderCall  *call,
                           GMainContext        *context,
                           GError             **error)
 {
-  return call->provider.acquire (context, call->data, error);
+  GError *local_error = NULL;
+  gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context);
+  gpointer resource = call->provider.acquire (context, call->data, &local_error);
+
+  _tether_trace_acquire_end (&call->counters, call->name, context, start,
+                             result_is_valid (call, resource, local_error), local_error);
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
+
+  return resource;
+}
+
+/* An asynchronous acquire under way: its start, for the trace. The
+ * provider's callback lands in acquire_async_done(), which hangs this on
+ * the result for _tether_provider_acquire_finish(), where the outcome is
+ * known. */
+typedef struct
+{
+  TetherProviderCall  *call;
+  GMainContext        *context;   /* identity only */
+  gint64               start;
+  GAsyncReadyCallback  callback;
+  gpointer             user_data;
+} AsyncAcquire;
+
+static GQuark
+async_acquire_quark (void)
+{
+  return g_quark_from_static_string ("tether-async-acquire");
+}
+
+static void
+acquire_async_done (GObject      *source_object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  AsyncAcquire *acquire = user_data;
+
+  g_object_set_qdata_full (G_OBJECT (result), async_acquire_quark (), acquire, g_free);
+  acquire->callback (source_object, result, acquire->user_data);
 }
 
 void
@@ -165,7 +220,14 @@ _tether_provider_acquire_async (TetherProviderCall  *call,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
-  call->provider.acquire_async (context, call->data, cancellable, callback, user_data);
+  AsyncAcquire *acquire = g_new (AsyncAcquire, 1);
+
+  acquire->call = call;
+  acquire->context = context;
+  acquire->callback = callback;
+  acquire->user_data = user_data;
+  acquire->start = _tether_trace_acquire_begin (&call->counters, call->name, context);
+  call->provider.acquire_async (context, call->data, cancellable, acquire_async_done, acquire);
 }
 
 gpointer
@@ -173,8 +235,24 @@ _tether_provider_acquire_finish (TetherProviderCall  *call,
                                  GAsyncResult        *result,
                                  GError             **error)
 {
-  return call->provider.acquire_finish (result, error);
+  AsyncAcquire *acquire = g_object_steal_qdata (G_OBJECT (result), async_acquire_quark ());
+  GError *local_error = NULL;
+  gpointer resource = call->provider.acquire_finish (result, &local_error);
+
+  if (acquire != NULL)
+    _tether_trace_acquire_end (&call->counters, call->name, acquire->context, acquire->start,
+                               result_is_valid (call, resource, local_error), local_error);
+  g_free (acquire);
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
+
+  return resource;
 }
+
+static void provider_release (TetherProviderCall *call,
+                              gpointer            resource,
+                              GMainContext       *context,
+                              gboolean            graceful);
 
 /* Checks what a provider's acquire gave back. Returns the resource, or NULL
  * with @error set to what every waiter will see. */
@@ -200,7 +278,7 @@ _tether_provider_check_result (TetherProviderCall  *call,
                    call->name,
                    G_TYPE_CHECK_INSTANCE (resource) ? G_OBJECT_TYPE_NAME (resource) : "non-instance",
                    context, g_type_name (type));
-      _tether_provider_release (call, resource, context, TRUE);
+      provider_release (call, resource, context, TRUE);
       return NULL;
     }
 
@@ -225,16 +303,16 @@ _tether_provider_check_result (TetherProviderCall  *call,
                "(the resource was released; acquire must do one or the other): %s",
                call->name, context, provider_error->message);
   g_error_free (provider_error);
-  _tether_provider_release (call, resource, context, TRUE);
+  provider_release (call, resource, context, TRUE);
 
   return NULL;
 }
 
-void
-_tether_provider_release (TetherProviderCall *call,
-                          gpointer            resource,
-                          GMainContext       *context,
-                          gboolean            graceful)
+static void
+provider_release (TetherProviderCall *call,
+                  gpointer            resource,
+                  GMainContext       *context,
+                  gboolean            graceful)
 {
   gboolean entered = FALSE;
 
@@ -246,4 +324,18 @@ _tether_provider_release (TetherProviderCall *call,
   call->provider.release (resource, graceful ? context : NULL, graceful, call->data);
   if (graceful)
     _tether_context_leave (context, entered);
+}
+
+/* The release of a resource tether held. (One the provider gave back with
+ * an error was never held: check_result() releases it uncounted.) */
+void
+_tether_provider_release (TetherProviderCall *call,
+                          gpointer            resource,
+                          GMainContext       *context,
+                          gboolean            graceful)
+{
+  gint64 start = _tether_trace_now ();
+
+  provider_release (call, resource, context, graceful);
+  _tether_trace_release (&call->counters, call->name, graceful ? context : NULL, graceful, start);
 }

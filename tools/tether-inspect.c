@@ -439,6 +439,28 @@ print_stats (const char *what,
            (double) g_array_index (values, gint64, values->len - 1));
 }
 
+/* The template's own counters (tether_template_get_stats()), which time
+ * the provider alone, where the figures above include tether's slow path. */
+static void
+print_template_stats (TetherTemplate *template)
+{
+  g_autoptr (TetherTemplateStats) s = tether_template_get_stats (template);
+  g_autofree char *acquires = g_strdup_printf ("%" G_GUINT64_FORMAT, s->acquires);
+  g_autofree char *failures = g_strdup_printf ("%" G_GUINT64_FORMAT, s->failures);
+  g_autofree char *joins = g_strdup_printf ("%" G_GUINT64_FORMAT, s->joins);
+  g_autofree char *graceful = g_strdup_printf ("%" G_GUINT64_FORMAT, s->graceful_releases);
+  g_autofree char *ungraceful = g_strdup_printf ("%" G_GUINT64_FORMAT, s->ungraceful_releases);
+  g_autofree char *purged = g_strdup_printf ("%" G_GUINT64_FORMAT, s->purged);
+
+  g_print ("    counters %s acquires (%s failed), %s joins, %s graceful and %s ungraceful "
+           "releases, %s purged, %u held\n",
+           acquires, failures, joins, graceful, ungraceful, purged, s->n_held);
+  if (s->acquire_time_count > 0)
+    g_print ("    provider acquire: mean %.1f  max %.1f us over %.0f\n",
+             s->acquire_time_total_ns / 1e3 / s->acquire_time_count,
+             s->acquire_time_max_ns / 1e3, (double) s->acquire_time_count);
+}
+
 static gboolean
 exercise_template (TetherTemplate *template)
 {
@@ -484,6 +506,7 @@ exercise_template (TetherTemplate *template)
       print_stats ("release", releases);
     }
   g_print ("    %u ok, %u failed, %.1f ms wall\n", acquires->len, n_failed, wall / 1000.0);
+  print_template_stats (template);
 
   return n_failed == 0 && tether_template_get_n_held (template) == 0;
 }

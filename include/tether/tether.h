@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 # include "tether-error.h"
 # include "tether-provider.h"
 # include "tether-template.h"
+#include "tether-stats.h"
 # include "tether-object-template.h"
 # include "tether-manager.h"
 # include "tether-global.h"

@@ -368,6 +368,8 @@ test_exercise (void)
   g_assert_nonnull (strstr (run.out, "Exercise counter: 4 worker contexts"));
   g_assert_nonnull (strstr (run.out, "4 ok, 0 failed"));
   g_assert_nonnull (strstr (run.out, "acquire  min"));
+  g_assert_nonnull (strstr (run.out, "counters 4 acquires (0 failed), 0 joins, 4 graceful"));
+  g_assert_nonnull (strstr (run.out, "provider acquire: mean"));
 }
 
 static void
@@ -381,6 +383,7 @@ test_exercise_fails (void)
   g_assert_cmpint (run.status, ==, 3);
   g_assert_nonnull (strstr (run.out, "TETHER_ERROR_INVALID_RESULT"));
   g_assert_nonnull (strstr (run.out, "0 ok, 2 failed"));
+  g_assert_nonnull (strstr (run.out, "counters 2 acquires (2 failed)"));
 }
 
 static void

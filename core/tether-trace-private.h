@@ -1,0 +1,110 @@
+/* tether-trace-private.h: what tether tells about its slow paths: the
+ * structured debug log, the per-template counters and the Sysprof marks.
+ * Private to libtether, never installed; layer 0 (docs/design.md): it calls
+ * no other core file, and every other one may call it.
+ *
+ * Nothing here is reached from the hit path: a cache hit neither counts nor
+ * logs, so it costs what it cost before (bench/callgrind-hit-path.sh).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (TETHER_COMPILATION)
+# error "tether-trace-private.h is private to libtether"
+#endif
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* A template's counters. Every field is atomic (relaxed: each is a tally
+ * of its own, read as a snapshot), written only by the functions below.
+ * Lives in the template's TetherProviderCall, so that the provider layer,
+ * which makes every call into a provider, counts them where they happen. */
+typedef struct
+{
+  guint64 acquires;            /* provider acquires started */
+  guint64 acquires_done;       /* ... and completed, successfully or not */
+  guint64 failures;            /* ... completed without a resource */
+  guint64 joins;               /* callers that joined a flight under way */
+  guint64 graceful_releases;
+  guint64 ungraceful_releases;
+  guint64 purged;              /* resources of dead contexts queued */
+  guint64 acquire_ns_total;    /* provider acquire time, start to completion */
+  guint64 acquire_ns_max;
+} TetherTraceCounters;
+
+/* The journal fields a message carries, beyond MESSAGE and PRIORITY. */
+#define TETHER_TRACE_FIELD_TEMPLATE    "TETHER_TEMPLATE"
+#define TETHER_TRACE_FIELD_CONTEXT     "TETHER_CONTEXT"
+#define TETHER_TRACE_FIELD_EVENT       "TETHER_EVENT"
+#define TETHER_TRACE_FIELD_DURATION_US "TETHER_DURATION_US"
+#define TETHER_TRACE_FIELD_OUTCOME     "TETHER_OUTCOME"
+#define TETHER_TRACE_FIELD_COUNT       "TETHER_COUNT"
+#define TETHER_TRACE_FIELD_MODULE      "TETHER_MODULE"
+
+/* Whether the debug log of domain "Tether" is on: G_MESSAGES_DEBUG names
+ * it (or "all"; read once), or g_log_set_debug_enabled (TRUE). */
+gboolean _tether_trace_enabled             (void);
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock of Sysprof captures. */
+gint64   _tether_trace_now                 (void);
+
+void     _tether_trace_counters_read       (const TetherTraceCounters *counters,
+                                            TetherTraceCounters       *out);
+
+/* The provider layer (tether-provider.c): one acquire of @name for
+ * @context; begin returns the start time to give to end. */
+gint64   _tether_trace_acquire_begin       (TetherTraceCounters *counters,
+                                            const char          *name,
+                                            GMainContext        *context);
+void     _tether_trace_acquire_end         (TetherTraceCounters *counters,
+                                            const char          *name,
+                                            GMainContext        *context,
+                                            gint64               start,
+                                            gboolean             succeeded,
+                                            const GError        *error);
+/* After a provider's release returned; @context is NULL when ungraceful. */
+void     _tether_trace_release             (TetherTraceCounters *counters,
+                                            const char          *name,
+                                            GMainContext        *context,
+                                            gboolean             graceful,
+                                            gint64               start);
+
+/* Events noticed under the state lock are only counted there; their
+ * messages wait in a per-thread buffer until TETHER_STATE_UNLOCK() sends
+ * them (a log writer may call anything, tether included). */
+void     _tether_trace_joined_locked       (TetherTraceCounters *counters,
+                                            const char          *name,
+                                            GMainContext        *context);
+void     _tether_trace_purge_queued_locked (TetherTraceCounters *counters);
+void     _tether_trace_context_event_locked (const char         *event,
+                                            GMainContext        *context,
+                                            gconstpointer        manager);
+
+/* Outside the lock: the janitor's events. */
+void     _tether_trace_context_died        (GMainContext        *context,
+                                            guint                n_queued);
+void     _tether_trace_purge               (const char          *only,
+                                            guint                n_released,
+                                            gint64               start);
+
+/* The loader: @path loaded as template @name, or refused with @error. */
+void     _tether_trace_module              (const char          *path,
+                                            const char          *name,
+                                            const GError        *error);
+
+/* The per-thread buffer of messages noticed under the lock. */
+extern __thread guint _tether_trace_n_deferred;
+void     _tether_trace_flush_deferred_slow (void);
+
+static inline void
+_tether_trace_flush_deferred (void)
+{
+  if (G_UNLIKELY (_tether_trace_n_deferred != 0))
+    _tether_trace_flush_deferred_slow ();
+}
+
+G_END_DECLS
