@@ -28,7 +28,7 @@ exec chroot "$root" /usr/bin/env -i \
   HOME=/root USER=root LOGNAME=root SHELL=/bin/bash TERM=dumb LANG=C.UTF-8 \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   CI="${CI:-}" \
-  DISTRO_LABEL="$DISTRO_LABEL" DISTRO_SUITE="$DISTRO_SUITE" \
+  DISTRO_LABEL="$DISTRO_LABEL" DISTRO_SUITE="$DISTRO_SUITE" DISTRO_COMMIT="$DISTRO_COMMIT" \
   DISTRO_DEMO_TIMEOUT="$DISTRO_DEMO_TIMEOUT" DISTRO_TEST_TIMEOUT="$DISTRO_TEST_TIMEOUT" \
   DISTRO_TSAN_TIMEOUT="$DISTRO_TSAN_TIMEOUT" \
   /bin/bash /root/tether/.ci/stages/distro-inside.bash

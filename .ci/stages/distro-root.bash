@@ -117,6 +117,9 @@ distro_stage() {
   distro_mirror_check "$mirror" "$suite" || distro_fail "cannot reach the mirror for $suite"
 
   DISTRO_ROOT=$(mktemp -d "$parent/tether-$suite.XXXXXX") || distro_fail "mktemp in $parent failed"
+  # mktemp makes it 0700; as the root's "/" that would lock out every user
+  # but root in it (apt's _apt, the tests' unprivileged helpers).
+  chmod 755 "$DISTRO_ROOT"
   trap distro_cleanup EXIT
   trap 'exit 130' INT TERM
 
@@ -154,7 +157,7 @@ distro_stage() {
   # Everything in the root runs inside the namespaces; the per-step limits
   # are passed in.
   local status=0
-  DISTRO_LABEL=$label DISTRO_SUITE=$suite \
+  DISTRO_LABEL=$label DISTRO_SUITE=$suite DISTRO_COMMIT=$head \
     DISTRO_DEMO_TIMEOUT=$DISTRO_DEMO_TIMEOUT DISTRO_TEST_TIMEOUT=$DISTRO_TEST_TIMEOUT \
     DISTRO_TSAN_TIMEOUT=$DISTRO_TSAN_TIMEOUT \
     unshare --mount --propagation private --pid --fork --kill-child \
