@@ -55,6 +55,44 @@ distro_fail() {
   exit 1
 }
 
+# distro_bg COMMAND...: runs COMMAND in the background and waits for it,
+# so that a TERM or INT reaching the stage is handled at once (bash runs a
+# trap only after a foreground command ends), and returns its status.
+distro_bg() {
+  "$@" &
+  DISTRO_BG_PID=$!
+  wait "$DISTRO_BG_PID"
+  local rc=$?
+  DISTRO_BG_PID=
+  return "$rc"
+}
+
+# The TERM/INT trap: stops what distro_bg runs (timeout passes TERM on to
+# debootstrap; unshare ignores it, and its KILL takes the namespaces and
+# everything in them down through --kill-child), then exits, which runs the
+# EXIT trap.
+distro_interrupted() {
+  local pid=${DISTRO_BG_PID:-} i
+  echo "distro: interrupted; stopping and cleaning up" >&2
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  fi
+  exit 130
+}
+
+distro_stop_tail() {
+  [ -n "${DISTRO_TAIL_PID:-}" ] || return 0
+  kill "$DISTRO_TAIL_PID" 2>/dev/null
+  wait "$DISTRO_TAIL_PID" 2>/dev/null
+  DISTRO_TAIL_PID=
+}
+
 # Lists what is mounted at or below $1 (deepest first).
 distro_mounts_below() {
   findmnt -rn -o TARGET | awk -v r="$1" '$0 == r || index($0, r "/") == 1' | sort -r
@@ -64,7 +102,8 @@ distro_mounts_below() {
 # live in a namespace that is gone), then delete the root only if nothing is
 # mounted below it any more.
 distro_cleanup() {
-  local root=$DISTRO_ROOT left
+  local root=${DISTRO_ROOT:-} left
+  distro_stop_tail
   [ -n "$root" ] || return 0
   rm -f "$root.log" "$root.debootstrap.log"
   [ -d "$root" ] || return 0
@@ -125,7 +164,7 @@ distro_stage() {
   # but root in it (apt's _apt, the tests' unprivileged helpers).
   chmod 755 "$DISTRO_ROOT"
   trap distro_cleanup EXIT
-  trap 'exit 130' INT TERM
+  trap distro_interrupted INT TERM
 
   # A script name debootstrap lacks (Debian 12's has no "forky") is given
   # as the script of a suite it has: the sid script serves testing.
@@ -133,7 +172,7 @@ distro_stage() {
   distro_log "debootstrap --variant=minbase $suite $DISTRO_ROOT $mirror ${script:+$script}"
   # debootstrap mounts /proc and /sys in the root while it installs; in a
   # private mount namespace those go away even if it is killed half-way.
-  if ! unshare --mount --propagation private \
+  if ! distro_bg unshare --mount --propagation private \
          timeout "$DISTRO_DEBOOTSTRAP_TIMEOUT" debootstrap --variant=minbase \
          "$suite" "$DISTRO_ROOT" "$mirror" ${script:+"$script"} > "$DISTRO_ROOT.debootstrap.log" 2>&1; then
     tail -20 "$DISTRO_ROOT.debootstrap.log" >&2
@@ -163,14 +202,20 @@ distro_stage() {
 
   # Everything in the root runs inside the namespaces; the per-step limits
   # are passed in.
+  # Its output goes to a file, shown as it comes by tail.
   local status=0
+  : > "$DISTRO_ROOT.log"
+  tail -n +1 -f "$DISTRO_ROOT.log" &
+  DISTRO_TAIL_PID=$!
   DISTRO_LABEL=$label DISTRO_SUITE=$suite DISTRO_COMMIT=$head \
     DISTRO_DEMO_TIMEOUT=$DISTRO_DEMO_TIMEOUT DISTRO_TEST_TIMEOUT=$DISTRO_TEST_TIMEOUT \
     DISTRO_TSAN_TIMEOUT=$DISTRO_TSAN_TIMEOUT \
-    unshare --mount --propagation private --pid --fork --kill-child \
+    distro_bg unshare --mount --propagation private --pid --fork --kill-child \
       bash "$(dirname "${BASH_SOURCE[0]}")/distro-enter.bash" "$DISTRO_ROOT" \
-      | tee "$DISTRO_ROOT.log"
-  status=${PIPESTATUS[0]}
+      >> "$DISTRO_ROOT.log" 2>&1 < /dev/null
+  status=$?
+  sleep 1   # tail polls once a second
+  distro_stop_tail
 
   local counts
   counts=$(sed -nE 's/^total: ([0-9]+ passed, [0-9]+ failed.*)/\1/p' "$DISTRO_ROOT.log" | tail -n 1)
