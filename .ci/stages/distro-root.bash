@@ -55,11 +55,14 @@ distro_fail() {
   exit 1
 }
 
-# distro_bg COMMAND...: runs COMMAND in the background and waits for it,
-# so that a TERM or INT reaching the stage is handled at once (bash runs a
-# trap only after a foreground command ends), and returns its status.
+# distro_bg LOG COMMAND...: runs COMMAND in the background, its output
+# appended to LOG, and waits for it, so that a TERM or INT reaching the
+# stage is handled at once (bash runs a trap only after a foreground
+# command ends); returns its status. (The redirection is here, not on the
+# call: on the call it would also catch the traps' messages.)
 distro_bg() {
-  "$@" &
+  local log=$1; shift
+  "$@" >> "$log" 2>&1 < /dev/null &
   DISTRO_BG_PID=$!
   wait "$DISTRO_BG_PID"
   local rc=$?
@@ -172,9 +175,9 @@ distro_stage() {
   distro_log "debootstrap --variant=minbase $suite $DISTRO_ROOT $mirror ${script:+$script}"
   # debootstrap mounts /proc and /sys in the root while it installs; in a
   # private mount namespace those go away even if it is killed half-way.
-  if ! distro_bg unshare --mount --propagation private \
+  if ! distro_bg "$DISTRO_ROOT.debootstrap.log" unshare --mount --propagation private \
          timeout "$DISTRO_DEBOOTSTRAP_TIMEOUT" debootstrap --variant=minbase \
-         "$suite" "$DISTRO_ROOT" "$mirror" ${script:+"$script"} > "$DISTRO_ROOT.debootstrap.log" 2>&1; then
+         "$suite" "$DISTRO_ROOT" "$mirror" ${script:+"$script"}; then
     tail -20 "$DISTRO_ROOT.debootstrap.log" >&2
     [ -f "$DISTRO_ROOT/debootstrap/debootstrap.log" ] && tail -20 "$DISTRO_ROOT/debootstrap/debootstrap.log" >&2
     rm -f "$DISTRO_ROOT.debootstrap.log"
@@ -210,9 +213,8 @@ distro_stage() {
   DISTRO_LABEL=$label DISTRO_SUITE=$suite DISTRO_COMMIT=$head \
     DISTRO_DEMO_TIMEOUT=$DISTRO_DEMO_TIMEOUT DISTRO_TEST_TIMEOUT=$DISTRO_TEST_TIMEOUT \
     DISTRO_TSAN_TIMEOUT=$DISTRO_TSAN_TIMEOUT \
-    distro_bg unshare --mount --propagation private --pid --fork --kill-child \
-      bash "$(dirname "${BASH_SOURCE[0]}")/distro-enter.bash" "$DISTRO_ROOT" \
-      >> "$DISTRO_ROOT.log" 2>&1 < /dev/null
+    distro_bg "$DISTRO_ROOT.log" unshare --mount --propagation private --pid --fork --kill-child \
+      bash "$(dirname "${BASH_SOURCE[0]}")/distro-enter.bash" "$DISTRO_ROOT"
   status=$?
   sleep 1   # tail polls once a second
   distro_stop_tail
