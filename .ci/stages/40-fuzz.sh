@@ -15,7 +15,7 @@ source "$(dirname "$0")/common.bash"
 
 BUILD=build-fuzz
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
-stage_packages clang libclang-rt-14-dev
+stage_packages clang libclang-rt-dev
 
 # Coverage instrumentation for the library as well as the targets; the
 # parts that do not feed the fuzzers are not built.

@@ -47,7 +47,9 @@ else
   exit 1
 fi
 
-if grep -q "Dependency tether-1 found: YES .* (overridden)" "$work/setup.log"; then
+# meson 1.12 (Debian testing) says "Dependency tether-1 for host machine
+# found: YES 0.2.0 (overridden)"; earlier versions have no "for host machine".
+if grep -qE "Dependency tether-1 (for host machine )?found: YES .* \(overridden\)" "$work/setup.log"; then
   ok "dependency('tether-1') resolves to the subproject's override"
 else
   not_ok "dependency('tether-1') resolves to the subproject's override" \
