@@ -482,31 +482,6 @@ typedef struct
   GThread        *orchestrator;
 } Run;
 
-static GSourceFuncs watch_funcs = { NULL, NULL, NULL, NULL, NULL, NULL };
-
-static gboolean
-watch_never (gpointer data)
-{
-  g_assert_not_reached ();
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_watched_finalized (gpointer data)
-{
-  g_atomic_int_set ((gint *) data, TRUE);
-}
-
-static void
-watch_context (GMainContext *context,
-               gint         *flag)
-{
-  GSource *source = g_source_new (&watch_funcs, sizeof (GSource));
-
-  g_source_set_callback (source, watch_never, flag, on_watched_finalized);
-  g_source_attach (source, context);
-  g_source_unref (source);
-}
 
 /* Waits, bounded, until @cond holds; FALSE on time-out. */
 #define WAIT_UNTIL(cond) \
@@ -769,7 +744,7 @@ run_cell (gconstpointer data)
   run->template = tether_template_new (&run->mp->vtable, run->mp);
   g_assert_nonnull (run->template);
   run->context = g_main_context_new ();
-  watch_context (run->context, &run->context_finalized);
+  test_watch_context (run->context, &run->context_finalized);
   run->ours_cancellable = g_cancellable_new ();
   run->partner_cancellable = g_cancellable_new ();
 

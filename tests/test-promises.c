@@ -34,32 +34,6 @@ iterate_until (GMainContext *context,
   return g_atomic_int_get (flag);
 }
 
-static GSourceFuncs watch_funcs = { NULL, NULL, NULL, NULL, NULL, NULL };
-
-static gboolean
-watch_never (gpointer data)
-{
-  g_assert_not_reached ();
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_finalized (gpointer data)
-{
-  g_atomic_int_set ((gint *) data, TRUE);
-}
-
-/* Sets *@flag in the last g_main_context_unref() of @context. */
-static void
-watch_context (GMainContext *context,
-               gint         *flag)
-{
-  GSource *source = g_source_new (&watch_funcs, sizeof (GSource));
-
-  g_source_set_callback (source, watch_never, flag, on_finalized);
-  g_source_attach (source, context);
-  g_source_unref (source);
-}
 
 /* ------------------------------------------------------------------------ */
 /* 1. A provider asking for its own resource gets RECURSIVE, async too      */
@@ -395,7 +369,7 @@ test_abandoned_before_start_keeps_nothing_alive (void)
 
   tp->async_only = TRUE;
   template = test_provider_template (tp);
-  watch_context (target, &finalized);
+  test_watch_context (target, &finalized);
 
   g_main_context_push_thread_default (target);   /* owned here, never iterated */
   ab.template = template;

@@ -475,6 +475,24 @@ test_ledger_track_context (TestLedger   *ledger,
   return watch->id;
 }
 
+static void
+on_flagged_context_finalized (gpointer data)
+{
+  g_atomic_int_set ((gint *) data, TRUE);
+}
+
+void
+test_watch_context (GMainContext *context,
+                    gint         *finalized)
+{
+  GSource *source = g_source_new (&watch_funcs, sizeof (GSource));
+
+  g_source_set_static_name (source, "[test] context watch");
+  g_source_set_callback (source, watch_never_dispatched, finalized, on_flagged_context_finalized);
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
 gboolean
 test_ledger_context_alive (TestLedger *ledger,
                            guint64     context_id)

@@ -68,6 +68,11 @@ void            test_order_log_append    (GArray        *log,
  * each test starts from an empty global list. */
 void            test_reset_global_state  (void);
 
+/* Sets *@finalized (atomically) inside the last g_main_context_unref() of
+ * @context, before its memory is freed. */
+void            test_watch_context       (GMainContext  *context,
+                                          gint          *finalized);
+
 /* Iterates @context until @condition (an atomic gint) is non-zero or
  * @timeout_ms passes. Returns whether the condition was met. */
 gboolean        test_iterate_until       (GMainContext  *context,
