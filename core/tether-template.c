@@ -92,7 +92,8 @@
 
 G_DEFINE_FINAL_TYPE (TetherTemplate, tether_template, G_TYPE_OBJECT)
 
-enum {
+enum
+{
   PROP_0,
   PROP_NAME,
   PROP_DESCRIPTION,

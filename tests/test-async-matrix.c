@@ -475,13 +475,12 @@ typedef struct
   gpointer        partner_resource;    /* identity only once classified */
   GError         *partner_error;
   Got             partner_got;
-  gint            partner_started;     /* atomic: about to call */
-  gint            partner_returned;    /* atomic: its (async) call returned */
+  gint            partner_started;     /* atomic: about to call the acquire */
+  gint            partner_returned;    /* atomic: its (async) acquire returned */
   gint            partner_done;        /* atomic */
 
   GThread        *orchestrator;
 } Run;
-
 
 /* Waits, bounded, until @cond holds; FALSE on time-out. */
 #define WAIT_UNTIL(cond) \

@@ -34,7 +34,6 @@ iterate_until (GMainContext *context,
   return g_atomic_int_get (flag);
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* 1. A provider asking for its own resource gets RECURSIVE, async too      */
 /* ------------------------------------------------------------------------ */
@@ -627,9 +626,10 @@ int
 main (int   argc,
       char *argv[])
 {
+  GLogLevelFlags counted = G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL;
+
   g_test_init (&argc, &argv, NULL);
-  g_log_set_handler ("Tether", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL |
-                     G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+  g_log_set_handler ("Tether", counted | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
                      test_log_handler, NULL);
   tether_set_unmanaged_warning_enabled (FALSE);
 
