@@ -116,7 +116,7 @@ static TetherFlight *flight_ref            (TetherFlight   *flight);
 static void          flight_unref          (TetherFlight   *flight);
 static void          waiter_unref          (gpointer        data);
 
-static gboolean
+static void
 set_no_provider_error (TetherTemplate  *self,
                        GError         **error)
 {
@@ -125,7 +125,6 @@ set_no_provider_error (TetherTemplate  *self,
                "make templates with tether_template_new(), "
                "tether_template_new_for_object() or tether_load_provider()",
                self);
-  return FALSE;
 }
 
 static void
@@ -162,7 +161,10 @@ _tether_flight_acquire (TetherTemplate  *self,
     *out_led = FALSE;
 
   if (!_tether_provider_can_acquire (&self->call))
-    return set_no_provider_error (self, error), NULL;
+    {
+      set_no_provider_error (self, error);
+      return NULL;
+    }
 
 retry:
   TETHER_STATE_LOCK ();
