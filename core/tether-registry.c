@@ -127,22 +127,11 @@ _tether_registry_unregister (TetherTemplate *template)
   return was_registered;
 }
 
-GPtrArray *
-_tether_registry_dup_registered_locked (void)
-{
-  GPtrArray *registered = registered_locked ();
-  GPtrArray *templates = g_ptr_array_new_full (registered->len, g_object_unref);
-
-  for (guint i = 0; i < registered->len; i++)
-    g_ptr_array_add (templates, g_object_ref (g_ptr_array_index (registered, i)));
-
-  return templates;
-}
-
-/* What a scope acquires when it enters: the eager registered templates, in
- * registration order. */
-GPtrArray *
-_tether_registry_dup_eager_locked (void)
+/* A snapshot of the registered templates in registration order, holding a
+ * reference on each; with @only_eager, what a scope acquires when it
+ * enters. */
+static GPtrArray *
+dup_registered_locked (gboolean only_eager)
 {
   GPtrArray *registered = registered_locked ();
   GPtrArray *templates = g_ptr_array_new_full (registered->len, g_object_unref);
@@ -151,11 +140,23 @@ _tether_registry_dup_eager_locked (void)
     {
       TetherTemplate *template = g_ptr_array_index (registered, i);
 
-      if (template->eager)
+      if (!only_eager || template->eager)
         g_ptr_array_add (templates, g_object_ref (template));
     }
 
   return templates;
+}
+
+GPtrArray *
+_tether_registry_dup_registered_locked (void)
+{
+  return dup_registered_locked (FALSE);
+}
+
+GPtrArray *
+_tether_registry_dup_eager_locked (void)
+{
+  return dup_registered_locked (TRUE);
 }
 
 /**
