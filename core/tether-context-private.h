@@ -34,11 +34,24 @@ _tether_context_resolve (GMainContext *context)
   return _tether_context_global_default ();
 }
 
+/* A span of provider calls into one context (_tether_context_enter() to
+ * _tether_context_leave()); on the caller's stack. */
+typedef struct
+{
+  GMainContext *outer;    /* the span this one is nested in, or NULL */
+  gboolean      pushed;   /* this span pushed (and acquired) the context */
+} TetherContextSpan;
+
 /* Calls into a context from any thread: pushes @context as thread-default
- * when this thread can own it. Returns whether it did. */
-gboolean      _tether_context_enter          (GMainContext *context);
-void          _tether_context_leave          (GMainContext *context,
-                                              gboolean      entered);
+ * when this thread can own it and it is not already its owned
+ * thread-default. Spans nest; one nested in a span of the same context,
+ * still its thread-default, costs no GLib call beyond
+ * g_main_context_get_thread_default() (a manager's enter enters once for
+ * all its providers). */
+void          _tether_context_enter          (GMainContext      *context,
+                                              TetherContextSpan *span);
+void          _tether_context_leave          (GMainContext      *context,
+                                              TetherContextSpan *span);
 
 /* Iterates @context, which the caller owns, until *@done (read atomically)
  * becomes non-zero. */

@@ -23,6 +23,7 @@ typedef struct _TetherContextRecord
   guint64        id;          /* unique across the process's lifetime (record.c) */
   TetherManager *manager;     /* the active owning manager, or NULL; weak (record.c) */
   guint          n_entries;   /* entries (held or in flight) for this context (entry.c) */
+  struct _TetherEntry *held;  /* held entries, most recently acquired first (entry.c) */
   guint          warned : 1;  /* the unmanaged warning was given (record.c) */
   guint          detached : 1; /* sentinel destroyed on purpose (janitor.c) */
 } TetherContextRecord;

@@ -26,35 +26,53 @@ _tether_context_global_default (void)
   return context;
 }
 
-gboolean
-_tether_context_enter (GMainContext *context)
+/* The context of the innermost span of this thread that runs with it as
+ * its owned thread-default, or NULL. */
+static __thread GMainContext *span_context;
+
+void
+_tether_context_enter (GMainContext      *context,
+                       TetherContextSpan *span)
 {
+  span->outer = span_context;
+  span->pushed = FALSE;
+
   if (context == NULL)
-    return FALSE;
+    return;
+
+  /* Inside a span of this context that is still the thread-default: the
+   * thread owns it (only it could have released it, and spans pair). */
+  if (context == span_context && context == g_main_context_get_thread_default ())
+    return;
 
   /* Already this thread's thread-default context, and owned by it (the
    * usual case inside a manager): nothing to push. The thread-default stack
    * holds a reference, so the context outlives the call. */
   if (context == g_main_context_get_thread_default () &&
       g_main_context_is_owner (context))
-    return FALSE;
+    {
+      span_context = context;
+      return;
+    }
 
   if (!g_main_context_acquire (context))
-    return FALSE;
+    return;
 
   /* Our own reference for the span: what runs inside may drop the last
    * other one (a resource that referenced its context, released). */
   g_main_context_ref (context);
   g_main_context_push_thread_default (context);
-
-  return TRUE;
+  span->pushed = TRUE;
+  span_context = context;
 }
 
 void
-_tether_context_leave (GMainContext *context,
-                       gboolean      entered)
+_tether_context_leave (GMainContext      *context,
+                       TetherContextSpan *span)
 {
-  if (!entered)
+  span_context = span->outer;
+
+  if (!span->pushed)
     return;
 
   g_main_context_pop_thread_default (context);

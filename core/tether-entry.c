@@ -11,9 +11,6 @@
 #include "tether-template-private.h"
 #include "tether-thread-cache-private.h"
 
-/* Protected by the state lock */
-static guint64 next_serial = 1;
-
 /* Atomic */
 static guint64 next_generation = 1;
 
@@ -124,29 +121,59 @@ _tether_entry_cache_if_held_locked (TetherTemplate *template,
 }
 
 TetherEntry *
-_tether_entry_add_flight_locked (TetherTemplate *template,
-                                 GMainContext   *context,
-                                 TetherFlight   *flight)
+_tether_entry_add_flight_locked (TetherContextRecord *record,
+                                 TetherTemplate      *template,
+                                 GMainContext        *context,
+                                 TetherFlight        *flight)
 {
-  TetherEntry *entry = g_new0 (TetherEntry, 1);
+  TetherEntry *entry = g_new (TetherEntry, 1);
 
   entry->context = context;
+  entry->resource = NULL;
   entry->flight = flight;
+  entry->template = g_object_ref (template);  /* the entry's reference */
+  entry->next_held = NULL;
 
   g_hash_table_add (template->table.entries, entry);
-  g_object_ref (template);  /* the entry's reference */
-  _tether_context_record_lookup_locked (context)->n_entries++;
+  record->n_entries++;
 
   return entry;
 }
 
+/* The record's list of held entries, most recently acquired first. */
+static void
+held_push_locked (TetherContextRecord *record,
+                  TetherEntry         *entry)
+{
+  entry->next_held = record->held;
+  record->held = entry;
+}
+
+static void
+held_unlink_locked (TetherContextRecord *record,
+                    TetherEntry         *entry)
+{
+  /* A context holds a few resources: a walk is cheaper than a second
+   * pointer in every entry. */
+  for (TetherEntry **link = &record->held; *link != NULL; link = &(*link)->next_held)
+    if (*link == entry)
+      {
+        *link = entry->next_held;
+        entry->next_held = NULL;
+        return;
+      }
+
+  g_assert_not_reached ();
+}
+
 void
-_tether_entry_set_held_locked (TetherEntry *entry,
-                               gpointer     resource)
+_tether_entry_set_held_locked (TetherContextRecord *record,
+                               TetherEntry         *entry,
+                               gpointer             resource)
 {
   entry->resource = resource;
-  entry->serial = next_serial++;
   entry->flight = NULL;
+  held_push_locked (record, entry);
 }
 
 void
@@ -156,35 +183,33 @@ _tether_entry_remove_locked (TetherTemplate *template,
   TetherContextRecord *record;
 
   g_hash_table_remove (template->table.entries, entry);
-  if (entry->flight == NULL)
-    table_invalidate_locked (&template->table);
-
   record = _tether_context_record_lookup_locked (entry->context);
-  if (record != NULL)
+  if (entry->flight == NULL)
     {
-      g_assert (record->n_entries > 0);
-      record->n_entries--;
+      table_invalidate_locked (&template->table);
+      held_unlink_locked (record, entry);
     }
+
+  g_assert (record != NULL && record->n_entries > 0);
+  record->n_entries--;
 }
 
-/* Called from the sentinel's notify, once the context's record is gone. */
+/* Called from the sentinel's notify, once @record is off the record table
+ * (a new context at the same address starts with no entries). */
 void
-_tether_entry_take_dead_locked (GMainContext *context,
-                                GArray       *dead)
+_tether_entry_take_dead_locked (TetherContextRecord *record,
+                                GArray              *dead)
 {
-  GPtrArray *templates = _tether_registry_all_locked ();
+  TetherEntry *entry = g_steal_pointer (&record->held);
 
-  for (guint i = 0; i < templates->len; i++)
+  while (entry != NULL)
     {
-      TetherTemplate *template = g_ptr_array_index (templates, i);
-      TetherEntry *entry = _tether_entry_lookup_locked (template, context);
+      TetherEntry *next = entry->next_held;
+      TetherTemplate *template = entry->template;
       TetherDeadResource item;
 
-      if (entry == NULL)
-        continue;
-
       /* A flight holds a reference on its context, so a context cannot die
-       * while an acquire for it is under way. */
+       * while an acquire for it is under way: every entry is held. */
       g_assert (entry->flight == NULL);
 
       g_hash_table_remove (template->table.entries, entry);
@@ -195,48 +220,56 @@ _tether_entry_take_dead_locked (GMainContext *context,
       item.resource = entry->resource;
       g_array_append_val (dead, item);
       g_free (entry);
+      entry = next;
     }
+  record->n_entries = 0;
 }
 
-static gint
-compare_serial_descending (gconstpointer a,
-                           gconstpointer b)
-{
-  const TetherHeldEntry *ha = a;
-  const TetherHeldEntry *hb = b;
-
-  return (ha->entry->serial < hb->entry->serial) - (ha->entry->serial > hb->entry->serial);
-}
-
-void
+TetherEntry *
 _tether_entry_take_held_locked (GMainContext *context,
-                                GArray       *out)
+                                GPtrArray    *only)
 {
   TetherContextRecord *record = _tether_context_record_lookup_locked (context);
-  GPtrArray *templates = _tether_registry_all_locked ();
+  TetherEntry *taken = NULL;
+  TetherEntry **tail = &taken;
+  TetherEntry **link;
 
-  for (guint i = 0; record != NULL && record->n_entries > 0 && i < templates->len; i++)
+  if (record == NULL)
+    return NULL;
+
+  link = &record->held;
+  while (*link != NULL)
     {
-      TetherHeldEntry item = { g_ptr_array_index (templates, i), NULL };
+      TetherEntry *entry = *link;
 
-      item.entry = _tether_entry_lookup_locked (item.template, context);
-      if (item.entry == NULL || item.entry->flight != NULL)
-        continue;
+      if (only != NULL && !g_ptr_array_find (only, entry->template, NULL))
+        {
+          link = &entry->next_held;
+          continue;
+        }
 
-      _tether_entry_remove_locked (item.template, item.entry);
-      g_array_append_val (out, item);
+      /* Unlinked from the record's list, appended to ours: same order. */
+      *link = entry->next_held;
+      entry->next_held = NULL;
+      *tail = entry;
+      tail = &entry->next_held;
+
+      g_hash_table_remove (entry->template->table.entries, entry);
+      table_invalidate_locked (&entry->template->table);
+      g_assert (record->n_entries > 0);
+      record->n_entries--;
     }
 
-  g_array_sort (out, compare_serial_descending);
+  return taken;
 }
 
 void
 _tether_entry_collect_held_locked (GMainContext *context,
                                    GPtrArray    *out)
 {
-  GPtrArray *templates = _tether_registry_all_locked ();
+  TetherContextRecord *record = _tether_context_record_lookup_locked (context);
 
-  for (guint i = 0; i < templates->len; i++)
-    if (_tether_entry_get_held_locked (g_ptr_array_index (templates, i), context) != NULL)
-      g_ptr_array_add (out, g_ptr_array_index (templates, i));
+  for (TetherEntry *entry = record != NULL ? record->held : NULL; entry != NULL;
+       entry = entry->next_held)
+    g_ptr_array_insert (out, 0, entry->template);   /* in acquisition order */
 }

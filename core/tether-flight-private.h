@@ -11,6 +11,7 @@
 #endif
 
 #include "tether.h"
+#include "tether-context-record-private.h"
 
 G_BEGIN_DECLS
 
@@ -28,6 +29,18 @@ void     _tether_flight_acquire_async (TetherTemplate  *self,
                                        gboolean         settle,
                                        GTask           *task);
 gboolean _tether_flight_task_led      (GTask           *task);
+
+/* A manager's synchronous enter (tether-scope.c): under the hold that
+ * claims @context, the flight the enter will run for @self, or NULL when
+ * it must use _tether_flight_acquire() instead; then, unlocked, in order,
+ * each prepared flight is run (or dropped after an earlier failure). */
+struct _TetherFlight *_tether_flight_prepare_locked (TetherContextRecord   *record,
+                                                     TetherTemplate        *self,
+                                                     GMainContext          *context,
+                                                     GThread               *thread);
+gpointer              _tether_flight_run_prepared   (struct _TetherFlight  *flight,
+                                                     GError               **error);
+gboolean              _tether_flight_drop_prepared  (struct _TetherFlight  *flight);
 
 /* For tests: the callers of the flight of (@self, @context) under way (sync
  * callers and async ones that have not left), and whether there is one. */

@@ -76,7 +76,10 @@ struct _TetherFlight
 
   /* Protected by the state lock */
   TetherEntry     *entry;         /* the entry in the table while acquiring */
-  TetherCond       cond;          /* signalled when done */
+  TetherContextRecord *record;    /* @context's; alive while @entry is in
+                                   * the table (it counts in n_entries) */
+  TetherCond      *cond;          /* signalled when done; allocated by the
+                                   * first synchronous caller that waits */
   GThread         *leader;        /* thread inside a provider call of this flight */
   StartState       start;
   GSource         *start_source;  /* owned while START_PENDING, if recorded */
@@ -84,12 +87,20 @@ struct _TetherFlight
   guint            n_async;       /* waiters that have not left */
   guint            n_sync;        /* synchronous callers, the leader included */
   gboolean         abandoned;     /* every caller left before the end */
+  gint             prepared;      /* atomic: made by a manager's enter, whose
+                                   * thread (@leader) has not started it */
   gint             done;          /* atomic */
   gpointer         resource;
   GError          *error;
 };
 
 /* Forward declarations */
+static TetherFlight *flight_alloc_locked   (TetherContextRecord *record,
+                                            TetherTemplate *self,
+                                            GMainContext   *context,
+                                            gboolean        uses_async,
+                                            GThread        *creator,
+                                            gboolean        for_thread_default);
 static TetherFlight *flight_new_locked     (TetherTemplate *self,
                                             GMainContext   *context,
                                             gboolean        uses_async,
@@ -101,6 +112,8 @@ static gpointer      flight_join_and_unlock (TetherFlight  *flight,
                                              GError       **error);
 static void          flight_lead_sync      (TetherFlight   *flight,
                                             gboolean        owned);
+static gpointer      flight_run_prepared_and_unlock (TetherFlight  *flight,
+                                                     GError       **error);
 static void          flight_start_async    (TetherFlight   *flight);
 static gboolean      flight_start_in_context (gpointer      data);
 static void          flight_run_provider   (TetherFlight   *flight);
@@ -110,6 +123,10 @@ static void          flight_async_done     (GObject        *source_object,
 static void          flight_complete       (TetherFlight   *flight,
                                             gpointer        resource,
                                             GError         *provider_error);
+static void          flight_complete_full  (TetherFlight   *flight,
+                                            gpointer        resource,
+                                            GError         *provider_error,
+                                            gboolean        leader_leaves);
 static void          on_waiter_cancelled   (GCancellable   *cancellable,
                                             gpointer        user_data);
 static TetherFlight *flight_ref            (TetherFlight   *flight);
@@ -186,6 +203,12 @@ retry:
       flight = entry->flight;
       if (flight->leader == g_thread_self ())
         {
+          /* A provider of this thread's manager enter asks for a template
+           * the enter prepared but has not reached: it runs now, out of
+           * order, and the enter finds it done. */
+          if (g_atomic_int_get (&flight->prepared))
+            return flight_run_prepared_and_unlock (flight, error);
+
           TETHER_STATE_UNLOCK ();
           set_recursive_error (self, context, error);
           return NULL;
@@ -246,12 +269,14 @@ retry:
   flight_lead_sync (flight, owned);
   g_assert (g_atomic_int_get (&flight->done));
 
+  /* flight_complete() put the resource in this thread's cache when
+   * @context is its thread-default. */
   TETHER_STATE_LOCK ();
   flight->n_sync--;
   resource = flight->resource;
   if (resource == NULL)
     g_propagate_error (error, g_error_copy (flight->error));
-  else
+  else if (!flight->for_thread_default)
     _tether_entry_cache_if_held_locked (self, context, resource);
   TETHER_STATE_UNLOCK ();
 
@@ -306,7 +331,9 @@ _tether_flight_acquire_async (TetherTemplate *self,
   if (entry != NULL)
     {
       flight = entry->flight;
-      if (flight->leader == g_thread_self ())
+      /* A prepared flight of this thread's manager enter is not under way
+       * yet: an async caller waits for it like any other. */
+      if (flight->leader == g_thread_self () && !g_atomic_int_get (&flight->prepared))
         {
           GError *error = NULL;
 
@@ -384,6 +411,151 @@ _tether_flight_acquire_async (TetherTemplate *self,
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* A manager's enter: flights prepared in one hold                          */
+/* ------------------------------------------------------------------------ */
+
+/* Under the hold in which a manager's enter claims @context (whose record
+ * exists), from the manager's thread, whose thread-default context
+ * @context is: creates the entry and flight of (@self, @context) for the
+ * enter to run with _tether_flight_run_prepared(), and returns it (one
+ * reference, the enter's). Returns NULL when the enter must take the
+ * general path instead (_tether_flight_acquire()): the template holds a
+ * resource or has a flight under way for @context, or its provider has no
+ * synchronous `acquire`.
+ *
+ * Until the enter reaches it, the flight counts the enter as its one
+ * synchronous caller and this thread as its leader: other threads join it
+ * and wait; a provider of this enter that asks for it runs it at once
+ * (flight_run_prepared_and_unlock()). */
+TetherFlight *
+_tether_flight_prepare_locked (TetherContextRecord *record,
+                               TetherTemplate      *self,
+                               GMainContext        *context,
+                               GThread             *thread)
+{
+  TetherFlight *flight;
+
+  if (!_tether_provider_has_sync (&self->call) ||
+      _tether_entry_lookup_locked (self, context) != NULL)
+    return NULL;
+
+  flight = flight_alloc_locked (record, self, context, FALSE, thread, TRUE);
+  flight->n_sync = 1;
+  flight->leader = thread;
+  flight->prepared = TRUE;
+
+  return flight;
+}
+
+/* Runs the provider of a flight that was prepared and not yet started,
+ * on this thread, its leader; the context is entered (the enter's, or an
+ * outer provider's of the same enter). */
+static gpointer
+flight_run_prepared (TetherFlight  *flight,
+                     gboolean       leaves,
+                     GError       **error)
+{
+  GError *local_error = NULL;
+  gpointer resource;
+
+  resource = _tether_provider_acquire (&flight->template->call, flight->context, &local_error);
+  flight_complete_full (flight, resource, local_error, leaves);
+
+  if (flight->resource == NULL)
+    g_propagate_error (error, g_error_copy (flight->error));
+  return flight->resource;
+}
+
+/* A nested caller (a provider of the same enter) takes a prepared flight
+ * over: it becomes a caller, runs the provider, and returns its outcome.
+ * Called with the state lock held; returns with it released. */
+static gpointer
+flight_run_prepared_and_unlock (TetherFlight  *flight,
+                                GError       **error)
+{
+  gpointer resource;
+
+  g_atomic_int_set (&flight->prepared, FALSE);
+  flight_ref (flight);
+  flight->n_sync++;
+  _tether_trace_joined_locked (&flight->template->call.counters,
+                               flight->template->call.name, flight->context);
+  TETHER_STATE_UNLOCK ();
+
+  resource = flight_run_prepared (flight, TRUE, error);
+  flight_unref (flight);
+
+  return resource;
+}
+
+/* The enter's turn for @flight (consumed): runs its provider, unless a
+ * provider of this enter already ran it out of order, and returns the
+ * resource, or NULL with @error set. Either way the enter started it. */
+gpointer
+_tether_flight_run_prepared (TetherFlight  *flight,
+                             GError       **error)
+{
+  gpointer resource;
+
+  /* Only this thread clears it (here, or nested in a provider it ran), so
+   * no lock is needed to take the flight. */
+  if (g_atomic_int_compare_and_exchange (&flight->prepared, TRUE, FALSE))
+    resource = flight_run_prepared (flight, TRUE, error);
+  else
+    {
+      /* It ran nested, on this thread, inside an earlier provider call of
+       * this enter, which has returned: its outcome is final. */
+      g_assert (g_atomic_int_get (&flight->done));
+      resource = flight->resource;
+      if (resource == NULL)
+        g_propagate_error (error, g_error_copy (flight->error));
+
+      TETHER_STATE_LOCK ();
+      flight->n_sync--;
+      TETHER_STATE_UNLOCK ();
+    }
+
+  flight_unref (flight);
+
+  return resource;
+}
+
+/* Gives up a prepared flight the enter will not run (an earlier template
+ * failed). Consumed. If it is still unstarted, it ends with an error its
+ * waiting callers never see: they start over, as after an abandoned flight.
+ * Returns whether it ran, out of order, and produced a resource: the enter
+ * started it, so its rollback releases it. */
+gboolean
+_tether_flight_drop_prepared (TetherFlight *flight)
+{
+  gboolean produced = FALSE;
+
+  if (g_atomic_int_compare_and_exchange (&flight->prepared, TRUE, FALSE))
+    {
+      TETHER_STATE_LOCK ();
+      flight->abandoned = TRUE;
+      TETHER_STATE_UNLOCK ();
+      flight_complete_full (flight, NULL,
+                            g_error_new (TETHER_ERROR, TETHER_ERROR_FAILED,
+                                         "The manager entering context %p failed before "
+                                         "it acquired '%s'",
+                                         flight->context, flight->template->call.name),
+                            TRUE);
+    }
+  else
+    {
+      produced = flight->resource != NULL;
+      TETHER_STATE_LOCK ();
+      flight->n_sync--;
+      TETHER_STATE_UNLOCK ();
+    }
+
+  flight_unref (flight);
+
+  return produced;
+}
+
 gboolean
 _tether_flight_task_led (GTask *task)
 {
@@ -425,6 +597,32 @@ _tether_flight_is_under_way (TetherTemplate *self,
 /* Steps, in call order                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* The flight and its entry; @record is @context's. */
+static TetherFlight *
+flight_alloc_locked (TetherContextRecord *record,
+                     TetherTemplate      *self,
+                     GMainContext        *context,
+                     gboolean        uses_async,
+                     GThread        *creator,
+                     gboolean        for_thread_default)
+{
+  TetherFlight *flight = g_new0 (TetherFlight, 1);
+
+  ref_count_init (&flight->ref_count);
+  flight->template = g_object_ref (self);
+  flight->context = g_main_context_ref (context);
+  flight->uses_async = uses_async;
+  /* Only an asynchronous provider acquire can be cancelled. */
+  if (uses_async)
+    flight->cancellable = g_cancellable_new ();
+  flight->creator = creator;
+  flight->for_thread_default = for_thread_default;
+  flight->record = record;
+  flight->entry = _tether_entry_add_flight_locked (record, self, context, flight);
+
+  return flight;
+}
+
 /* Creates the entry and flight for a first acquire. */
 static TetherFlight *
 flight_new_locked (TetherTemplate *self,
@@ -433,7 +631,6 @@ flight_new_locked (TetherTemplate *self,
                    gboolean       *out_warn)
 {
   TetherContextRecord *record;
-  TetherFlight *flight;
 
   record = _tether_janitor_watch_locked (context);
 
@@ -442,21 +639,8 @@ flight_new_locked (TetherTemplate *self,
               _tether_janitor_unmanaged_warning_enabled () &&
               _tether_context_record_take_warning_locked (record);
 
-  flight = g_new0 (TetherFlight, 1);
-  ref_count_init (&flight->ref_count);
-  flight->template = g_object_ref (self);
-  flight->context = g_main_context_ref (context);
-  flight->uses_async = uses_async;
-  /* Only an asynchronous provider acquire can be cancelled. */
-  if (uses_async)
-    flight->cancellable = g_cancellable_new ();
-  flight->creator = g_thread_self ();
-  flight->for_thread_default = context == g_main_context_get_thread_default ();
-  tether_cond_init (&flight->cond);
-
-  flight->entry = _tether_entry_add_flight_locked (self, context, flight);
-
-  return flight;
+  return flight_alloc_locked (record, self, context, uses_async, g_thread_self (),
+                              context == g_main_context_get_thread_default ());
 }
 
 static gboolean
@@ -489,8 +673,16 @@ flight_join_and_unlock (TetherFlight  *flight,
       TETHER_STATE_LOCK ();
     }
 
+  /* The wait object exists only once somebody waits: a flight nobody
+   * joins (every acquire of a manager's enter, as a rule) costs no
+   * allocation and no wakeup for it. */
+  if (!g_atomic_int_get (&flight->done) && flight->cond == NULL)
+    {
+      flight->cond = g_new (TetherCond, 1);
+      tether_cond_init (flight->cond);
+    }
   while (!g_atomic_int_get (&flight->done))
-    tether_cond_wait (&flight->cond, &_tether_state_lock);
+    tether_cond_wait (flight->cond, &_tether_state_lock);
 
   flight->n_sync--;
   resource = flight->resource;
@@ -601,9 +793,9 @@ static void
 flight_run_provider (TetherFlight *flight)
 {
   TetherTemplate *self = flight->template;
-  gboolean entered;
+  TetherContextSpan span;
 
-  entered = _tether_context_enter (flight->context);
+  _tether_context_enter (flight->context, &span);
 
   TETHER_STATE_LOCK ();
   flight->leader = g_thread_self ();
@@ -633,7 +825,7 @@ flight_run_provider (TetherFlight *flight)
       TETHER_STATE_UNLOCK ();
     }
 
-  _tether_context_leave (flight->context, entered);
+  _tether_context_leave (flight->context, &span);
 }
 
 static void
@@ -654,12 +846,23 @@ flight_async_done (GObject      *source_object,
   flight_unref (flight);
 }
 
-/* Records the outcome of a flight and hands it to every waiter. Not under
- * the state lock. */
 static void
 flight_complete (TetherFlight *flight,
                  gpointer      resource,
                  GError       *provider_error)
+{
+  flight_complete_full (flight, resource, provider_error, FALSE);
+}
+
+/* Records the outcome of a flight and hands it to every waiter. Not under
+ * the state lock. With @leader_leaves, the synchronous caller completing
+ * it on its creator's thread (a manager's enter, or a provider of it)
+ * stops counting as a caller in the same hold. */
+static void
+flight_complete_full (TetherFlight *flight,
+                      gpointer      resource,
+                      GError       *provider_error,
+                      gboolean      leader_leaves)
 {
   TetherTemplate *self = flight->template;
   GMainContext *context = flight->context;
@@ -676,22 +879,29 @@ flight_complete (TetherFlight *flight,
   TETHER_STATE_LOCK ();
   {
     TetherEntry *entry = flight->entry;
-    TetherContextRecord *record = _tether_context_record_lookup_locked (context);
+    TetherContextRecord *record = flight->record;
 
     g_assert (entry != NULL);
     flight->entry = NULL;
     flight->leader = NULL;
+    if (leader_leaves)
+      flight->n_sync--;
 
     if (resource != NULL)
       {
-        _tether_entry_set_held_locked (entry, resource);
+        _tether_entry_set_held_locked (record, entry, resource);
 
-        /* Remember, for the thread-exit leak check, an unmanaged resource
-         * of the creating thread's own thread-default context (decided
-         * before tether pushed the context for the provider). */
-        if (record != NULL && record->manager == NULL &&
-            flight->for_thread_default && flight->creator == g_thread_self ())
-          _tether_janitor_watch_thread_locked (context, record->id);
+        /* The creating thread's thread-default context: its next acquire
+         * is a hit. And, for the thread-exit leak check, an unmanaged
+         * resource of that context is remembered (decided before tether
+         * pushed the context for the provider). */
+        if (flight->for_thread_default &&
+            (leader_leaves || flight->creator == g_thread_self ()))
+          {
+            _tether_entry_cache_locked (self, context, resource);
+            if (record->manager == NULL)
+              _tether_janitor_watch_thread_locked (context, record->id);
+          }
       }
     else
       {
@@ -703,7 +913,8 @@ flight_complete (TetherFlight *flight,
     flight->resource = resource;
     flight->error = error;
     g_atomic_int_set (&flight->done, TRUE);
-    tether_cond_broadcast (&flight->cond);
+    if (flight->cond != NULL)
+      tether_cond_broadcast (flight->cond);
     /* A synchronous caller may be iterating the context for this: only
      * when the result came through the context (a wakeup is a syscall,
      * which a manager's synchronous enter must not pay per template). */
@@ -875,7 +1086,11 @@ flight_unref (TetherFlight *flight)
   g_clear_pointer (&flight->waiters, g_ptr_array_unref);
   g_clear_error (&flight->error);
   g_clear_object (&flight->cancellable);
-  tether_cond_clear (&flight->cond);
+  if (flight->cond != NULL)
+    {
+      tether_cond_clear (flight->cond);
+      g_free (flight->cond);
+    }
   g_main_context_unref (flight->context);
   g_object_unref (flight->template);
   g_free (flight);

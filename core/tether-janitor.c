@@ -185,7 +185,7 @@ on_context_finalized (gpointer data)
 
       ensure_queues_locked ();
       n_queued = purge_queue->len;
-      _tether_entry_take_dead_locked (record->context, purge_queue);
+      _tether_entry_take_dead_locked (record, purge_queue);
       n_queued = purge_queue->len - n_queued;
 
       if (purge_queue->len > 0)

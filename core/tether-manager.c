@@ -416,7 +416,7 @@ gboolean
 tether_manager_acquire (TetherManager  *self,
                         GError        **error)
 {
-  g_autoptr(GPtrArray) templates = NULL;
+  gboolean noop = FALSE;
 
   g_return_val_if_fail (TETHER_IS_MANAGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -425,21 +425,17 @@ tether_manager_acquire (TetherManager  *self,
   if (!_tether_scope_check_context (self->context, "acquire", error))
     return FALSE;
 
-  if (!manager_enter (self, &templates, error))
-    return FALSE;
-
-  if (templates == NULL)
-    return TRUE;   /* no-op scope */
-
   manager_set_state (self, MANAGER_ACQUIRING);
 
-  if (!_tether_scope_acquire (self->context, self, templates, error))
+  if (!_tether_scope_acquire_sync (self->context, self,
+                                   (self->flags & TETHER_MANAGER_EXIST_OK) != 0,
+                                   &noop, error))
     {
       manager_set_state (self, MANAGER_IDLE);
       return FALSE;
     }
 
-  manager_set_state (self, MANAGER_ACTIVE);
+  manager_set_state (self, noop ? MANAGER_NOOP : MANAGER_ACTIVE);
 
   return TRUE;
 }

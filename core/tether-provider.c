@@ -314,16 +314,16 @@ provider_release (TetherProviderCall *call,
                   GMainContext       *context,
                   gboolean            graceful)
 {
-  gboolean entered = FALSE;
+  TetherContextSpan span;
 
   if (call->provider.release == NULL)
     return;
 
   if (graceful)
-    entered = _tether_context_enter (context);
+    _tether_context_enter (context, &span);
   call->provider.release (resource, graceful ? context : NULL, graceful, call->data);
   if (graceful)
-    _tether_context_leave (context, entered);
+    _tether_context_leave (context, &span);
 }
 
 /* The release of a resource tether held. (One the provider gave back with
@@ -334,7 +334,7 @@ _tether_provider_release (TetherProviderCall *call,
                           GMainContext       *context,
                           gboolean            graceful)
 {
-  gint64 start = _tether_trace_now ();
+  gint64 start = _tether_trace_release_begin ();
 
   provider_release (call, resource, context, graceful);
   _tether_trace_release (&call->counters, call->name, graceful ? context : NULL, graceful, start);

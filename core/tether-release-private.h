@@ -25,5 +25,10 @@ gboolean _tether_release_one (TetherTemplate  *self,
  * many resources were released. */
 guint    _tether_release_all (GMainContext    *context,
                               TetherManager   *manager);
+/* The same for the templates in @only: what they hold for @context, most
+ * recently acquired first. */
+guint    _tether_release_some (GMainContext   *context,
+                               GPtrArray      *only,
+                               TetherManager  *manager);
 
 G_END_DECLS

@@ -55,35 +55,59 @@ _tether_release_one (TetherTemplate  *self,
   return TRUE;
 }
 
+/* Releases @held (a list from _tether_entry_take_held_locked()) in its
+ * order, then finishes the unwatch, then frees the entries and drops their
+ * references. Returns how many were released. */
+static guint
+release_list (TetherEntry  *held,
+              GMainContext *context,
+              GSource      *detach)
+{
+  guint n = 0;
+
+  for (TetherEntry *entry = held; entry != NULL; entry = entry->next_held, n++)
+    _tether_provider_release (&entry->template->call, entry->resource, context, TRUE);
+
+  _tether_janitor_finish_unwatch (detach);
+
+  /* The entries' references, dropped last: a template may finalize here. */
+  while (held != NULL)
+    {
+      TetherEntry *next = held->next_held;
+
+      g_object_unref (held->template);
+      g_free (held);
+      held = next;
+    }
+
+  return n;
+}
+
 guint
 _tether_release_all (GMainContext  *context,
                      TetherManager *manager)
 {
-  g_autoptr(GArray) held = g_array_new (FALSE, FALSE, sizeof (TetherHeldEntry));
+  return _tether_release_some (context, NULL, manager);
+}
+
+guint
+_tether_release_some (GMainContext  *context,
+                      GPtrArray     *only,
+                      TetherManager *manager)
+{
   TetherContextRecord *record;
+  TetherEntry *held;
   GSource *detach;
 
+  /* One hold takes everything off the tables, LIFO by construction (the
+   * record's list); providers run after it. */
   TETHER_STATE_LOCK ();
   record = _tether_context_record_lookup_locked (context);
-  _tether_entry_take_held_locked (context, held);
+  held = _tether_entry_take_held_locked (context, only);
   if (manager != NULL)
     _tether_context_record_unclaim_locked (record, manager);
   detach = _tether_janitor_unwatch_if_idle_locked (record);
   TETHER_STATE_UNLOCK ();
 
-  for (guint i = 0; i < held->len; i++)
-    {
-      TetherHeldEntry *item = &g_array_index (held, TetherHeldEntry, i);
-
-      _tether_provider_release (&item->template->call, item->entry->resource, context, TRUE);
-      g_clear_pointer (&item->entry, g_free);
-    }
-
-  _tether_janitor_finish_unwatch (detach);
-
-  /* The entries' references, dropped last: a template may finalize here. */
-  for (guint i = 0; i < held->len; i++)
-    g_object_unref (g_array_index (held, TetherHeldEntry, i).template);
-
-  return held->len;
+  return release_list (held, context, detach);
 }

@@ -31,18 +31,24 @@ gboolean _tether_scope_enter         (GMainContext   *context,
 /* Gives up the scope without releasing anything. */
 void     _tether_scope_leave         (GMainContext   *context,
                                       TetherManager  *manager);
-/* Releases, in reverse, @acquired (what the manager acquired), and leaves
- * the scope. */
+/* Releases what the templates in @acquired (those whose flights the manager
+ * started) hold for @context, most recently produced first, and leaves the
+ * scope in the same hold. */
 void     _tether_scope_roll_back     (GMainContext   *context,
                                       TetherManager  *manager,
                                       GPtrArray      *acquired);
 
-/* Acquires @templates for @context in order, synchronously. On failure,
- * rolls back what this call acquired (the templates whose provider it ran)
- * and returns FALSE with @error prefixed by the template's name. */
-gboolean _tether_scope_acquire       (GMainContext   *context,
+/* A manager's synchronous enter: claims @context's scope for @manager and
+ * acquires every eager template, in registration order. When another
+ * manager is active: with @exist_ok, TRUE and *@out_noop (nothing
+ * acquired), else FALSE with @error set. If a template fails, exactly what
+ * this call started is released, most recently produced first, the scope
+ * is left, and FALSE is returned with @error prefixed by the template's
+ * name. */
+gboolean _tether_scope_acquire_sync  (GMainContext   *context,
                                       TetherManager  *manager,
-                                      GPtrArray      *templates,
+                                      gboolean        exist_ok,
+                                      gboolean       *out_noop,
                                       GError        **error);
 
 G_END_DECLS

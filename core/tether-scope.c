@@ -32,6 +32,42 @@ _tether_scope_check_context (GMainContext  *context,
   return FALSE;
 }
 
+/* Another manager, @other, is active on @context: a no-op scope with
+ * @exist_ok (TRUE, *@out_noop set), else FALSE with @error set. */
+static gboolean
+scope_refuse (GMainContext   *context,
+              TetherManager  *other,
+              gboolean        exist_ok,
+              gboolean       *out_noop,
+              GError        **error)
+{
+  if (exist_ok)
+    {
+      *out_noop = TRUE;
+      return TRUE;
+    }
+
+  /* Two pool workers without a context of their own both land on the
+   * global default context: EXIST_OK is then the wrong fix. */
+  if (context == _tether_context_global_default () &&
+      g_main_context_get_thread_default () == NULL)
+    g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
+                 "Context %p, the global default context, already has an active "
+                 "TetherManager (%p): this thread has no thread-default context of its "
+                 "own, so its manager shares the global default with every such thread. "
+                 "Give the thread a context of its own "
+                 "(g_main_context_push_thread_default (g_main_context_new ())) or run "
+                 "the work with tether_run_in_new_context(); use "
+                 "TETHER_MANAGER_EXIST_OK only to nest a scope on purpose",
+                 context, other);
+  else
+    g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
+                 "Context %p already has an active TetherManager (%p); "
+                 "use TETHER_MANAGER_EXIST_OK to nest a no-op scope",
+                 context, other);
+  return FALSE;
+}
+
 gboolean
 _tether_scope_enter (GMainContext   *context,
                      TetherManager  *manager,
@@ -41,6 +77,7 @@ _tether_scope_enter (GMainContext   *context,
 {
   TetherContextRecord *record;
   TetherManager *other;
+  gboolean noop = FALSE;
 
   *out_templates = NULL;
 
@@ -50,29 +87,7 @@ _tether_scope_enter (GMainContext   *context,
   if (other != NULL)
     {
       TETHER_STATE_UNLOCK ();
-
-      if (exist_ok)
-        return TRUE;
-
-      /* Two pool workers without a context of their own both land on the
-       * global default context: EXIST_OK is then the wrong fix. */
-      if (context == _tether_context_global_default () &&
-          g_main_context_get_thread_default () == NULL)
-        g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
-                     "Context %p, the global default context, already has an active "
-                     "TetherManager (%p): this thread has no thread-default context of its "
-                     "own, so its manager shares the global default with every such thread. "
-                     "Give the thread a context of its own "
-                     "(g_main_context_push_thread_default (g_main_context_new ())) or run "
-                     "the work with tether_run_in_new_context(); use "
-                     "TETHER_MANAGER_EXIST_OK only to nest a scope on purpose",
-                     context, other);
-      else
-        g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_MANAGED,
-                     "Context %p already has an active TetherManager (%p); "
-                     "use TETHER_MANAGER_EXIST_OK to nest a no-op scope",
-                     context, other);
-      return FALSE;
+      return scope_refuse (context, other, exist_ok, &noop, error);
     }
 
   *out_templates = _tether_registry_dup_eager_locked ();
@@ -102,38 +117,98 @@ _tether_scope_roll_back (GMainContext  *context,
                          TetherManager *manager,
                          GPtrArray     *acquired)
 {
-  for (guint i = acquired->len; i > 0; i--)
-    _tether_release_one (g_ptr_array_index (acquired, i - 1), context, TRUE, NULL);
-
-  _tether_scope_leave (context, manager);
+  /* In the reverse of the order the resources were produced (a provider
+   * that asked for a later template during its acquire produced that one
+   * first), and the scope is left in the same hold. */
+  _tether_release_some (context, acquired, manager);
 }
 
+/* The stack holds this many prepared flights; a larger enter allocates. */
+#define N_PREPARED_ON_STACK 64
+
 gboolean
-_tether_scope_acquire (GMainContext   *context,
-                       TetherManager  *manager,
-                       GPtrArray      *templates,
-                       GError        **error)
+_tether_scope_acquire_sync (GMainContext   *context,
+                            TetherManager  *manager,
+                            gboolean        exist_ok,
+                            gboolean       *out_noop,
+                            GError        **error)
 {
-  g_autoptr(GPtrArray) acquired = g_ptr_array_new ();
+  g_autoptr(GPtrArray) templates = NULL;
+  g_autoptr(GPtrArray) acquired = NULL;
+  struct _TetherFlight *on_stack[N_PREPARED_ON_STACK];
+  struct _TetherFlight **prepared = on_stack;
+  TetherContextRecord *record;
+  TetherManager *other;
+  GThread *thread = g_thread_self ();
+  TetherContextSpan span;
+  gboolean ok = TRUE;
+
+  *out_noop = FALSE;
+
+  /* One hold claims the context and creates the entry and flight of every
+   * template the enter will acquire, so that each provider call costs no
+   * lock of its own but the one that publishes its result. */
+  TETHER_STATE_LOCK ();
+  record = _tether_janitor_watch_locked (context);
+  other = _tether_context_record_claim_locked (record, manager);
+  if (other != NULL)
+    {
+      TETHER_STATE_UNLOCK ();
+      return scope_refuse (context, other, exist_ok, out_noop, error);
+    }
+
+  templates = _tether_registry_dup_eager_locked ();
+  if (templates->len > N_PREPARED_ON_STACK)
+    prepared = g_new (struct _TetherFlight *, templates->len);
+  for (guint i = 0; i < templates->len; i++)
+    prepared[i] = _tether_flight_prepare_locked (record, g_ptr_array_index (templates, i),
+                                                 context, thread);
+  TETHER_STATE_UNLOCK ();
+
+  acquired = g_ptr_array_sized_new (templates->len);
+
+  /* Entered once for every provider call of the enter (a no-op when the
+   * manager's context is this thread's pushed thread-default, as a rule). */
+  _tether_context_enter (context, &span);
 
   for (guint i = 0; i < templates->len; i++)
     {
       TetherTemplate *template = g_ptr_array_index (templates, i);
       GError *local_error = NULL;
-      gboolean led = FALSE;
+      gboolean led = TRUE;
+      gpointer resource;
 
-      if (_tether_flight_acquire (template, context, &led, &local_error) == NULL)
+      if (prepared[i] != NULL)
+        resource = _tether_flight_run_prepared (g_steal_pointer (&prepared[i]), &local_error);
+      else
+        resource = _tether_flight_acquire (template, context, &led, &local_error);
+
+      if (resource == NULL)
         {
+          /* What the enter prepared and did not reach ends; what ran out of
+           * order and produced a resource is the enter's to roll back. */
+          for (guint j = i + 1; j < templates->len; j++)
+            if (prepared[j] != NULL &&
+                _tether_flight_drop_prepared (g_steal_pointer (&prepared[j])))
+              g_ptr_array_add (acquired, g_ptr_array_index (templates, j));
+
+          _tether_context_leave (context, &span);
           _tether_scope_roll_back (context, manager, acquired);
           g_propagate_prefixed_error (error, local_error,
                                       "Acquiring '%s' for context %p: ",
                                       tether_template_get_name (template), context);
-          return FALSE;
+          ok = FALSE;
+          break;
         }
 
       if (led)
         g_ptr_array_add (acquired, template);
     }
 
-  return TRUE;
+  if (ok)
+    _tether_context_leave (context, &span);
+  if (prepared != on_stack)
+    g_free (prepared);
+
+  return ok;
 }

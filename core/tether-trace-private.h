@@ -66,6 +66,10 @@ void     _tether_trace_acquire_end         (TetherTraceCounters *counters,
                                             gint64               start,
                                             gboolean             succeeded,
                                             const GError        *error);
+/* Before a provider's release: the start time to give to
+ * _tether_trace_release(), or 0 when nothing would show the duration
+ * (no Sysprof marks, no debug log): the clock is then not read. */
+gint64   _tether_trace_release_begin       (void);
 /* After a provider's release returned; @context is NULL when ungraceful. */
 void     _tether_trace_release             (TetherTraceCounters *counters,
                                             const char          *name,

@@ -267,6 +267,24 @@ capture_get (void)
 static gint marks_wanted = -1;
 #endif
 
+/* Whether marks are recorded at all. */
+static gboolean
+marks_are_wanted (void)
+{
+#ifdef HAVE_SYSPROF
+  gint wanted = g_atomic_int_get (&marks_wanted);
+
+  if (G_UNLIKELY (wanted < 0))
+    {
+      wanted = g_getenv ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
+      g_atomic_int_set (&marks_wanted, wanted);
+    }
+  return wanted;
+#else
+  return FALSE;
+#endif
+}
+
 /* A Sysprof mark: @group says what tether did ("tether acquire"), @name
  * for which template. */
 static void
@@ -277,14 +295,7 @@ trace_mark (gint64      start,
             const char *message)
 {
 #ifdef HAVE_SYSPROF
-  gint wanted = g_atomic_int_get (&marks_wanted);
-
-  if (G_UNLIKELY (wanted < 0))
-    {
-      wanted = g_getenv ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
-      g_atomic_int_set (&marks_wanted, wanted);
-    }
-  if (!wanted)
+  if (!marks_are_wanted ())
     return;
 
   sysprof_collector_mark (start, duration, group, name, message);
@@ -395,6 +406,15 @@ _tether_trace_acquire_end (TetherTraceCounters *counters,
     }
 }
 
+gint64
+_tether_trace_release_begin (void)
+{
+  if (!marks_are_wanted () && !_tether_trace_enabled ())
+    return 0;
+
+  return _tether_trace_now ();
+}
+
 void
 _tether_trace_release (TetherTraceCounters *counters,
                        const char          *name,
@@ -402,9 +422,12 @@ _tether_trace_release (TetherTraceCounters *counters,
                        gboolean             graceful,
                        gint64               start)
 {
-  gint64 elapsed = MAX (_tether_trace_now () - start, 0);
+  gint64 elapsed;
 
   count_add (graceful ? &counters->graceful_releases : &counters->ungraceful_releases, 1);
+  if (start == 0)
+    return;   /* nothing shows it (_tether_trace_release_begin()) */
+  elapsed = MAX (_tether_trace_now () - start, 0);
 
   trace_mark (start, elapsed, "tether release", name, graceful ? "graceful" : "ungraceful");
 
