@@ -33,7 +33,9 @@ gboolean _tether_flight_task_led      (GTask           *task);
 /* A manager's synchronous enter (tether-scope.c): under the hold that
  * claims @context, the flight the enter will run for @self, or NULL when
  * it must use _tether_flight_acquire() instead; then, unlocked, in order,
- * each prepared flight is run (or dropped after an earlier failure). */
+ * each prepared flight is run (its error prefixed as
+ * _tether_flight_prefix_error() does) or dropped after an earlier
+ * failure. */
 struct _TetherFlight *_tether_flight_prepare_locked (TetherContextRecord   *record,
                                                      TetherTemplate        *self,
                                                      GMainContext          *context,
@@ -41,6 +43,11 @@ struct _TetherFlight *_tether_flight_prepare_locked (TetherContextRecord   *reco
 gpointer              _tether_flight_run_prepared   (struct _TetherFlight  *flight,
                                                      GError               **error);
 gboolean              _tether_flight_drop_prepared  (struct _TetherFlight  *flight);
+/* A manager's error for a template that failed: "Acquiring 'NAME' for
+ * context 0x…: " and the provider's message. */
+void                  _tether_flight_prefix_error   (GError               **error,
+                                                     TetherTemplate        *self,
+                                                     GMainContext          *context);
 
 /* For tests: the callers of the flight of (@self, @context) under way (sync
  * callers and async ones that have not left), and whether there is one. */

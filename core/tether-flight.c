@@ -516,6 +516,9 @@ _tether_flight_run_prepared (TetherFlight  *flight,
       TETHER_STATE_UNLOCK ();
     }
 
+  /* While the flight still holds the template, which may go with it. */
+  if (resource == NULL)
+    _tether_flight_prefix_error (error, flight->template, flight->context);
   flight_unref (flight);
 
   return resource;
@@ -554,6 +557,14 @@ _tether_flight_drop_prepared (TetherFlight *flight)
   flight_unref (flight);
 
   return produced;
+}
+
+void
+_tether_flight_prefix_error (GError         **error,
+                             TetherTemplate  *self,
+                             GMainContext    *context)
+{
+  g_prefix_error (error, "Acquiring '%s' for context %p: ", self->call.name, context);
 }
 
 gboolean

@@ -505,8 +505,7 @@ acquire_next_cb (GObject      *object,
 
   if (resource == NULL)
     {
-      g_prefix_error (&error, "Acquiring '%s' for context %p: ",
-                      tether_template_get_name (template), self->context);
+      _tether_flight_prefix_error (&error, template, self->context);
       acquire_fail (task, error);
       return;
     }

@@ -29,6 +29,11 @@ gboolean   _tether_registry_unregister            (TetherTemplate *template);
 /* A snapshot of the registered templates, with references. */
 GPtrArray *_tether_registry_dup_registered_locked (void);
 GPtrArray *_tether_registry_dup_eager_locked      (void);
+/* The registered templates in registration order; no references: read
+ * under the state lock only (a template's ->eager tells which a scope
+ * acquires). */
+GPtrArray *_tether_registry_registered_locked     (void);
+gboolean   _tether_registry_is_eager_locked       (TetherTemplate *template);
 /* Every live template, registered or not; no references: iterate under the
  * state lock only. */
 GPtrArray *_tether_registry_all_locked            (void);

@@ -148,6 +148,18 @@ dup_registered_locked (gboolean only_eager)
 }
 
 GPtrArray *
+_tether_registry_registered_locked (void)
+{
+  return registered_locked ();
+}
+
+gboolean
+_tether_registry_is_eager_locked (TetherTemplate *template)
+{
+  return template->eager;
+}
+
+GPtrArray *
 _tether_registry_dup_registered_locked (void)
 {
   return dup_registered_locked (FALSE);

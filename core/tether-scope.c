@@ -123,8 +123,16 @@ _tether_scope_roll_back (GMainContext  *context,
   _tether_release_some (context, acquired, manager);
 }
 
-/* The stack holds this many prepared flights; a larger enter allocates. */
-#define N_PREPARED_ON_STACK 64
+/* One eager template of a synchronous enter. */
+typedef struct
+{
+  TetherTemplate       *template;  /* owned if @owned, else held by @flight */
+  struct _TetherFlight *flight;    /* prepared, or NULL: the general path */
+  gboolean              owned;
+} EnterSlot;
+
+/* The stack holds this many slots; a larger enter allocates. */
+#define N_SLOTS_ON_STACK 64
 
 gboolean
 _tether_scope_acquire_sync (GMainContext   *context,
@@ -133,21 +141,23 @@ _tether_scope_acquire_sync (GMainContext   *context,
                             gboolean       *out_noop,
                             GError        **error)
 {
-  g_autoptr(GPtrArray) templates = NULL;
+  EnterSlot on_stack[N_SLOTS_ON_STACK];
+  EnterSlot *slots = on_stack;
   g_autoptr(GPtrArray) acquired = NULL;
-  struct _TetherFlight *on_stack[N_PREPARED_ON_STACK];
-  struct _TetherFlight **prepared = on_stack;
   TetherContextRecord *record;
   TetherManager *other;
+  GPtrArray *registered;
   GThread *thread = g_thread_self ();
   TetherContextSpan span;
+  guint n = 0;
   gboolean ok = TRUE;
 
   *out_noop = FALSE;
 
   /* One hold claims the context and creates the entry and flight of every
    * template the enter will acquire, so that each provider call costs no
-   * lock of its own but the one that publishes its result. */
+   * lock but the one that publishes its result. A prepared flight holds its
+   * template; only the others are referenced here. */
   TETHER_STATE_LOCK ();
   record = _tether_janitor_watch_locked (context);
   other = _tether_context_record_claim_locked (record, manager);
@@ -157,58 +167,75 @@ _tether_scope_acquire_sync (GMainContext   *context,
       return scope_refuse (context, other, exist_ok, out_noop, error);
     }
 
-  templates = _tether_registry_dup_eager_locked ();
-  if (templates->len > N_PREPARED_ON_STACK)
-    prepared = g_new (struct _TetherFlight *, templates->len);
-  for (guint i = 0; i < templates->len; i++)
-    prepared[i] = _tether_flight_prepare_locked (record, g_ptr_array_index (templates, i),
-                                                 context, thread);
+  registered = _tether_registry_registered_locked ();
+  if (registered->len > N_SLOTS_ON_STACK)
+    slots = g_new (EnterSlot, registered->len);
+  for (guint i = 0; i < registered->len; i++)
+    {
+      TetherTemplate *template = g_ptr_array_index (registered, i);
+
+      if (!_tether_registry_is_eager_locked (template))
+        continue;
+
+      slots[n].template = template;
+      slots[n].flight = _tether_flight_prepare_locked (record, template, context, thread);
+      slots[n].owned = slots[n].flight == NULL;
+      if (slots[n].owned)
+        g_object_ref (template);
+      n++;
+    }
   TETHER_STATE_UNLOCK ();
 
-  acquired = g_ptr_array_sized_new (templates->len);
+  /* Templates the enter started, compared by address only (each holds what
+   * it produced, and with it a reference on its template). */
+  acquired = g_ptr_array_sized_new (n);
 
   /* Entered once for every provider call of the enter (a no-op when the
    * manager's context is this thread's pushed thread-default, as a rule). */
   _tether_context_enter (context, &span);
 
-  for (guint i = 0; i < templates->len; i++)
+  for (guint i = 0; i < n && ok; i++)
     {
-      TetherTemplate *template = g_ptr_array_index (templates, i);
+      TetherTemplate *template = slots[i].template;
       GError *local_error = NULL;
       gboolean led = TRUE;
       gpointer resource;
 
-      if (prepared[i] != NULL)
-        resource = _tether_flight_run_prepared (g_steal_pointer (&prepared[i]), &local_error);
+      if (slots[i].flight != NULL)
+        resource = _tether_flight_run_prepared (g_steal_pointer (&slots[i].flight), &local_error);
       else
-        resource = _tether_flight_acquire (template, context, &led, &local_error);
+        {
+          resource = _tether_flight_acquire (template, context, &led, &local_error);
+          if (resource == NULL)
+            _tether_flight_prefix_error (&local_error, template, context);
+        }
 
-      if (resource == NULL)
+      if (resource != NULL && led)
+        g_ptr_array_add (acquired, template);
+      else if (resource == NULL)
         {
           /* What the enter prepared and did not reach ends; what ran out of
            * order and produced a resource is the enter's to roll back. */
-          for (guint j = i + 1; j < templates->len; j++)
-            if (prepared[j] != NULL &&
-                _tether_flight_drop_prepared (g_steal_pointer (&prepared[j])))
-              g_ptr_array_add (acquired, g_ptr_array_index (templates, j));
+          for (guint j = i + 1; j < n; j++)
+            if (slots[j].flight != NULL &&
+                _tether_flight_drop_prepared (g_steal_pointer (&slots[j].flight)))
+              g_ptr_array_add (acquired, slots[j].template);
 
           _tether_context_leave (context, &span);
           _tether_scope_roll_back (context, manager, acquired);
-          g_propagate_prefixed_error (error, local_error,
-                                      "Acquiring '%s' for context %p: ",
-                                      tether_template_get_name (template), context);
+          g_propagate_error (error, local_error);
           ok = FALSE;
-          break;
         }
-
-      if (led)
-        g_ptr_array_add (acquired, template);
     }
 
   if (ok)
     _tether_context_leave (context, &span);
-  if (prepared != on_stack)
-    g_free (prepared);
+
+  for (guint i = 0; i < n; i++)
+    if (slots[i].owned)
+      g_object_unref (slots[i].template);
+  if (slots != on_stack)
+    g_free (slots);
 
   return ok;
 }

@@ -54,21 +54,6 @@ fixture_tear_down (Fixture       *f,
   g_array_unref (f->order);
 }
 
-static void
-assert_order (GArray     *order,
-              const char *expected)
-{
-  g_autoptr(GString) got = g_string_new (NULL);
-
-  for (guint i = 0; i < order->len; i++)
-    {
-      gint v = g_array_index (order, gint, i);
-
-      g_string_append_c (got, v > 0 ? '+' : '-');
-      g_string_append_c (got, (char) ABS (v));
-    }
-  g_assert_cmpstr (got->str, ==, expected);
-}
 
 /* Acquire in registration order, release in reverse. */
 static void
@@ -88,7 +73,7 @@ test_manager_lifo (Fixture       *f,
 
   tether_manager_release (manager);
   g_assert_false (tether_manager_is_active (manager));
-  assert_order (f->order, "+a+b+c-c-b-a");
+  test_assert_order (f->order, "+a+b+c-c-b-a");
 
   for (guint i = 0; i < 3; i++)
     {
@@ -117,7 +102,7 @@ test_manager_lifo_late (Fixture       *f,
   g_assert_nonnull (tether_template_acquire (f->templates[2], NULL, NULL));
   tether_manager_release (manager);
 
-  assert_order (f->order, "+a+b+d+c-c-d-b-a");
+  test_assert_order (f->order, "+a+b+d+c-c-d-b-a");
   g_assert_cmpint (late_tp->live, ==, 0);
 
   tether_template_unregister (late);
@@ -210,7 +195,7 @@ test_manager_rollback (Fixture       *f,
   g_assert_nonnull (strstr (error->message, "charlie"));
   g_assert_false (tether_manager_is_active (manager));
 
-  assert_order (f->order, "+a+b-b-a");
+  test_assert_order (f->order, "+a+b-b-a");
   g_assert_cmpint (f->tp[0]->n_acquired, ==, 1);
   g_assert_cmpint (f->tp[1]->n_acquired, ==, 1);
   g_assert_cmpint (f->tp[2]->n_acquired, ==, 0);
@@ -277,7 +262,7 @@ test_manager_acquire_async (Fixture       *f,
     g_assert_nonnull (tether_template_lookup (f->templates[i], NULL));
 
   tether_manager_release (manager);
-  assert_order (f->order, "+a+b+c-c-b-a");
+  test_assert_order (f->order, "+a+b+c-c-b-a");
 }
 
 static void
@@ -293,7 +278,7 @@ test_manager_acquire_async_rollback (Fixture       *f,
   g_assert_false (GPOINTER_TO_INT (out[0]));
   g_assert_error ((GError *) out[1], G_IO_ERROR, G_IO_ERROR_FAILED);
   g_clear_error ((GError **) &out[1]);
-  assert_order (f->order, "+a+b-b-a");
+  test_assert_order (f->order, "+a+b-b-a");
   g_assert_false (tether_manager_is_active (manager));
 }
 

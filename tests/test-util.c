@@ -921,3 +921,19 @@ test_ledger_provider_free (TestLedgerProvider *lp)
   g_free (lp->name);
   g_free (lp);
 }
+
+void
+test_assert_order (GArray     *order,
+                   const char *expected)
+{
+  g_autoptr(GString) got = g_string_new (NULL);
+
+  for (guint i = 0; i < order->len; i++)
+    {
+      gint v = g_array_index (order, gint, i);
+
+      g_string_append_c (got, v > 0 ? '+' : '-');
+      g_string_append_c (got, (char) ABS (v));
+    }
+  g_assert_cmpstr (got->str, ==, expected);
+}

@@ -60,6 +60,11 @@ TestProvider   *test_provider_new        (const char    *name);
 void            test_provider_free       (TestProvider  *tp);
 TetherTemplate *test_provider_template   (TestProvider  *tp);
 
+/* Asserts that an order log reads @expected: "+a" for an acquire of the
+ * provider whose name starts with 'a', "-a" for its release. */
+void            test_assert_order        (GArray        *order,
+                                          const char    *expected);
+
 /* Appends to a shared order log; thread-safe. */
 void            test_order_log_append    (GArray        *log,
                                           gint           value);

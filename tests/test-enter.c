@@ -1,0 +1,427 @@
+/* test-enter.c: a manager's synchronous enter, which prepares the flights
+ * of every eager template in one hold and then runs them in order:
+ * providers that ask for a template of the same enter (later, their own,
+ * in a cycle, asynchronously), other threads that join a prepared flight,
+ * and what a failure does to what was prepared, ran out of order or
+ * joined.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "test-util.h"
+
+#include "tether-flight-private.h"
+
+#define N_PROVIDERS 3
+
+typedef struct
+{
+  TestProvider   *tp[N_PROVIDERS];
+  TetherTemplate *templates[N_PROVIDERS];
+  GArray         *order;
+  GMainContext   *context;
+
+  /* What a hook saw. */
+  gpointer        nested_resource;
+  GError         *nested_error;
+  GThread        *joiner;
+  gint            async_done;
+  gpointer        async_resource;
+  GError         *async_error;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  static const char *names[] = { "alpha", "bravo", "charlie" };
+
+  test_reset_global_state ();
+
+  f->order = g_array_new (FALSE, FALSE, sizeof (gint));
+  for (guint i = 0; i < N_PROVIDERS; i++)
+    {
+      f->tp[i] = test_provider_new (names[i]);
+      f->tp[i]->order_log = f->order;
+      f->templates[i] = test_provider_template (f->tp[i]);
+    }
+
+  f->context = g_main_context_new ();
+  g_main_context_push_thread_default (f->context);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_clear_error (&f->nested_error);
+  g_clear_error (&f->async_error);
+  g_main_context_pop_thread_default (f->context);
+  g_main_context_unref (f->context);
+  tether_purge ();
+
+  for (guint i = 0; i < N_PROVIDERS; i++)
+    {
+      g_assert_cmpint (f->tp[i]->live, ==, 0);
+      g_assert_cmpint (f->tp[i]->n_double_release, ==, 0);
+      g_assert_cmpint (f->tp[i]->n_wrong_context, ==, 0);
+      g_assert_cmpint (f->tp[i]->max_in_acquire, <=, 1);
+      tether_template_unregister (f->templates[i]);
+      g_object_unref (f->templates[i]);
+      test_provider_free (f->tp[i]);
+    }
+  g_array_unref (f->order);
+}
+
+
+static void
+assert_calls (Fixture *f,
+              gint     a,
+              gint     b,
+              gint     c)
+{
+  g_assert_cmpint (g_atomic_int_get (&f->tp[0]->n_acquire_calls), ==, a);
+  g_assert_cmpint (g_atomic_int_get (&f->tp[1]->n_acquire_calls), ==, b);
+  g_assert_cmpint (g_atomic_int_get (&f->tp[2]->n_acquire_calls), ==, c);
+}
+
+static void
+assert_nothing_held (Fixture *f)
+{
+  for (guint i = 0; i < N_PROVIDERS; i++)
+    g_assert_null (tether_template_lookup (f->templates[i], f->context));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hooks: what a provider of the enter does inside its acquire              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  Fixture *f;
+  guint    ask;   /* which template to ask for */
+} Ask;
+
+static void
+ask_sync_hook (TestProvider *tp,
+               GMainContext *context,
+               gpointer      data)
+{
+  Ask *ask = data;
+
+  g_clear_error (&ask->f->nested_error);
+  ask->f->nested_resource = tether_template_acquire (ask->f->templates[ask->ask], NULL,
+                                                     &ask->f->nested_error);
+}
+
+static void
+async_ask_done (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Fixture *f = user_data;
+
+  f->async_resource = tether_template_acquire_finish (TETHER_TEMPLATE (object), result,
+                                                      &f->async_error);
+  g_atomic_int_set (&f->async_done, 1);
+}
+
+static void
+ask_async_hook (TestProvider *tp,
+                GMainContext *context,
+                gpointer      data)
+{
+  Ask *ask = data;
+
+  tether_template_acquire_async (ask->f->templates[ask->ask], NULL, NULL,
+                                 async_ask_done, ask->f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Providers asking for templates of the same enter                         */
+/* ------------------------------------------------------------------------ */
+
+/* alpha asks for charlie, which the enter prepared and has not reached:
+ * charlie runs then, once, and the enter finds it done. Release is the
+ * reverse of the order the resources were produced. */
+static void
+test_nested_later (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  Ask ask = { f, 2 };
+
+  f->tp[0]->acquire_hook = ask_sync_hook;
+  f->tp[0]->acquire_hook_data = &ask;
+
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  g_assert_no_error (f->nested_error);
+  g_assert_nonnull (f->nested_resource);
+  g_assert_true (f->nested_resource == tether_template_lookup (f->templates[2], f->context));
+  assert_calls (f, 1, 1, 1);
+  test_assert_order (f->order, "+c+a+b");
+
+  tether_manager_release (manager);
+  test_assert_order (f->order, "+c+a+b-b-a-c");
+  assert_nothing_held (f);
+}
+
+/* alpha asks for itself: RECURSIVE, as outside a manager; the enter goes
+ * on. */
+static void
+test_nested_self (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  Ask ask = { f, 0 };
+
+  f->tp[0]->acquire_hook = ask_sync_hook;
+  f->tp[0]->acquire_hook_data = &ask;
+
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  g_assert_null (f->nested_resource);
+  g_assert_error (f->nested_error, TETHER_ERROR, TETHER_ERROR_RECURSIVE);
+  assert_calls (f, 1, 1, 1);
+
+  tether_manager_release (manager);
+  test_assert_order (f->order, "+a+b+c-c-b-a");
+}
+
+/* alpha asks for charlie (run out of order), charlie asks for alpha, whose
+ * acquire is on the stack: RECURSIVE for charlie's question, not a
+ * deadlock. */
+static void
+test_nested_cycle (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  Ask ask_c = { f, 2 };
+  Fixture inner = { 0 };
+  Ask ask_a = { &inner, 0 };
+
+  inner.templates[0] = f->templates[0];
+  f->tp[0]->acquire_hook = ask_sync_hook;
+  f->tp[0]->acquire_hook_data = &ask_c;
+  f->tp[2]->acquire_hook = ask_sync_hook;
+  f->tp[2]->acquire_hook_data = &ask_a;
+
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  g_assert_error (inner.nested_error, TETHER_ERROR, TETHER_ERROR_RECURSIVE);
+  g_assert_no_error (f->nested_error);
+  assert_calls (f, 1, 1, 1);
+  test_assert_order (f->order, "+c+a+b");
+
+  tether_manager_release (manager);
+  test_assert_order (f->order, "+c+a+b-b-a-c");
+  g_clear_error (&inner.nested_error);
+}
+
+/* alpha asks for charlie, whose acquire fails; alpha succeeds anyway. At
+ * its turn charlie's failure fails the enter (it is eager), without a
+ * second attempt, and the rollback releases what the enter started. */
+static void
+test_nested_failed (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  Ask ask = { f, 2 };
+
+  f->tp[0]->acquire_hook = ask_sync_hook;
+  f->tp[0]->acquire_hook_data = &ask;
+  f->tp[2]->fail_remaining = 1;
+
+  g_assert_false (tether_manager_acquire (manager, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "Acquiring 'charlie' for context"));
+  g_assert_error (f->nested_error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  assert_calls (f, 1, 1, 1);
+  test_assert_order (f->order, "+a+b-b-a");
+  assert_nothing_held (f);
+  g_assert_false (tether_manager_is_active (manager));
+}
+
+/* bravo fails after alpha ran charlie out of order: the rollback releases
+ * charlie too (the enter started it; before, it stayed held with no
+ * manager), in the reverse of the order of production. */
+static void
+test_nested_rolled_back (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  Ask ask = { f, 2 };
+
+  f->tp[0]->acquire_hook = ask_sync_hook;
+  f->tp[0]->acquire_hook_data = &ask;
+  f->tp[1]->fail_remaining = 1;
+
+  g_assert_false (tether_manager_acquire (manager, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "Acquiring 'bravo' for context"));
+  assert_calls (f, 1, 1, 1);
+  test_assert_order (f->order, "+c+a-a-c");
+  assert_nothing_held (f);
+  g_assert_false (tether_manager_is_active (manager));
+
+  /* The next enter starts clean. */
+  g_clear_error (&error);
+  f->tp[0]->acquire_hook = NULL;
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  tether_manager_release (manager);
+}
+
+/* alpha asks for charlie asynchronously, on the enter's thread: a waiter
+ * of the prepared flight, not RECURSIVE; it gets the resource the enter
+ * produces. */
+static void
+test_nested_async (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  Ask ask = { f, 2 };
+
+  f->tp[0]->acquire_hook = ask_async_hook;
+  f->tp[0]->acquire_hook_data = &ask;
+
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_iterate_until (f->context, &f->async_done, 5000));
+  g_assert_no_error (f->async_error);
+  g_assert_true (f->async_resource == tether_template_lookup (f->templates[2], f->context));
+  assert_calls (f, 1, 1, 1);
+  test_assert_order (f->order, "+a+b+c");
+
+  tether_manager_release (manager);
+  test_assert_order (f->order, "+a+b+c-c-b-a");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Other threads meeting a prepared flight                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  Fixture  *f;
+  guint     which;
+  gpointer  resource;
+  GError   *error;
+} Joiner;
+
+static gpointer
+joiner_thread (gpointer data)
+{
+  Joiner *j = data;
+
+  j->resource = tether_template_acquire (j->f->templates[j->which], j->f->context, &j->error);
+  return NULL;
+}
+
+/* Inside alpha's acquire: another thread asks for template @which, and
+ * alpha returns once that thread waits on the prepared flight. */
+static void
+start_joiner_hook (TestProvider *tp,
+                   GMainContext *context,
+                   gpointer      data)
+{
+  Joiner *j = data;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  g_assert_true (_tether_flight_is_under_way (j->f->templates[j->which], context));
+  j->f->joiner = g_thread_new ("joiner", joiner_thread, j);
+  while (_tether_flight_count_callers (j->f->templates[j->which], context) < 2 &&
+         g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpuint (_tether_flight_count_callers (j->f->templates[j->which], context), ==, 2);
+}
+
+/* Another thread asks for charlie while the enter is in alpha: it joins
+ * the prepared flight and gets what the enter produces; charlie's provider
+ * runs once, on the enter's thread. */
+static void
+test_join_prepared (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  Joiner j = { f, 2, NULL, NULL };
+
+  f->tp[0]->acquire_hook = start_joiner_hook;
+  f->tp[0]->acquire_hook_data = &j;
+
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  g_thread_join (f->joiner);
+  g_assert_no_error (j.error);
+  g_assert_nonnull (j.resource);
+  g_assert_true (j.resource == tether_template_lookup (f->templates[2], f->context));
+  g_assert_true (((TestResource *) j.resource)->thread_default == f->context);
+  assert_calls (f, 1, 1, 1);
+
+  tether_manager_release (manager);
+  test_assert_order (f->order, "+a+b+c-c-b-a");
+}
+
+/* alpha fails while another thread waits on charlie's prepared flight: the
+ * enter drops it, and the waiting thread starts over and acquires charlie
+ * itself, as after an abandoned flight (never the enter's error). */
+static void
+test_join_dropped (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  Joiner j = { f, 2, NULL, NULL };
+
+  f->tp[0]->acquire_hook = start_joiner_hook;
+  f->tp[0]->acquire_hook_data = &j;
+  f->tp[0]->fail_remaining = 1;
+
+  g_assert_false (tether_manager_acquire (manager, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "Acquiring 'alpha' for context"));
+  g_thread_join (f->joiner);
+  g_assert_no_error (j.error);
+  g_assert_nonnull (j.resource);
+  g_assert_false (tether_manager_is_active (manager));
+  assert_calls (f, 1, 0, 1);
+  g_assert_true (j.resource == tether_template_lookup (f->templates[2], f->context));
+  g_assert_null (tether_template_lookup (f->templates[1], f->context));
+
+  /* Held for the context with no manager: the joiner's to release. */
+  g_clear_error (&error);
+  g_assert_true (tether_template_release (f->templates[2], f->context, &error));
+  g_assert_no_error (error);
+  test_assert_order (f->order, "+c-c");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+  ADD ("/enter/nested/later-template", test_nested_later);
+  ADD ("/enter/nested/own-template", test_nested_self);
+  ADD ("/enter/nested/cycle", test_nested_cycle);
+  ADD ("/enter/nested/failed-out-of-order", test_nested_failed);
+  ADD ("/enter/nested/rolled-back-in-production-order", test_nested_rolled_back);
+  ADD ("/enter/nested/async-ask", test_nested_async);
+  ADD ("/enter/join/prepared-flight", test_join_prepared);
+  ADD ("/enter/join/dropped-after-failure", test_join_dropped);
+
+#undef ADD
+
+  return g_test_run ();
+}
