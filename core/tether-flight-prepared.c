@@ -25,7 +25,8 @@
  * and wait; a provider of this enter that asks for it runs it at once
  * (flight_run_prepared_and_unlock() in tether-flight.c). */
 TetherFlight *
-_tether_flight_prepare_locked (TetherContextRecord *record,
+_tether_flight_prepare_locked (TetherFlightBlock   *block,
+                               TetherContextRecord *record,
                                TetherTemplate      *self,
                                GMainContext        *context,
                                GThread             *thread)
@@ -36,7 +37,7 @@ _tether_flight_prepare_locked (TetherContextRecord *record,
       _tether_entry_lookup_locked (self, context) != NULL)
     return NULL;
 
-  flight = _tether_flight_alloc_locked (record, self, context, FALSE, thread, TRUE);
+  flight = _tether_flight_alloc_locked (block, record, self, context, FALSE, thread, TRUE);
   flight->n_sync = 1;
   flight->leader = thread;
   flight->prepared = TRUE;
@@ -56,24 +57,23 @@ _tether_flight_run_prepared (TetherFlight  *flight,
   /* Only this thread clears it (here, or nested in a provider it ran), so
    * no lock is needed to take the flight. */
   if (g_atomic_int_compare_and_exchange (&flight->prepared, TRUE, FALSE))
-    resource = _tether_flight_lead_prepared (flight, TRUE, error);
+    resource = _tether_flight_lead_prepared (flight, TRUE, NULL);
   else
     {
       /* It ran nested, on this thread, inside an earlier provider call of
        * this enter, which has returned: its outcome is final. */
       g_assert (g_atomic_int_get (&flight->done));
       resource = flight->resource;
-      if (resource == NULL)
-        g_propagate_error (error, g_error_copy (flight->error));
 
       TETHER_STATE_LOCK ();
       flight->n_sync--;
       TETHER_STATE_UNLOCK ();
     }
 
-  /* While the flight still holds the template, which may go with it. */
+  /* Made by the completion, on this thread (only the enter's thread
+   * completes a prepared flight). */
   if (resource == NULL)
-    _tether_flight_prefix_error (error, flight->template, flight->context);
+    g_propagate_error (error, g_steal_pointer (&flight->enter_error));
   _tether_flight_unref (flight);
 
   return resource;
@@ -112,12 +112,4 @@ _tether_flight_drop_prepared (TetherFlight *flight)
   _tether_flight_unref (flight);
 
   return produced;
-}
-
-void
-_tether_flight_prefix_error (GError         **error,
-                             TetherTemplate  *self,
-                             GMainContext    *context)
-{
-  g_prefix_error (error, "Acquiring '%s' for context %p: ", self->call.name, context);
 }

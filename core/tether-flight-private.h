@@ -12,8 +12,11 @@
 
 #include "tether.h"
 #include "tether-context-record-private.h"
+#include "tether-entry-private.h"
 
 G_BEGIN_DECLS
+
+typedef struct _TetherFlightBlock TetherFlightBlock;
 
 /* The slow path of every synchronous acquire: joins the acquire under way
  * or leads a new one. @context is resolved and alive for the duration of
@@ -36,19 +39,24 @@ gboolean _tether_flight_task_led      (GTask           *task);
  * each prepared flight is run (its error prefixed as
  * _tether_flight_prefix_error() does) or dropped after an earlier
  * failure. */
-struct _TetherFlight *_tether_flight_prepare_locked (TetherContextRecord   *record,
-                                                     TetherTemplate        *self,
-                                                     GMainContext          *context,
-                                                     GThread               *thread);
-gpointer              _tether_flight_run_prepared   (struct _TetherFlight  *flight,
-                                                     GError               **error);
-gboolean              _tether_flight_drop_prepared  (struct _TetherFlight  *flight);
+TetherFlight      *_tether_flight_prepare_locked (TetherFlightBlock    *block,
+                                                  TetherContextRecord  *record,
+                                                  TetherTemplate       *self,
+                                                  GMainContext         *context,
+                                                  GThread              *thread);
+gpointer           _tether_flight_run_prepared   (TetherFlight         *flight,
+                                                  GError              **error);
+gboolean           _tether_flight_drop_prepared  (TetherFlight         *flight);
+/* The allocation of an enter's prepared flights (at most @n_flights); the
+ * enter drops its reference once it has prepared them. */
+TetherFlightBlock *_tether_flight_block_new      (GMainContext         *context,
+                                                  guint                 n_flights);
+void               _tether_flight_block_unref    (TetherFlightBlock    *block);
 /* A manager's error for a template that failed: "Acquiring 'NAME' for
  * context 0x…: " and the provider's message. */
-void                  _tether_flight_prefix_error   (GError               **error,
-                                                     TetherTemplate        *self,
-                                                     GMainContext          *context);
-
+void               _tether_flight_prefix_error   (GError              **error,
+                                                  TetherTemplate       *self,
+                                                  GMainContext         *context);
 /* For tests: the callers of the flight of (@self, @context) under way (sync
  * callers and async ones that have not left), and whether there is one. */
 guint    _tether_flight_count_callers (TetherTemplate  *self,

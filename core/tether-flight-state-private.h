@@ -15,6 +15,7 @@
 
 #include "tether-context-record-private.h"
 #include "tether-entry-private.h"
+#include "tether-flight-private.h"
 
 G_BEGIN_DECLS
 
@@ -59,6 +60,24 @@ struct _TetherFlight
   gint             done;          /* atomic */
   gpointer         resource;
   GError          *error;
+
+  /* A prepared flight's (see tether-flight-prepared.c) */
+  TetherFlightBlock *block;       /* the enter's allocation, or NULL */
+  GError          *enter_error;   /* the enter's copy of @error, prefixed */
+};
+
+/* The flights one manager's enter prepares, in one allocation. Each lives
+ * as long as any flight in it: the block holds the context for all of
+ * them, and a flight in a block holds no reference on its template (its
+ * entry does, until the flight completes, and no one reads the template
+ * through the flight after that, but a joiner, which holds it itself). */
+struct _TetherFlightBlock
+{
+  gint          ref_count;   /* atomic: the enter's, and one per flight */
+  GMainContext *context;     /* owned */
+  guint         n_used;      /* the enter's thread only */
+  guint         n_flights;
+  TetherFlight  flights[];
 };
 
 /* How a completing flight hands its outcome to its asynchronous callers:
@@ -78,7 +97,9 @@ typedef struct _TetherFlightWaiterOps
 } TetherFlightWaiterOps;
 
 /* tether-flight.c */
-TetherFlight *_tether_flight_alloc_locked  (TetherContextRecord *record,
+/* With @block, the flight is the block's next one. */
+TetherFlight *_tether_flight_alloc_locked  (TetherFlightBlock   *block,
+                                            TetherContextRecord *record,
                                             TetherTemplate      *self,
                                             GMainContext        *context,
                                             gboolean             uses_async,

@@ -26,6 +26,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "tether-context-private.h"
 #include "tether-flight-private.h"
 #include "tether-janitor-private.h"
@@ -234,18 +236,35 @@ _tether_flight_is_under_way (TetherTemplate *self,
 
 /* The flight and its entry; @record is @context's. */
 TetherFlight *
-_tether_flight_alloc_locked (TetherContextRecord *record,
-                     TetherTemplate      *self,
-                     GMainContext        *context,
-                     gboolean        uses_async,
-                     GThread        *creator,
-                     gboolean        for_thread_default)
+_tether_flight_alloc_locked (TetherFlightBlock   *block,
+                             TetherContextRecord *record,
+                             TetherTemplate      *self,
+                             GMainContext        *context,
+                             gboolean             uses_async,
+                             GThread             *creator,
+                             gboolean             for_thread_default)
 {
-  TetherFlight *flight = g_new0 (TetherFlight, 1);
+  TetherFlight *flight;
+
+  if (block != NULL)
+    {
+      /* The block's references stand for this flight's. */
+      g_assert (block->n_used < block->n_flights);
+      flight = &block->flights[block->n_used++];
+      memset (flight, 0, sizeof *flight);
+      ref_count_inc (&block->ref_count);
+      flight->block = block;
+      flight->template = self;
+      flight->context = block->context;
+    }
+  else
+    {
+      flight = g_new0 (TetherFlight, 1);
+      flight->template = g_object_ref (self);
+      flight->context = g_main_context_ref (context);
+    }
 
   ref_count_init (&flight->ref_count);
-  flight->template = g_object_ref (self);
-  flight->context = g_main_context_ref (context);
   flight->uses_async = uses_async;
   /* Only an asynchronous provider acquire can be cancelled. */
   if (uses_async)
@@ -274,8 +293,8 @@ _tether_flight_new_locked (TetherTemplate *self,
               _tether_janitor_unmanaged_warning_enabled () &&
               _tether_context_record_take_warning_locked (record);
 
-  return _tether_flight_alloc_locked (record, self, context, uses_async, g_thread_self (),
-                              context == g_main_context_get_thread_default ());
+  return _tether_flight_alloc_locked (NULL, record, self, context, uses_async, g_thread_self (),
+                                      context == g_main_context_get_thread_default ());
 }
 
 static gboolean
@@ -504,6 +523,14 @@ _tether_flight_complete_full (TetherFlight *flight,
 
   _tether_janitor_finish_unwatch (detach);
 
+  /* The enter's error names the template: made while the failed entry
+   * still holds it (a flight in a block does not). */
+  if (flight->block != NULL && resource == NULL)
+    {
+      flight->enter_error = g_error_copy (error);
+      _tether_flight_prefix_error (&flight->enter_error, self, context);
+    }
+
   if (failed_entry != NULL)
     {
       g_free (failed_entry);
@@ -552,6 +579,14 @@ flight_run_prepared_and_unlock (TetherFlight  *flight,
   return resource;
 }
 
+void
+_tether_flight_prefix_error (GError         **error,
+                             TetherTemplate  *self,
+                             GMainContext    *context)
+{
+  g_prefix_error (error, "Acquiring '%s' for context %p: ", self->call.name, context);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Reference counts                                                         */
 /* ------------------------------------------------------------------------ */
@@ -580,7 +615,40 @@ _tether_flight_unref (TetherFlight *flight)
       tether_cond_clear (flight->cond);
       g_free (flight->cond);
     }
+  if (flight->block != NULL)
+    {
+      g_clear_error (&flight->enter_error);
+      _tether_flight_block_unref (flight->block);
+      return;
+    }
   g_main_context_unref (flight->context);
   g_object_unref (flight->template);
   g_free (flight);
+}
+
+TetherFlightBlock *
+_tether_flight_block_new (GMainContext *context,
+                          guint         n_flights)
+{
+  TetherFlightBlock *block;
+
+  /* Each flight is zeroed when it is taken. */
+  block = g_malloc (sizeof (TetherFlightBlock) + n_flights * sizeof (TetherFlight));
+  ref_count_init (&block->ref_count);
+  block->context = g_main_context_ref (context);
+  block->n_used = 0;
+  block->n_flights = n_flights;
+
+  return block;
+}
+
+/* Never under the state lock: it may drop the last reference of a context. */
+void
+_tether_flight_block_unref (TetherFlightBlock *block)
+{
+  if (!ref_count_dec (&block->ref_count))
+    return;
+
+  g_main_context_unref (block->context);
+  g_free (block);
 }

@@ -127,7 +127,7 @@ _tether_scope_roll_back (GMainContext  *context,
 typedef struct
 {
   TetherTemplate       *template;  /* owned if @owned, else held by @flight */
-  struct _TetherFlight *flight;    /* prepared, or NULL: the general path */
+  TetherFlight         *flight;    /* prepared, or NULL: the general path */
   gboolean              owned;
 } EnterSlot;
 
@@ -147,6 +147,7 @@ _tether_scope_acquire_sync (GMainContext   *context,
   TetherContextRecord *record;
   TetherManager *other;
   GPtrArray *registered;
+  TetherFlightBlock *block;
   GThread *thread = g_thread_self ();
   TetherContextSpan span;
   guint n = 0;
@@ -170,6 +171,9 @@ _tether_scope_acquire_sync (GMainContext   *context,
   registered = _tether_registry_registered_locked ();
   if (registered->len > N_SLOTS_ON_STACK)
     slots = g_new (EnterSlot, registered->len);
+  /* Allocated under the lock (no reference is dropped), sized for every
+   * registered template; one allocation for all the prepared flights. */
+  block = _tether_flight_block_new (context, registered->len);
   for (guint i = 0; i < registered->len; i++)
     {
       TetherTemplate *template = g_ptr_array_index (registered, i);
@@ -178,13 +182,16 @@ _tether_scope_acquire_sync (GMainContext   *context,
         continue;
 
       slots[n].template = template;
-      slots[n].flight = _tether_flight_prepare_locked (record, template, context, thread);
+      slots[n].flight = _tether_flight_prepare_locked (block, record, template, context, thread);
       slots[n].owned = slots[n].flight == NULL;
       if (slots[n].owned)
         g_object_ref (template);
       n++;
     }
   TETHER_STATE_UNLOCK ();
+
+  /* The flights hold the block now (or nothing does). */
+  _tether_flight_block_unref (block);
 
   /* Templates the enter started, compared by address only (each holds what
    * it produced, and with it a reference on its template). */
