@@ -54,8 +54,8 @@ for f in "$out_dir"/callgrind.out.*; do
   ' "$f"
 done | sort >"$out_dir/counts"
 
-if [ "$(wc -l <"$out_dir/counts")" -lt 6 ]; then
-  echo "callgrind produced $(wc -l <"$out_dir/counts") of 6 dumps" >&2
+if [ "$(wc -l <"$out_dir/counts")" -lt 7 ]; then
+  echo "callgrind produced $(wc -l <"$out_dir/counts") of 7 dumps" >&2
   cat "$out_dir/stderr" >&2
   exit 1
 fi
@@ -73,11 +73,13 @@ awk '
     names["mutex-hash"] = "GMutex + GHashTable lookup"
     names["private"] = "g_private_get"
     names["get-thread-default"] = "g_main_context_get_thread_default"
+    names["mutex-hash-default"] = "get_thread_default + GMutex + hash"
     names["empty"] = "empty loop (one call)"
     order[1] = "tether-explicit"; order[2] = "tether-default"; order[3] = "mutex-hash"
-    order[4] = "private"; order[5] = "get-thread-default"; order[6] = "empty"
+    order[4] = "private"; order[5] = "get-thread-default"; order[6] = "mutex-hash-default"
+    order[7] = "empty"
     printf "%-36s %10s %10s %16s %16s\n", "variant", "Ir/call", "net Ir", "net x private", "mutex / net"
-    for (i = 1; i <= 6; i++) {
+    for (i = 1; i <= 7; i++) {
       k = order[i]; net = per[k] - empty
       if (k == "empty")
         printf "%-36s %10.1f %10s %16s %16s\n", names[k], per[k], "-", "-", "-"

@@ -28,7 +28,8 @@ for t in 1 2 8; do
            "tether-default:tether_template_acquire (t, NULL)" \
            "mutex-hash:GMutex + GHashTable lookup" \
            "private:g_private_get" \
-           "get-thread-default:g_main_context_get_thread_default"; do
+           "get-thread-default:g_main_context_get_thread_default" \
+           "mutex-hash-default:get_thread_default + GMutex + hash"; do
     key=${v%%:*}; name=${v#*:}
     echo "| $t | \`$name\` | $(cell hit-path "$key/$t" ns_per_op 2) | $(cell hit-path "$key/$t" x_private 2) | $(cell hit-path "$key/$t" faster_than_mutex 2) |"
   done
@@ -45,10 +46,10 @@ echo
 
 echo "### Manager cycle"
 echo
-echo "| templates | tether µs/cycle | hand-written µs/cycle | tether / hand-written |"
-echo "|---|---|---|---|"
+echo "| templates | tether µs/cycle | per-template caches µs/cycle | tether / per-template | one table µs/cycle | tether / one table |"
+echo "|---|---|---|---|---|---|"
 for k in 1 16 64; do
-  echo "| $k | $(cell manager "$k" tether_us 3) | $(cell manager "$k" baseline_us 3) | $(cell manager "$k" ratio 1) |"
+  echo "| $k | $(cell manager "$k" tether_us 3) | $(cell manager "$k" per_template_us 3) | $(cell manager "$k" per_template_ratio 2) | $(cell manager "$k" baseline_us 3) | $(cell manager "$k" ratio 1) |"
 done
 echo
 
