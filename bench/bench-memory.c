@@ -181,10 +181,11 @@ main (int    argc,
   printf ("%-58s  %s\n", "  per extra entry, templates 2-16 (mallinfo2)", c_marginal);
   printf ("%-58s  %s\n", "  per context, once (record, sentinel, tables; mallinfo2)", c_context);
   printf ("%-58s  %s\n", "per entry, RSS delta (cross-check)", c_rss);
-  /* TetherEntry is private: context, resource, serial, flight. A glibc
-   * chunk is the request plus an 8-byte header, rounded up to 16. */
+  /* TetherEntry is private: context, resource, flight, template, the link
+   * of its context's held list. A glibc chunk is the request plus an
+   * 8-byte header, rounded up to 16. */
   printf ("%-58s  %zu (a %zu-byte malloc chunk)\n", "  of which the entry struct itself",
-          sizeof (gpointer) * 4, (sizeof (gpointer) * 4 + 8 + 15) & ~(gsize) 15);
+          sizeof (gpointer) * 5, (sizeof (gpointer) * 5 + 8 + 15) & ~(gsize) 15);
 
   bench_tsv_row (&options, "memory", "per-entry", "bytes", s_entry);
   bench_tsv_row (&options, "memory", "per-extra-entry", "bytes", s_marginal);

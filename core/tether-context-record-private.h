@@ -20,13 +20,19 @@ typedef struct _TetherContextRecord
 {
   GMainContext  *context;     /* identity only, never a reference */
   GSource       *sentinel;    /* owned; notices the context's death (janitor.c) */
-  guint64        id;          /* unique across the process's lifetime (record.c) */
   TetherManager *manager;     /* the active owning manager, or NULL; weak (record.c) */
-  guint          n_entries;   /* entries (held or in flight) for this context (entry.c) */
   struct _TetherEntry *held;  /* held entries, most recently acquired first (entry.c) */
+  guint32        id;          /* tells records at one address apart (record.c):
+                               * wraps after 2^32 records, and a stale check
+                               * would then also need the same address */
+  guint          n_entries : 30; /* entries (held or in flight) for this context (entry.c) */
   guint          warned : 1;  /* the unmanaged warning was given (record.c) */
   guint          detached : 1; /* sentinel destroyed on purpose (janitor.c) */
 } TetherContextRecord;
+
+/* 40 bytes on 64-bit, a 48-byte malloc chunk: bench-memory's per-context
+ * figure depends on it. */
+G_STATIC_ASSERT (sizeof (gpointer) != 8 || sizeof (TetherContextRecord) <= 40);
 
 TetherContextRecord *_tether_context_record_lookup_locked       (GMainContext        *context);
 /* A new record for @context, which has none; its sentinel is the caller's. */

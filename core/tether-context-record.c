@@ -11,7 +11,7 @@
 
 /* Protected by the state lock */
 static GHashTable *context_records;   /* GMainContext* → TetherContextRecord*, no refs */
-static guint64     next_record_id = 1;
+static guint32     next_record_id = 1;
 
 TetherContextRecord *
 _tether_context_record_lookup_locked (GMainContext *context)
@@ -33,6 +33,8 @@ _tether_context_record_insert_locked (GMainContext *context)
   record = g_new0 (TetherContextRecord, 1);
   record->context = context;
   record->id = next_record_id++;
+  if (G_UNLIKELY (next_record_id == 0))
+    next_record_id = 1;
   g_hash_table_insert (context_records, context, record);
   _tether_trace_context_event_locked ("context-first-served", context, NULL);
 
