@@ -27,8 +27,9 @@ _tether_context_global_default (void)
 }
 
 /* The context of the innermost span of this thread that runs with it as
- * its owned thread-default, or NULL. */
-static __thread GMainContext *span_context;
+ * its owned thread-default, or NULL. initial-exec: one pointer of static
+ * TLS, read with one %fs-relative load on every provider call. */
+static __thread GMainContext *span_context __attribute__((tls_model ("initial-exec")));
 
 void
 _tether_context_enter (GMainContext      *context,

@@ -76,7 +76,8 @@ struct _TetherFlightBlock
   gint          ref_count;   /* atomic: the enter's, and one per flight */
   GMainContext *context;     /* owned */
   guint         n_used;      /* the enter's thread only */
-  guint         n_flights;
+  guint         n_flights;   /* this enter's */
+  guint         capacity;    /* allocated (a spare block is reused) */
   TetherFlight  flights[];
 };
 

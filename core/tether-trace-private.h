@@ -101,7 +101,9 @@ void     _tether_trace_module              (const char          *path,
                                             const GError        *error);
 
 /* The per-thread buffer of messages noticed under the lock. */
-extern __thread guint _tether_trace_n_deferred;
+/* initial-exec (4 bytes of static TLS): every TETHER_STATE_UNLOCK() reads
+ * it, with one %fs-relative load instead of a __tls_get_addr() call. */
+extern __thread guint _tether_trace_n_deferred __attribute__((tls_model ("initial-exec")));
 void     _tether_trace_flush_deferred_slow (void);
 
 static inline void

@@ -58,6 +58,19 @@ _tether_trace_enabled (void)
   return value || g_log_get_debug_enabled ();
 }
 
+/* The same, inline for this file's events, which ask on every provider
+ * call: the environment was read by the first call. */
+static inline gboolean
+trace_enabled (void)
+{
+  gint value = g_atomic_int_get (&debug_from_env);
+
+  if (G_UNLIKELY (value < 0))
+    return _tether_trace_enabled ();
+
+  return value || g_log_get_debug_enabled ();
+}
+
 gint64
 _tether_trace_now (void)
 {
@@ -146,7 +159,7 @@ typedef struct
   gconstpointer manager;
 } DeferredEvent;
 
-__thread guint _tether_trace_n_deferred;
+__thread guint _tether_trace_n_deferred __attribute__((tls_model ("initial-exec")));
 static __thread DeferredEvent deferred[N_DEFERRED];
 static __thread guint n_deferred_dropped;
 
@@ -355,7 +368,7 @@ _tether_trace_acquire_begin (TetherTraceCounters *counters,
 {
   count_add (&counters->acquires, 1);
 
-  if (_tether_trace_enabled ())
+  if (trace_enabled ())
     {
       g_autofree char *message = g_strdup_printf ("%s: acquiring for context %p", name, context);
       TraceMessage m = { "flight-started", name, context, -1, NULL, -1, message };
@@ -388,7 +401,7 @@ _tether_trace_acquire_end (TetherTraceCounters *counters,
   trace_mark (start, elapsed, "tether acquire", name,
               succeeded ? "acquired" : (error != NULL ? error->message : "result refused"));
 
-  if (_tether_trace_enabled ())
+  if (trace_enabled ())
     {
       g_autofree char *message = NULL;
       TraceMessage m = { "flight-finished", name, context, elapsed, NULL, -1, NULL };
@@ -409,7 +422,7 @@ _tether_trace_acquire_end (TetherTraceCounters *counters,
 gint64
 _tether_trace_release_begin (void)
 {
-  if (!marks_are_wanted () && !_tether_trace_enabled ())
+  if (!marks_are_wanted () && !trace_enabled ())
     return 0;
 
   return _tether_trace_now ();
@@ -431,7 +444,7 @@ _tether_trace_release (TetherTraceCounters *counters,
 
   trace_mark (start, elapsed, "tether release", name, graceful ? "graceful" : "ungraceful");
 
-  if (_tether_trace_enabled ())
+  if (trace_enabled ())
     {
       g_autofree char *message = NULL;
       TraceMessage m = { graceful ? "release-graceful" : "release-ungraceful",
@@ -455,7 +468,7 @@ _tether_trace_joined_locked (TetherTraceCounters *counters,
 {
   count_add (&counters->joins, 1);
 
-  if (_tether_trace_enabled ())
+  if (trace_enabled ())
     defer_locked ("flight-joined", name, context, NULL);
 }
 
@@ -470,7 +483,7 @@ _tether_trace_context_event_locked (const char    *event,
                                     GMainContext  *context,
                                     gconstpointer  manager)
 {
-  if (_tether_trace_enabled ())
+  if (trace_enabled ())
     defer_locked (event, NULL, context, manager);
 }
 
@@ -478,7 +491,7 @@ void
 _tether_trace_context_died (GMainContext *context,
                             guint         n_queued)
 {
-  if (_tether_trace_enabled ())
+  if (trace_enabled ())
     {
       g_autofree char *message =
         g_strdup_printf ("context %p: finalized, %u resources queued for the janitor",
@@ -500,7 +513,7 @@ _tether_trace_purge (const char *only,
   message = g_strdup_printf ("released %u", n_released);
   trace_mark (start, elapsed, "tether purge", only != NULL ? only : "all", message);
 
-  if (_tether_trace_enabled ())
+  if (trace_enabled ())
     {
       TraceMessage m = { "purge", only, NULL, elapsed, NULL, n_released, NULL };
 
@@ -521,7 +534,7 @@ _tether_trace_module (const char   *path,
                       const char   *name,
                       const GError *error)
 {
-  if (_tether_trace_enabled ())
+  if (trace_enabled ())
     {
       g_autofree char *message = NULL;
       TraceMessage m = { error == NULL ? "module-loaded" : "module-refused",
