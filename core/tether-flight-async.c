@@ -424,3 +424,38 @@ static const TetherFlightWaiterOps waiter_ops = {
   waiters_take_locked,
   waiters_finish,
 };
+
+/* ------------------------------------------------------------------------ */
+/* For tests                                                                */
+/* ------------------------------------------------------------------------ */
+
+guint
+_tether_flight_count_callers (TetherTemplate *self,
+                              GMainContext   *context)
+{
+  TetherEntry *entry;
+  guint n = 0;
+
+  TETHER_STATE_LOCK ();
+  entry = _tether_entry_lookup_locked (self, context);
+  if (entry != NULL && entry->flight != NULL)
+    n = entry->flight->n_sync + entry->flight->n_async;
+  TETHER_STATE_UNLOCK ();
+
+  return n;
+}
+
+gboolean
+_tether_flight_is_under_way (TetherTemplate *self,
+                             GMainContext   *context)
+{
+  TetherEntry *entry;
+  gboolean under_way;
+
+  TETHER_STATE_LOCK ();
+  entry = _tether_entry_lookup_locked (self, context);
+  under_way = entry != NULL && entry->flight != NULL;
+  TETHER_STATE_UNLOCK ();
+
+  return under_way;
+}

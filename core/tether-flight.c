@@ -199,37 +199,6 @@ retry:
   return resource;
 }
 
-guint
-_tether_flight_count_callers (TetherTemplate *self,
-                              GMainContext   *context)
-{
-  TetherEntry *entry;
-  guint n = 0;
-
-  TETHER_STATE_LOCK ();
-  entry = _tether_entry_lookup_locked (self, context);
-  if (entry != NULL && entry->flight != NULL)
-    n = entry->flight->n_sync + entry->flight->n_async;
-  TETHER_STATE_UNLOCK ();
-
-  return n;
-}
-
-gboolean
-_tether_flight_is_under_way (TetherTemplate *self,
-                             GMainContext   *context)
-{
-  TetherEntry *entry;
-  gboolean under_way;
-
-  TETHER_STATE_LOCK ();
-  entry = _tether_entry_lookup_locked (self, context);
-  under_way = entry != NULL && entry->flight != NULL;
-  TETHER_STATE_UNLOCK ();
-
-  return under_way;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Steps, in call order                                                     */
 /* ------------------------------------------------------------------------ */
@@ -624,48 +593,4 @@ _tether_flight_unref (TetherFlight *flight)
   g_main_context_unref (flight->context);
   g_object_unref (flight->template);
   g_free (flight);
-}
-
-/* Atomic: the last freed block, kept for the next enter. A block of a
- * few dozen flights is a "large" malloc request, and glibc consolidates
- * its fast bins before serving one: a fresh block per enter cost more in
- * malloc than the flights it saves (about 50 instructions per template,
- * callgrind). Blocks over SPARE_MAX_FLIGHTS are not kept. */
-#define SPARE_MAX_FLIGHTS 256
-static TetherFlightBlock *spare_block;
-
-TetherFlightBlock *
-_tether_flight_block_new (GMainContext *context,
-                          guint         n_flights)
-{
-  TetherFlightBlock *block = g_atomic_pointer_exchange (&spare_block, NULL);
-
-  if (block != NULL && block->capacity < n_flights)
-    g_clear_pointer (&block, g_free);
-  /* Each flight is zeroed when it is taken. */
-  if (block == NULL)
-    {
-      block = g_malloc (sizeof (TetherFlightBlock) + n_flights * sizeof (TetherFlight));
-      block->capacity = n_flights;
-    }
-  ref_count_init (&block->ref_count);
-  block->context = g_main_context_ref (context);
-  block->n_used = 0;
-  block->n_flights = n_flights;
-
-  return block;
-}
-
-/* Never under the state lock: it may drop the last reference of a context. */
-void
-_tether_flight_block_unref (TetherFlightBlock *block)
-{
-  if (!ref_count_dec (&block->ref_count))
-    return;
-
-  g_main_context_unref (block->context);
-  block->context = NULL;
-  if (block->capacity > SPARE_MAX_FLIGHTS ||
-      !g_atomic_pointer_compare_and_exchange (&spare_block, NULL, block))
-    g_free (block);
 }
