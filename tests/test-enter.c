@@ -403,6 +403,81 @@ test_join_dropped (Fixture       *f,
   test_assert_order (f->order, "+c-c");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Enters of every size                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Enters of growing and shrinking sizes, one after the other on one
+ * context: the enter's slots on its stack (up to 64) or on the heap, its
+ * block of flights new, reused or too large to keep (over 256). Each
+ * enter acquires exactly the extra templates, once each, and its release
+ * gives back all of them, in reverse. */
+static void
+test_sizes (Fixture       *f,
+            gconstpointer  data)
+{
+  static const guint sizes[] = { 1, 64, 65, 300, 10, 300, 0, 200 };
+  g_autoptr(GPtrArray) extra = g_ptr_array_new ();
+  g_autoptr(GPtrArray) extra_tp = g_ptr_array_new ();
+
+  /* Only the extra templates: the fixture's are on demand here. */
+  for (guint i = 0; i < N_PROVIDERS; i++)
+    tether_template_set_eager (f->templates[i], FALSE);
+
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+      g_autoptr(GError) error = NULL;
+
+      while (extra->len < sizes[k])
+        {
+          g_autofree char *name = g_strdup_printf ("extra-%u", extra->len);
+          TestProvider *tp = test_provider_new (name);
+
+          g_ptr_array_add (extra_tp, tp);
+          g_ptr_array_add (extra, test_provider_template (tp));
+        }
+      while (extra->len > sizes[k])
+        {
+          TetherTemplate *t = g_ptr_array_steal_index (extra, extra->len - 1);
+          TestProvider *tp = g_ptr_array_steal_index (extra_tp, extra_tp->len - 1);
+
+          g_assert_cmpint (tp->live, ==, 0);
+          tether_template_unregister (t);
+          g_object_unref (t);
+          test_provider_free (tp);
+        }
+
+      g_assert_true (tether_manager_acquire (manager, &error));
+      g_assert_no_error (error);
+      for (guint i = 0; i < extra->len; i++)
+        {
+          TestProvider *tp = g_ptr_array_index (extra_tp, i);
+
+          g_assert_nonnull (tether_template_lookup (g_ptr_array_index (extra, i), f->context));
+          g_assert_cmpint (tp->live, ==, 1);
+        }
+      assert_nothing_held (f);
+
+      tether_manager_release (manager);
+      for (guint i = 0; i < extra->len; i++)
+        {
+          TestProvider *tp = g_ptr_array_index (extra_tp, i);
+
+          g_assert_cmpint (tp->live, ==, 0);
+          g_assert_cmpint (tp->n_released_graceful, ==, tp->n_acquire_calls);
+        }
+    }
+
+  for (guint i = 0; i < extra->len; i++)
+    {
+      tether_template_unregister (g_ptr_array_index (extra, i));
+      g_object_unref (g_ptr_array_index (extra, i));
+      test_provider_free (g_ptr_array_index (extra_tp, i));
+    }
+  assert_calls (f, 0, 0, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -420,6 +495,7 @@ main (int    argc,
   ADD ("/enter/nested/async-ask", test_nested_async);
   ADD ("/enter/join/prepared-flight", test_join_prepared);
   ADD ("/enter/join/dropped-after-failure", test_join_dropped);
+  ADD ("/enter/sizes", test_sizes);
 
 #undef ADD
 
