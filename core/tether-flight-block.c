@@ -1,5 +1,6 @@
 /* tether-flight-block.c: the one allocation of the flights a manager's
- * enter prepares, and the spare block kept for the next enter
+ * enter prepares, the spare block kept for the next enter, and the
+ * enter's error message
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -7,6 +8,7 @@
 #include "config.h"
 
 #include "tether-flight-state-private.h"
+#include "tether-template-private.h"
 
 /* Atomic: the last freed block, kept for the next enter. A block of a
  * few dozen flights is a "large" malloc request, and glibc consolidates
@@ -50,4 +52,12 @@ _tether_flight_block_unref (TetherFlightBlock *block)
   if (block->capacity > SPARE_MAX_FLIGHTS ||
       !g_atomic_pointer_compare_and_exchange (&spare_block, NULL, block))
     g_free (block);
+}
+
+void
+_tether_flight_prefix_error (GError         **error,
+                             TetherTemplate  *self,
+                             GMainContext    *context)
+{
+  g_prefix_error (error, "Acquiring '%s' for context %p: ", self->call.name, context);
 }

@@ -533,6 +533,7 @@ static gpointer
 flight_run_prepared_and_unlock (TetherFlight  *flight,
                                 GError       **error)
 {
+  TetherContextSpan span;
   gpointer resource;
 
   g_atomic_int_set (&flight->prepared, FALSE);
@@ -542,18 +543,14 @@ flight_run_prepared_and_unlock (TetherFlight  *flight,
                                flight->template->call.name, flight->context);
   TETHER_STATE_UNLOCK ();
 
+  /* Usually inside the enter's own span; but the asking provider may run
+   * with another context pushed (a manager of its own on this thread). */
+  _tether_context_enter (flight->context, &span);
   resource = _tether_flight_lead_prepared (flight, TRUE, error);
+  _tether_context_leave (flight->context, &span);
   _tether_flight_unref (flight);
 
   return resource;
-}
-
-void
-_tether_flight_prefix_error (GError         **error,
-                             TetherTemplate  *self,
-                             GMainContext    *context)
-{
-  g_prefix_error (error, "Acquiring '%s' for context %p: ", self->call.name, context);
 }
 
 /* ------------------------------------------------------------------------ */

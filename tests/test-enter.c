@@ -304,6 +304,86 @@ test_nested_async (Fixture       *f,
   test_assert_order (f->order, "+a+b+c-c-b-a");
 }
 
+/* A provider of the enter for context A enters a manager for a context B
+ * of its own on the same thread; a provider of B's enter asks for
+ * charlie for A, which A's enter prepared and has not reached: it runs
+ * then, for A, with A as the thread-default context (not B). */
+typedef struct
+{
+  Fixture      *f;
+  GMainContext *inner;   /* B */
+} NestedManager;
+
+static void
+enter_inner_manager_hook (TestProvider *tp,
+                          GMainContext *context,
+                          gpointer      data)
+{
+  NestedManager *nm = data;
+  g_autoptr(TetherManager) inner = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (context != nm->f->context)
+    return;
+
+  nm->inner = g_main_context_new ();
+  g_main_context_push_thread_default (nm->inner);
+  inner = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_assert_true (tether_manager_acquire (inner, &error));
+  g_assert_no_error (error);
+  tether_manager_release (inner);
+  g_main_context_pop_thread_default (nm->inner);
+}
+
+static void
+ask_outer_charlie_hook (TestProvider *tp,
+                        GMainContext *context,
+                        gpointer      data)
+{
+  NestedManager *nm = data;
+
+  if (context != nm->inner)
+    return;
+
+  g_clear_error (&nm->f->nested_error);
+  nm->f->nested_resource = tether_template_acquire (nm->f->templates[2], nm->f->context,
+                                                    &nm->f->nested_error);
+}
+
+static void
+test_nested_other_manager (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GError) error = NULL;
+  NestedManager nm = { f, NULL };
+  TestResource *charlie;
+
+  f->tp[0]->acquire_hook = enter_inner_manager_hook;
+  f->tp[0]->acquire_hook_data = &nm;
+  f->tp[1]->acquire_hook = ask_outer_charlie_hook;
+  f->tp[1]->acquire_hook_data = &nm;
+
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  g_assert_no_error (f->nested_error);
+  charlie = f->nested_resource;
+  g_assert_nonnull (charlie);
+  g_assert_true (charlie == tether_template_lookup (f->templates[2], f->context));
+  g_assert_true (charlie->context == f->context);
+  g_assert_true (charlie->thread_default == f->context);
+  /* alpha, bravo, charlie for A; the same three for B, released with B. */
+  assert_calls (f, 2, 2, 2);
+
+  /* alpha's acquire for B ran inside alpha's for A: two at once, for two
+   * contexts, as they should; the fixture checks one at a time. */
+  g_assert_cmpint (f->tp[0]->max_in_acquire, ==, 2);
+  f->tp[0]->max_in_acquire = 1;
+
+  tether_manager_release (manager);
+  g_main_context_unref (nm.inner);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Other threads meeting a prepared flight                                  */
 /* ------------------------------------------------------------------------ */
@@ -493,6 +573,7 @@ main (int    argc,
   ADD ("/enter/nested/failed-out-of-order", test_nested_failed);
   ADD ("/enter/nested/rolled-back-in-production-order", test_nested_rolled_back);
   ADD ("/enter/nested/async-ask", test_nested_async);
+  ADD ("/enter/nested/other-manager-asks", test_nested_other_manager);
   ADD ("/enter/join/prepared-flight", test_join_prepared);
   ADD ("/enter/join/dropped-after-failure", test_join_dropped);
   ADD ("/enter/sizes", test_sizes);
