@@ -46,32 +46,38 @@ _tether_flight_prepare_locked (TetherFlightBlock   *block,
 }
 
 /* The enter's turn for @flight (consumed): runs its provider, unless a
- * provider of this enter already ran it out of order, and returns the
- * resource, or NULL with @error set. Either way the enter started it. */
+ * caller took it over first, and returns the resource, or NULL with
+ * @error set. *@out_led: whether the enter started it (ran it, or a
+ * provider of the enter on its thread did), for an exact rollback; a
+ * flight another thread took over is joined, as the enter would have
+ * joined it before flights were prepared. */
 gpointer
 _tether_flight_run_prepared (TetherFlight  *flight,
+                             gboolean      *out_led,
                              GError       **error)
 {
   gpointer resource;
 
-  /* Only this thread clears it (here, or nested in a provider it ran), so
-   * no lock is needed to take the flight. */
+  /* Only this thread's enter and callers that took the flight over clear
+   * it, each by this exchange or under the lock that guards it. */
   if (g_atomic_int_compare_and_exchange (&flight->prepared, TRUE, FALSE))
-    resource = _tether_flight_lead_prepared (flight, TRUE, NULL);
+    {
+      resource = _tether_flight_lead_prepared (flight, TRUE, NULL);
+      *out_led = TRUE;
+    }
   else
     {
-      /* It ran nested, on this thread, inside an earlier provider call of
-       * this enter, which has returned: its outcome is final. */
-      g_assert (g_atomic_int_get (&flight->done));
-      resource = flight->resource;
-
+      /* Taken over: by a provider of this enter, on this thread (then it
+       * is done), or by another thread (then it may still run). */
       TETHER_STATE_LOCK ();
+      _tether_flight_wait_done_locked (flight);
       flight->n_sync--;
+      resource = flight->resource;
+      *out_led = flight->taken_by == flight->creator;
       TETHER_STATE_UNLOCK ();
     }
 
-  /* Made by the completion, on this thread (only the enter's thread
-   * completes a prepared flight). */
+  /* Made by the completion under the lock, before it set done. */
   if (resource == NULL)
     g_propagate_error (error, g_steal_pointer (&flight->enter_error));
   _tether_flight_unref (flight);
@@ -82,8 +88,9 @@ _tether_flight_run_prepared (TetherFlight  *flight,
 /* Gives up a prepared flight the enter will not run (an earlier template
  * failed). Consumed. If it is still unstarted, it ends with an error its
  * waiting callers never see: they start over, as after an abandoned flight.
- * Returns whether it ran, out of order, and produced a resource: the enter
- * started it, so its rollback releases it. */
+ * Returns whether a provider of the enter ran it, out of order, and it
+ * produced a resource: the enter started it, so its rollback releases
+ * it. */
 gboolean
 _tether_flight_drop_prepared (TetherFlight *flight)
 {
@@ -103,8 +110,12 @@ _tether_flight_drop_prepared (TetherFlight *flight)
     }
   else
     {
-      produced = flight->resource != NULL;
+      /* Taken over. On this thread, by a provider of the enter: done, and
+       * the enter's to roll back if it produced a resource. On another
+       * thread: that caller's, maybe still running; the enter leaves it. */
       TETHER_STATE_LOCK ();
+      if (flight->taken_by == flight->creator)
+        produced = flight->resource != NULL;
       flight->n_sync--;
       TETHER_STATE_UNLOCK ();
     }

@@ -45,6 +45,7 @@ TetherFlight      *_tether_flight_prepare_locked (TetherFlightBlock    *block,
                                                   GMainContext         *context,
                                                   GThread              *thread);
 gpointer           _tether_flight_run_prepared   (TetherFlight         *flight,
+                                                  gboolean             *out_led,
                                                   GError              **error);
 gboolean           _tether_flight_drop_prepared  (TetherFlight         *flight);
 /* The allocation of an enter's prepared flights (at most @n_flights); the

@@ -63,6 +63,8 @@ struct _TetherFlight
 
   /* A prepared flight's (see tether-flight-prepared.c) */
   TetherFlightBlock *block;       /* the enter's allocation, or NULL */
+  GThread         *taken_by;      /* state lock: who took the prepared
+                                   * flight over from the enter, or NULL */
   GError          *enter_error;   /* the enter's copy of @error, prefixed */
 };
 
@@ -123,6 +125,7 @@ void          _tether_flight_complete_full (TetherFlight        *flight,
 TetherFlight *_tether_flight_ref           (TetherFlight        *flight);
 /* Never under the state lock: it may drop the last reference of a context. */
 void          _tether_flight_unref         (TetherFlight        *flight);
+void          _tether_flight_wait_done_locked (TetherFlight     *flight);
 void          _tether_flight_set_no_provider_error (TetherTemplate  *self,
                                                     GError         **error);
 void          _tether_flight_set_recursive_error   (TetherTemplate  *self,

@@ -47,6 +47,23 @@ static void     flight_async_done           (GObject       *source_object,
                                              GAsyncResult  *result,
                                              gpointer       user_data);
 
+/* Waits, under the state lock, until @flight is done (the wait object is
+ * made by the first waiter). */
+void
+_tether_flight_wait_done_locked (TetherFlight *flight)
+{
+  /* The wait object exists only once somebody waits: a flight nobody
+   * joins (every acquire of a manager's enter, as a rule) costs no
+   * allocation and no wakeup for it. */
+  if (!g_atomic_int_get (&flight->done) && flight->cond == NULL)
+    {
+      flight->cond = g_new (TetherCond, 1);
+      tether_cond_init (flight->cond);
+    }
+  while (!g_atomic_int_get (&flight->done))
+    tether_cond_wait (flight->cond, &_tether_state_lock);
+}
+
 void
 _tether_flight_set_no_provider_error (TetherTemplate  *self,
                        GError         **error)
@@ -115,14 +132,17 @@ retry:
       gboolean again = FALSE;
 
       flight = entry->flight;
+
+      /* A manager's enter prepared this flight and has not reached it:
+       * this caller runs it now, on its own thread, and the enter shares
+       * the outcome. Waiting instead could deadlock: the enter may be
+       * inside a provider that waits for this very caller (or, on the
+       * enter's thread, this caller is such a provider). */
+      if (g_atomic_int_get (&flight->prepared))
+        return flight_run_prepared_and_unlock (flight, error);
+
       if (flight->leader == g_thread_self ())
         {
-          /* A provider of this thread's manager enter asks for a template
-           * the enter prepared but has not reached: it runs now, out of
-           * order, and the enter finds it done. */
-          if (g_atomic_int_get (&flight->prepared))
-            return flight_run_prepared_and_unlock (flight, error);
-
           TETHER_STATE_UNLOCK ();
           _tether_flight_set_recursive_error (self, context, error);
           return NULL;
@@ -296,16 +316,7 @@ flight_join_and_unlock (TetherFlight  *flight,
       TETHER_STATE_LOCK ();
     }
 
-  /* The wait object exists only once somebody waits: a flight nobody
-   * joins (every acquire of a manager's enter, as a rule) costs no
-   * allocation and no wakeup for it. */
-  if (!g_atomic_int_get (&flight->done) && flight->cond == NULL)
-    {
-      flight->cond = g_new (TetherCond, 1);
-      tether_cond_init (flight->cond);
-    }
-  while (!g_atomic_int_get (&flight->done))
-    tether_cond_wait (flight->cond, &_tether_state_lock);
+  _tether_flight_wait_done_locked (flight);
 
   flight->n_sync--;
   resource = flight->resource;
@@ -453,7 +464,8 @@ _tether_flight_complete_full (TetherFlight *flight,
          * resource of that context is remembered (decided before tether
          * pushed the context for the provider). */
         if (flight->for_thread_default &&
-            (leader_leaves || flight->creator == g_thread_self ()))
+            (leader_leaves ? (flight->taken_by == NULL || flight->taken_by == flight->creator)
+                           : flight->creator == g_thread_self ()))
           {
             _tether_entry_cache_locked (self, context, resource);
             if (record->manager == NULL)
@@ -469,6 +481,14 @@ _tether_flight_complete_full (TetherFlight *flight,
 
     flight->resource = resource;
     flight->error = error;
+    /* The enter's error names the template: made while the failed entry
+     * still holds it (a flight in a block does not), and before done,
+     * for an enter waiting on another thread's completion. */
+    if (flight->block != NULL && resource == NULL)
+      {
+        flight->enter_error = g_error_copy (error);
+        _tether_flight_prefix_error (&flight->enter_error, self, context);
+      }
     g_atomic_int_set (&flight->done, TRUE);
     if (flight->cond != NULL)
       tether_cond_broadcast (flight->cond);
@@ -491,14 +511,6 @@ _tether_flight_complete_full (TetherFlight *flight,
     flight->waiter_ops->finish (flight, taken, resource, error);
 
   _tether_janitor_finish_unwatch (detach);
-
-  /* The enter's error names the template: made while the failed entry
-   * still holds it (a flight in a block does not). */
-  if (flight->block != NULL && resource == NULL)
-    {
-      flight->enter_error = g_error_copy (error);
-      _tether_flight_prefix_error (&flight->enter_error, self, context);
-    }
 
   if (failed_entry != NULL)
     {
@@ -537,14 +549,18 @@ flight_run_prepared_and_unlock (TetherFlight  *flight,
   gpointer resource;
 
   g_atomic_int_set (&flight->prepared, FALSE);
+  flight->leader = g_thread_self ();
+  flight->taken_by = flight->leader;
   _tether_flight_ref (flight);
   flight->n_sync++;
   _tether_trace_joined_locked (&flight->template->call.counters,
                                flight->template->call.name, flight->context);
   TETHER_STATE_UNLOCK ();
 
-  /* Usually inside the enter's own span; but the asking provider may run
-   * with another context pushed (a manager of its own on this thread). */
+  /* On the enter's thread, usually inside the enter's own span; but the
+   * asking provider may run with another context pushed (a manager of its
+   * own on this thread). On another thread, as any synchronous leader:
+   * with the context pushed if this thread can own it. */
   _tether_context_enter (flight->context, &span);
   resource = _tether_flight_lead_prepared (flight, TRUE, error);
   _tether_context_leave (flight->context, &span);

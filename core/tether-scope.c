@@ -209,7 +209,8 @@ _tether_scope_acquire_sync (GMainContext   *context,
       gpointer resource;
 
       if (slots[i].flight != NULL)
-        resource = _tether_flight_run_prepared (g_steal_pointer (&slots[i].flight), &local_error);
+        resource = _tether_flight_run_prepared (g_steal_pointer (&slots[i].flight), &led,
+                                                &local_error);
       else
         {
           resource = _tether_flight_acquire (template, context, &led, &local_error);

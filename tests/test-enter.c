@@ -390,23 +390,54 @@ test_nested_other_manager (Fixture       *f,
 
 typedef struct
 {
-  Fixture  *f;
-  guint     which;
-  gpointer  resource;
-  GError   *error;
+  Fixture      *f;
+  guint         which;
+  gboolean      async;
+  gint          done;        /* atomic */
+  gint          waiting;     /* atomic: the async ask is queued */
+  gpointer      resource;
+  GError       *error;
+  GMainContext *own;         /* the joiner's thread-default (async) */
 } Joiner;
+
+static void
+joiner_async_done (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Joiner *j = user_data;
+
+  j->resource = tether_template_acquire_finish (TETHER_TEMPLATE (object), result, &j->error);
+}
 
 static gpointer
 joiner_thread (gpointer data)
 {
   Joiner *j = data;
 
-  j->resource = tether_template_acquire (j->f->templates[j->which], j->f->context, &j->error);
+  if (!j->async)
+    j->resource = tether_template_acquire (j->f->templates[j->which], j->f->context, &j->error);
+  else
+    {
+      j->own = g_main_context_new ();
+      g_main_context_push_thread_default (j->own);
+      tether_template_acquire_async (j->f->templates[j->which], j->f->context, NULL,
+                                     joiner_async_done, j);
+      g_atomic_int_set (&j->waiting, 1);
+      while (j->resource == NULL && j->error == NULL)
+        g_main_context_iteration (j->own, TRUE);
+      g_main_context_pop_thread_default (j->own);
+      g_main_context_unref (j->own);
+    }
+
+  g_atomic_int_set (&j->done, 1);
   return NULL;
 }
 
 /* Inside alpha's acquire: another thread asks for template @which, and
- * alpha returns once that thread waits on the prepared flight. */
+ * alpha waits for it: until it has finished (a synchronous ask), or until
+ * it waits on the prepared flight (an asynchronous one). A hang would fail
+ * the deadline, not the test run. */
 static void
 start_joiner_hook (TestProvider *tp,
                    GMainContext *context,
@@ -417,49 +448,78 @@ start_joiner_hook (TestProvider *tp,
 
   g_assert_true (_tether_flight_is_under_way (j->f->templates[j->which], context));
   j->f->joiner = g_thread_new ("joiner", joiner_thread, j);
-  while (_tether_flight_count_callers (j->f->templates[j->which], context) < 2 &&
+
+  if (!j->async)
+    {
+      while (!g_atomic_int_get (&j->done) && g_get_monotonic_time () < deadline)
+        g_usleep (1000);
+      g_assert_true (g_atomic_int_get (&j->done));
+      return;
+    }
+
+  while ((!g_atomic_int_get (&j->waiting) ||
+          _tether_flight_count_callers (j->f->templates[j->which], context) < 2) &&
          g_get_monotonic_time () < deadline)
     g_usleep (1000);
   g_assert_cmpuint (_tether_flight_count_callers (j->f->templates[j->which], context), ==, 2);
 }
 
-/* Another thread asks for charlie while the enter is in alpha: it joins
- * the prepared flight and gets what the enter produces; charlie's provider
- * runs once, on the enter's thread. */
+/* Another thread asks for charlie while the enter is in alpha, and alpha
+ * waits for that thread: it takes the prepared flight over and runs
+ * charlie's provider itself; the enter shares the outcome. Before, it
+ * waited for the enter, which waited for it: a deadlock. With @data, bravo
+ * then fails: the rollback leaves charlie, which the other thread
+ * acquired (the enter only joined it). */
 static void
-test_join_prepared (Fixture       *f,
-                    gconstpointer  data)
+test_join_takes_over (Fixture       *f,
+                      gconstpointer  data)
 {
   g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
   g_autoptr(GError) error = NULL;
-  Joiner j = { f, 2, NULL, NULL };
+  gboolean bravo_fails = GPOINTER_TO_INT (data);
+  Joiner j = { f, 2, FALSE };
 
   f->tp[0]->acquire_hook = start_joiner_hook;
   f->tp[0]->acquire_hook_data = &j;
+  f->tp[1]->fail_remaining = bravo_fails;
 
-  g_assert_true (tether_manager_acquire (manager, &error));
-  g_assert_no_error (error);
+  g_assert_true (tether_manager_acquire (manager, &error) == !bravo_fails);
   g_thread_join (f->joiner);
   g_assert_no_error (j.error);
   g_assert_nonnull (j.resource);
   g_assert_true (j.resource == tether_template_lookup (f->templates[2], f->context));
-  g_assert_true (((TestResource *) j.resource)->thread_default == f->context);
+  /* Run on the joiner's thread, which cannot own the enter's context. */
+  g_assert_true (((TestResource *) j.resource)->thread_default != f->context);
   assert_calls (f, 1, 1, 1);
 
+  if (bravo_fails)
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+      g_assert_null (tether_template_lookup (f->templates[0], f->context));
+      test_assert_order (f->order, "+c+a-a");
+      g_clear_error (&error);
+      g_assert_true (tether_template_release (f->templates[2], f->context, &error));
+      g_assert_no_error (error);
+      test_assert_order (f->order, "+c+a-a-c");
+      return;
+    }
+
+  g_assert_no_error (error);
   tether_manager_release (manager);
-  test_assert_order (f->order, "+a+b+c-c-b-a");
+  test_assert_order (f->order, "+c+a+b-b-a-c");
 }
 
-/* alpha fails while another thread waits on charlie's prepared flight: the
- * enter drops it, and the waiting thread starts over and acquires charlie
- * itself, as after an abandoned flight (never the enter's error). */
+/* An asynchronous ask from another thread waits on charlie's prepared
+ * flight (it blocks no thread); alpha fails; the enter drops the flight,
+ * and the ask starts over and gets charlie anyway, from an acquire that
+ * starts in the enter's context once that is iterated. */
 static void
-test_join_dropped (Fixture       *f,
-                   gconstpointer  data)
+test_join_async_dropped (Fixture       *f,
+                         gconstpointer  data)
 {
   g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
   g_autoptr(GError) error = NULL;
-  Joiner j = { f, 2, NULL, NULL };
+  Joiner j = { f, 2, TRUE };
 
   f->tp[0]->acquire_hook = start_joiner_hook;
   f->tp[0]->acquire_hook_data = &j;
@@ -468,10 +528,12 @@ test_join_dropped (Fixture       *f,
   g_assert_false (tether_manager_acquire (manager, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
   g_assert_true (g_str_has_prefix (error->message, "Acquiring 'alpha' for context"));
+  g_assert_false (tether_manager_is_active (manager));
+
+  g_assert_true (test_iterate_until (f->context, &j.done, 5000));
   g_thread_join (f->joiner);
   g_assert_no_error (j.error);
   g_assert_nonnull (j.resource);
-  g_assert_false (tether_manager_is_active (manager));
   assert_calls (f, 1, 0, 1);
   g_assert_true (j.resource == tether_template_lookup (f->templates[2], f->context));
   g_assert_null (tether_template_lookup (f->templates[1], f->context));
@@ -574,8 +636,10 @@ main (int    argc,
   ADD ("/enter/nested/rolled-back-in-production-order", test_nested_rolled_back);
   ADD ("/enter/nested/async-ask", test_nested_async);
   ADD ("/enter/nested/other-manager-asks", test_nested_other_manager);
-  ADD ("/enter/join/prepared-flight", test_join_prepared);
-  ADD ("/enter/join/dropped-after-failure", test_join_dropped);
+  ADD ("/enter/join/other-thread-takes-over", test_join_takes_over);
+  g_test_add ("/enter/join/taken-over-not-rolled-back", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_set_up, test_join_takes_over, fixture_tear_down);
+  ADD ("/enter/join/async-waiter-dropped", test_join_async_dropped);
   ADD ("/enter/sizes", test_sizes);
 
 #undef ADD
