@@ -44,8 +44,10 @@ env_names_tether (void)
   return FALSE;
 }
 
-gboolean
-_tether_trace_enabled (void)
+/* Inline for this file's events, which ask on every provider call; the
+ * environment is read by the first call. */
+static inline gboolean
+trace_enabled (void)
 {
   gint value = g_atomic_int_get (&debug_from_env);
 
@@ -58,17 +60,10 @@ _tether_trace_enabled (void)
   return value || g_log_get_debug_enabled ();
 }
 
-/* The same, inline for this file's events, which ask on every provider
- * call: the environment was read by the first call. */
-static inline gboolean
-trace_enabled (void)
+gboolean
+_tether_trace_enabled (void)
 {
-  gint value = g_atomic_int_get (&debug_from_env);
-
-  if (G_UNLIKELY (value < 0))
-    return _tether_trace_enabled ();
-
-  return value || g_log_get_debug_enabled ();
+  return trace_enabled ();
 }
 
 gint64
