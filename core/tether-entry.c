@@ -176,68 +176,43 @@ _tether_entry_set_held_locked (TetherContextRecord *record,
   held_push_locked (record, entry);
 }
 
-void
-_tether_entry_remove_locked (TetherTemplate *template,
-                             TetherEntry    *entry)
+/* Takes @entry off its template's table and out of @record's count; a
+ * held entry's cached copies go stale. Its place in the record's list is
+ * the caller's. */
+static void
+entry_forget_locked (TetherContextRecord *record,
+                     TetherEntry         *entry)
 {
-  TetherContextRecord *record;
-
-  g_hash_table_remove (template->table.entries, entry);
-  record = _tether_context_record_lookup_locked (entry->context);
+  g_hash_table_remove (entry->template->table.entries, entry);
   if (entry->flight == NULL)
-    {
-      table_invalidate_locked (&template->table);
-      held_unlink_locked (record, entry);
-    }
+    table_invalidate_locked (&entry->template->table);
 
   g_assert (record != NULL && record->n_entries > 0);
   record->n_entries--;
 }
 
-/* Called from the sentinel's notify, once @record is off the record table
- * (a new context at the same address starts with no entries). */
 void
-_tether_entry_take_dead_locked (TetherContextRecord *record,
-                                GArray              *dead)
+_tether_entry_remove_locked (TetherTemplate *template,
+                             TetherEntry    *entry)
 {
-  TetherEntry *entry = g_steal_pointer (&record->held);
+  TetherContextRecord *record = _tether_context_record_lookup_locked (entry->context);
 
-  while (entry != NULL)
-    {
-      TetherEntry *next = entry->next_held;
-      TetherTemplate *template = entry->template;
-      TetherDeadResource item;
-
-      /* A flight holds a reference on its context, so a context cannot die
-       * while an acquire for it is under way: every entry is held. */
-      g_assert (entry->flight == NULL);
-
-      g_hash_table_remove (template->table.entries, entry);
-      table_invalidate_locked (&template->table);
-
-      _tether_trace_purge_queued_locked (&template->call.counters);
-      item.template = template;   /* the entry's reference */
-      item.resource = entry->resource;
-      g_array_append_val (dead, item);
-      g_free (entry);
-      entry = next;
-    }
-  record->n_entries = 0;
+  g_assert (entry->template == template);
+  if (entry->flight == NULL)
+    held_unlink_locked (record, entry);
+  entry_forget_locked (record, entry);
 }
 
-TetherEntry *
-_tether_entry_take_held_locked (GMainContext *context,
-                                GPtrArray    *only)
+/* Every held entry of @record, or those of the templates in @only, taken
+ * off the tables, as a list in the record's order. */
+static TetherEntry *
+take_held_from_locked (TetherContextRecord *record,
+                       GPtrArray           *only)
 {
-  TetherContextRecord *record = _tether_context_record_lookup_locked (context);
   TetherEntry *taken = NULL;
   TetherEntry **tail = &taken;
-  TetherEntry **link;
+  TetherEntry **link = &record->held;
 
-  if (record == NULL)
-    return NULL;
-
-  link = &record->held;
   while (*link != NULL)
     {
       TetherEntry *entry = *link;
@@ -254,13 +229,43 @@ _tether_entry_take_held_locked (GMainContext *context,
       *tail = entry;
       tail = &entry->next_held;
 
-      g_hash_table_remove (entry->template->table.entries, entry);
-      table_invalidate_locked (&entry->template->table);
-      g_assert (record->n_entries > 0);
-      record->n_entries--;
+      entry_forget_locked (record, entry);
     }
 
   return taken;
+}
+
+/* Called from the sentinel's notify, once @record is off the record table
+ * (a new context at the same address starts with no entries). */
+void
+_tether_entry_take_dead_locked (TetherContextRecord *record,
+                                GArray              *dead)
+{
+  TetherEntry *entry = take_held_from_locked (record, NULL);
+
+  /* A flight holds a reference on its context, so a context cannot die
+   * while an acquire for it is under way: every entry was held. */
+  g_assert (record->n_entries == 0);
+
+  while (entry != NULL)
+    {
+      TetherEntry *next = entry->next_held;
+      TetherDeadResource item = { entry->template, entry->resource };  /* the entry's reference */
+
+      _tether_trace_purge_queued_locked (&entry->template->call.counters);
+      g_array_append_val (dead, item);
+      g_free (entry);
+      entry = next;
+    }
+}
+
+TetherEntry *
+_tether_entry_take_held_locked (GMainContext *context,
+                                GPtrArray    *only)
+{
+  TetherContextRecord *record = _tether_context_record_lookup_locked (context);
+
+  return record != NULL ? take_held_from_locked (record, only) : NULL;
 }
 
 void

@@ -10,6 +10,34 @@
 #include "tether-release-private.h"
 #include "tether-template-private.h"
 
+/* Releases @held (entries taken off the tables, linked by ->next_held) in
+ * its order, then finishes the unwatch, then frees the entries and drops
+ * their references. Returns how many were released. */
+static guint
+release_list (TetherEntry  *held,
+              GMainContext *context,
+              GSource      *detach)
+{
+  guint n = 0;
+
+  for (TetherEntry *entry = held; entry != NULL; entry = entry->next_held, n++)
+    _tether_provider_release (&entry->template->call, entry->resource, context, TRUE);
+
+  _tether_janitor_finish_unwatch (detach);
+
+  /* The entries' references, dropped last: a template may finalize here. */
+  while (held != NULL)
+    {
+      TetherEntry *next = held->next_held;
+
+      g_object_unref (held->template);
+      g_free (held);
+      held = next;
+    }
+
+  return n;
+}
+
 gboolean
 _tether_release_one (TetherTemplate  *self,
                      GMainContext    *context,
@@ -18,7 +46,6 @@ _tether_release_one (TetherTemplate  *self,
 {
   TetherEntry *entry;
   GSource *detach = NULL;
-  gpointer resource;
 
   TETHER_STATE_LOCK ();
   entry = _tether_entry_lookup_locked (self, context);
@@ -45,42 +72,10 @@ _tether_release_one (TetherTemplate  *self,
              _tether_context_record_lookup_locked (context));
   TETHER_STATE_UNLOCK ();
 
-  resource = entry->resource;
-  g_free (entry);
-
-  _tether_provider_release (&self->call, resource, context, TRUE);
-  _tether_janitor_finish_unwatch (detach);
-  g_object_unref (self);   /* the entry's reference */
+  /* A list of one: off the record's list, its link is NULL. */
+  release_list (entry, context, detach);
 
   return TRUE;
-}
-
-/* Releases @held (a list from _tether_entry_take_held_locked()) in its
- * order, then finishes the unwatch, then frees the entries and drops their
- * references. Returns how many were released. */
-static guint
-release_list (TetherEntry  *held,
-              GMainContext *context,
-              GSource      *detach)
-{
-  guint n = 0;
-
-  for (TetherEntry *entry = held; entry != NULL; entry = entry->next_held, n++)
-    _tether_provider_release (&entry->template->call, entry->resource, context, TRUE);
-
-  _tether_janitor_finish_unwatch (detach);
-
-  /* The entries' references, dropped last: a template may finalize here. */
-  while (held != NULL)
-    {
-      TetherEntry *next = held->next_held;
-
-      g_object_unref (held->template);
-      g_free (held);
-      held = next;
-    }
-
-  return n;
 }
 
 guint
