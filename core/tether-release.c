@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include "tether-context-private.h"
 #include "tether-janitor-private.h"
 #include "tether-release-private.h"
 #include "tether-template-private.h"
@@ -18,10 +19,15 @@ release_list (TetherEntry  *held,
               GMainContext *context,
               GSource      *detach)
 {
+  TetherContextSpan span;
   guint n = 0;
 
+  /* Entered once for all of them, as a manager's enter does: each
+   * provider call then finds its context already pushed. */
+  _tether_context_enter (context, &span);
   for (TetherEntry *entry = held; entry != NULL; entry = entry->next_held, n++)
     _tether_provider_release (&entry->template->call, entry->resource, context, TRUE);
+  _tether_context_leave (context, &span);
 
   _tether_janitor_finish_unwatch (detach);
 
