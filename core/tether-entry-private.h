@@ -21,19 +21,27 @@ typedef struct _TetherFlight TetherFlight;
  * is a set keyed by @context, and once held in its context record's list of
  * held entries, most recently acquired first: a context's release walks
  * that list (LIFO by construction, no lookup per template, no sort).
- * Holds a reference on its template. Protected by the state lock.
+ * Holds a reference on its template. Protected by the state lock; never
+ * seen outside it (what leaves the tables is a TetherTakenResource).
  *
- * 40 bytes, a 48-byte malloc chunk on 64-bit: the same chunk as the 32
- * bytes it had with a serial instead of @template and @next_held, so the
- * per-entry memory target (bench-memory) is unchanged. */
+ * 40 bytes; one not in its table's inline part is a 48-byte malloc chunk
+ * on 64-bit, the same chunk as the 32 bytes it had with a serial instead of
+ * @template and @next_held, so the per-entry memory target (bench-memory)
+ * is unchanged. */
 typedef struct _TetherEntry
 {
-  GMainContext        *context;   /* identity only, never a reference */
+  GMainContext        *context;   /* identity only, never a reference;
+                                   * NULL: a free inline slot */
   gpointer             resource;  /* valid when flight == NULL */
   TetherFlight        *flight;    /* non-NULL while the provider acquires */
   TetherTemplate      *template;  /* the entry's reference */
   struct _TetherEntry *next_held; /* in the record's list, while held */
 } TetherEntry;
+
+/* A template serves a few contexts as a rule (one per thread that runs
+ * one): its first entries live in the template itself, with no allocation
+ * and no hashing; the others go to a hash table made when first needed. */
+#define TETHER_ENTRY_TABLE_N_INLINE 4
 
 /* A template's part owned by tether-entry.c. */
 typedef struct
@@ -44,16 +52,46 @@ typedef struct
    * a reused address. */
   guint64         generation;
 
-  /* Protected by the state lock */
-  GHashTable     *entries;    /* set of TetherEntry*, keyed by ->context */
+  /* Protected by the state lock. An entry stays where it was made until it
+   * is freed: flights and the record's list point to it. */
+  TetherEntry     inline_entries[TETHER_ENTRY_TABLE_N_INLINE];
+  GHashTable     *entries;    /* the others: set of TetherEntry*, keyed by
+                               * ->context; NULL until the inline part is full */
 } TetherEntryTable;
 
-/* A resource of a dead context, waiting for ungraceful release. */
+/* A resource taken off the tables: for ungraceful release (a dead
+ * context's) or for graceful release after the lock. */
 typedef struct
 {
-  TetherTemplate *template;   /* owned reference */
+  TetherTemplate *template;   /* owned reference: the entry's */
   gpointer        resource;
-} TetherDeadResource;
+} TetherTakenResource;
+
+/* Resources taken off the tables, in the order to release them. */
+typedef struct
+{
+  TetherTakenResource *items;   /* @on_stack, or allocated */
+  guint                n;
+  guint                capacity;
+  TetherTakenResource  on_stack[16];
+} TetherTakenList;
+
+static inline void
+_tether_taken_list_init (TetherTakenList *list)
+{
+  list->items = list->on_stack;
+  list->n = 0;
+  list->capacity = G_N_ELEMENTS (list->on_stack);
+}
+
+/* Frees the list's storage; its references are the caller's business. */
+static inline void
+_tether_taken_list_clear (TetherTakenList *list)
+{
+  if (list->items != list->on_stack)
+    g_free (list->items);
+  _tether_taken_list_init (list);
+}
 
 void         _tether_entry_table_init        (TetherEntryTable *table);
 void         _tether_entry_table_clear       (TetherEntryTable *table);
@@ -86,21 +124,22 @@ TetherEntry *_tether_entry_add_flight_locked  (TetherContextRecord *record,
 void         _tether_entry_set_held_locked    (TetherContextRecord *record,
                                                TetherEntry    *entry,
                                                gpointer        resource);
-/* Takes @entry off the table; its reference on @template passes to the
- * caller, who frees @entry and drops that reference after unlocking. */
-void         _tether_entry_remove_locked      (TetherTemplate *template,
+/* Takes @entry off the tables and frees it; its reference on @template
+ * passes to the caller, who drops it after unlocking. Returns what @entry
+ * held (NULL if it was still in flight). */
+gpointer     _tether_entry_remove_locked      (TetherTemplate *template,
                                                TetherEntry    *entry);
 /* Moves every held entry of the dead context of @record (already off the
- * record table) to @dead. */
+ * record table) to @dead (a GArray of TetherTakenResource). */
 void         _tether_entry_take_dead_locked   (TetherContextRecord *record,
                                                GArray         *dead);
 /* Takes every held entry of @context off the tables, or with @only not
- * NULL those of the templates in @only. Returns them as a list linked by
- * ->next_held, most recently acquired first; each entry's reference on its
- * template passes to the caller, who frees the entries and drops the
- * references after unlocking. */
-TetherEntry *_tether_entry_take_held_locked   (GMainContext   *context,
-                                               GPtrArray      *only);
+ * NULL those of the templates in @only, and appends their resources to
+ * @out, most recently acquired first; each item's reference on its
+ * template is the caller's, to drop after unlocking. */
+void         _tether_entry_take_held_locked   (GMainContext   *context,
+                                               GPtrArray      *only,
+                                               TetherTakenList *out);
 /* Adds to @out every template holding a resource for @context. */
 void         _tether_entry_collect_held_locked (GMainContext  *context,
                                                GPtrArray      *out);

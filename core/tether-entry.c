@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "tether-context-record-private.h"
 #include "tether-registry-private.h"
 #include "tether-template-private.h"
@@ -41,15 +43,26 @@ void
 _tether_entry_table_init (TetherEntryTable *table)
 {
   table->generation = next_generation_value ();
-  table->entries = g_hash_table_new (entry_hash, entry_equal);
+  memset (table->inline_entries, 0, sizeof table->inline_entries);
+  table->entries = NULL;
 }
 
 void
 _tether_entry_table_clear (TetherEntryTable *table)
 {
   /* Entries hold references on the template, so none is left. */
-  g_assert (g_hash_table_size (table->entries) == 0);
+  for (guint i = 0; i < TETHER_ENTRY_TABLE_N_INLINE; i++)
+    g_assert (table->inline_entries[i].context == NULL);
+  g_assert (table->entries == NULL || g_hash_table_size (table->entries) == 0);
   g_clear_pointer (&table->entries, g_hash_table_unref);
+}
+
+static gboolean
+entry_is_inline (TetherEntryTable  *table,
+                 const TetherEntry *entry)
+{
+  return entry >= table->inline_entries &&
+         entry < table->inline_entries + TETHER_ENTRY_TABLE_N_INLINE;
 }
 
 static void
@@ -62,9 +75,14 @@ TetherEntry *
 _tether_entry_lookup_locked (TetherTemplate *template,
                              GMainContext   *context)
 {
+  TetherEntryTable *table = &template->table;
   TetherEntry probe = { .context = context };
 
-  return g_hash_table_lookup (template->table.entries, &probe);
+  for (guint i = 0; i < TETHER_ENTRY_TABLE_N_INLINE; i++)
+    if (table->inline_entries[i].context == context)
+      return &table->inline_entries[i];
+
+  return table->entries != NULL ? g_hash_table_lookup (table->entries, &probe) : NULL;
 }
 
 gpointer
@@ -79,11 +97,19 @@ _tether_entry_get_held_locked (TetherTemplate *template,
 guint
 _tether_entry_count_held_locked (TetherTemplate *template)
 {
+  TetherEntryTable *table = &template->table;
   GHashTableIter iter;
   gpointer key;
   guint n = 0;
 
-  g_hash_table_iter_init (&iter, template->table.entries);
+  for (guint i = 0; i < TETHER_ENTRY_TABLE_N_INLINE; i++)
+    if (table->inline_entries[i].context != NULL && table->inline_entries[i].flight == NULL)
+      n++;
+
+  if (table->entries == NULL)
+    return n;
+
+  g_hash_table_iter_init (&iter, table->entries);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     if (((TetherEntry *) key)->flight == NULL)
       n++;
@@ -94,7 +120,13 @@ _tether_entry_count_held_locked (TetherTemplate *template)
 gboolean
 _tether_entry_table_is_empty_locked (TetherTemplate *template)
 {
-  return g_hash_table_size (template->table.entries) == 0;
+  TetherEntryTable *table = &template->table;
+
+  for (guint i = 0; i < TETHER_ENTRY_TABLE_N_INLINE; i++)
+    if (table->inline_entries[i].context != NULL)
+      return FALSE;
+
+  return table->entries == NULL || g_hash_table_size (table->entries) == 0;
 }
 
 void
@@ -126,16 +158,29 @@ _tether_entry_add_flight_locked (TetherContextRecord *record,
                                  GMainContext        *context,
                                  TetherFlight        *flight)
 {
-  TetherEntry *entry = g_new (TetherEntry, 1);
+  TetherEntryTable *table = &template->table;
+  TetherEntry *entry = NULL;
+
+  for (guint i = 0; i < TETHER_ENTRY_TABLE_N_INLINE && entry == NULL; i++)
+    if (table->inline_entries[i].context == NULL)
+      entry = &table->inline_entries[i];
+
+  if (entry == NULL)
+    entry = g_new (TetherEntry, 1);
 
   entry->context = context;
   entry->resource = NULL;
   entry->flight = flight;
   entry->template = g_object_ref (template);  /* the entry's reference */
   entry->next_held = NULL;
-
-  g_hash_table_add (template->table.entries, entry);
   record->n_entries++;
+
+  if (!entry_is_inline (table, entry))
+    {
+      if (table->entries == NULL)
+        table->entries = g_hash_table_new (entry_hash, entry_equal);
+      g_hash_table_add (table->entries, entry);
+    }
 
   return entry;
 }
@@ -176,41 +221,52 @@ _tether_entry_set_held_locked (TetherContextRecord *record,
   held_push_locked (record, entry);
 }
 
-/* Takes @entry off its template's table and out of @record's count; a
- * held entry's cached copies go stale. Its place in the record's list is
- * the caller's. */
+/* Takes @entry off its template's table and out of @record's count, and
+ * frees it; a held entry's cached copies go stale. Its place in the
+ * record's list is the caller's; so is its reference on its template. */
 static void
 entry_forget_locked (TetherContextRecord *record,
                      TetherEntry         *entry)
 {
-  g_hash_table_remove (entry->template->table.entries, entry);
+  TetherEntryTable *table = &entry->template->table;
+
   if (entry->flight == NULL)
-    table_invalidate_locked (&entry->template->table);
+    table_invalidate_locked (table);
 
   g_assert (record != NULL && record->n_entries > 0);
   record->n_entries--;
+
+  if (entry_is_inline (table, entry))
+    entry->context = NULL;   /* the slot is free */
+  else
+    {
+      g_hash_table_remove (table->entries, entry);
+      g_free (entry);
+    }
 }
 
-void
+gpointer
 _tether_entry_remove_locked (TetherTemplate *template,
                              TetherEntry    *entry)
 {
   TetherContextRecord *record = _tether_context_record_lookup_locked (entry->context);
+  gpointer resource = entry->flight == NULL ? entry->resource : NULL;
 
   g_assert (entry->template == template);
   if (entry->flight == NULL)
     held_unlink_locked (record, entry);
   entry_forget_locked (record, entry);
+
+  return resource;
 }
 
 /* Every held entry of @record, or those of the templates in @only, taken
- * off the tables, as a list in the record's order. */
-static TetherEntry *
+ * off the tables and appended to @out in the record's order. */
+static void
 take_held_from_locked (TetherContextRecord *record,
-                       GPtrArray           *only)
+                       GPtrArray           *only,
+                       TetherTakenList     *out)
 {
-  TetherEntry *taken = NULL;
-  TetherEntry **tail = &taken;
   TetherEntry **link = &record->held;
 
   while (*link != NULL)
@@ -223,16 +279,23 @@ take_held_from_locked (TetherContextRecord *record,
           continue;
         }
 
-      /* Unlinked from the record's list, appended to ours: same order. */
       *link = entry->next_held;
-      entry->next_held = NULL;
-      *tail = entry;
-      tail = &entry->next_held;
+      if (out->n == out->capacity)
+        {
+          TetherTakenResource *items = g_new (TetherTakenResource, out->capacity * 2);
+
+          memcpy (items, out->items, out->n * sizeof *items);
+          if (out->items != out->on_stack)
+            g_free (out->items);
+          out->items = items;
+          out->capacity *= 2;
+        }
+      out->items[out->n].template = entry->template;   /* the entry's reference */
+      out->items[out->n].resource = entry->resource;
+      out->n++;
 
       entry_forget_locked (record, entry);
     }
-
-  return taken;
 }
 
 /* Called from the sentinel's notify, once @record is off the record table
@@ -241,31 +304,30 @@ void
 _tether_entry_take_dead_locked (TetherContextRecord *record,
                                 GArray              *dead)
 {
-  TetherEntry *entry = take_held_from_locked (record, NULL);
+  TetherTakenList taken;
+
+  _tether_taken_list_init (&taken);
+  take_held_from_locked (record, NULL, &taken);
 
   /* A flight holds a reference on its context, so a context cannot die
    * while an acquire for it is under way: every entry was held. */
   g_assert (record->n_entries == 0);
 
-  while (entry != NULL)
-    {
-      TetherEntry *next = entry->next_held;
-      TetherDeadResource item = { entry->template, entry->resource };  /* the entry's reference */
-
-      _tether_trace_purge_queued_locked (&entry->template->call.counters);
-      g_array_append_val (dead, item);
-      g_free (entry);
-      entry = next;
-    }
+  for (guint i = 0; i < taken.n; i++)
+    _tether_trace_purge_queued_locked (&taken.items[i].template->call.counters);
+  g_array_append_vals (dead, taken.items, taken.n);
+  _tether_taken_list_clear (&taken);
 }
 
-TetherEntry *
-_tether_entry_take_held_locked (GMainContext *context,
-                                GPtrArray    *only)
+void
+_tether_entry_take_held_locked (GMainContext    *context,
+                                GPtrArray       *only,
+                                TetherTakenList *out)
 {
   TetherContextRecord *record = _tether_context_record_lookup_locked (context);
 
-  return record != NULL ? take_held_from_locked (record, only) : NULL;
+  if (record != NULL)
+    take_held_from_locked (record, only, out);
 }
 
 void

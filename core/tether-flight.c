@@ -439,7 +439,7 @@ _tether_flight_complete_full (TetherFlight *flight,
   gpointer taken = NULL;
   GError *error = NULL;
   GSource *detach = NULL;
-  TetherEntry *failed_entry = NULL;
+  TetherTemplate *failed_ref = NULL;
   gboolean wake;
 
   resource = _tether_provider_check_result (&self->call, context, resource, provider_error, &error);
@@ -475,7 +475,7 @@ _tether_flight_complete_full (TetherFlight *flight,
     else
       {
         _tether_entry_remove_locked (self, entry);
-        failed_entry = entry;
+        failed_ref = self;   /* the entry's reference */
         detach = _tether_janitor_unwatch_if_idle_locked (record);
       }
 
@@ -512,11 +512,8 @@ _tether_flight_complete_full (TetherFlight *flight,
 
   _tether_janitor_finish_unwatch (detach);
 
-  if (failed_entry != NULL)
-    {
-      g_free (failed_entry);
-      g_object_unref (self);   /* the entry's reference */
-    }
+  if (failed_ref != NULL)
+    g_object_unref (failed_ref);
 }
 
 /* Runs the provider of a flight that was prepared and not yet started,

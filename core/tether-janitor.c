@@ -19,7 +19,7 @@ typedef struct
 } ExitCheck;
 
 /* Protected by the state lock */
-static GArray     *purge_queue;       /* TetherDeadResource */
+static GArray     *purge_queue;       /* TetherTakenResource */
 static GArray     *exit_checks;       /* ExitCheck: contexts of exited threads */
 static GMainContext *janitor_context; /* owned; NULL means the global default */
 static GSource    *janitor_source;    /* owned; the pending idle, if any */
@@ -40,7 +40,7 @@ static void
 ensure_queues_locked (void)
 {
   if (purge_queue == NULL)
-    purge_queue = g_array_new (FALSE, FALSE, sizeof (TetherDeadResource));
+    purge_queue = g_array_new (FALSE, FALSE, sizeof (TetherTakenResource));
   if (exit_checks == NULL)
     exit_checks = g_array_new (FALSE, FALSE, sizeof (ExitCheck));
 }
@@ -212,7 +212,7 @@ release_dead (GArray *dead)
 {
   for (guint i = 0; i < dead->len; i++)
     {
-      TetherDeadResource *item = &g_array_index (dead, TetherDeadResource, i);
+      TetherTakenResource *item = &g_array_index (dead, TetherTakenResource, i);
 
       _tether_provider_release (&item->template->call, item->resource, NULL, FALSE);
       g_object_unref (item->template);
@@ -226,7 +226,7 @@ _tether_janitor_purge (TetherTemplate *only)
   gint64 start = _tether_trace_now ();
   guint n;
 
-  dead = g_array_new (FALSE, FALSE, sizeof (TetherDeadResource));
+  dead = g_array_new (FALSE, FALSE, sizeof (TetherTakenResource));
 
   TETHER_STATE_LOCK ();
   ensure_queues_locked ();
@@ -245,12 +245,12 @@ _tether_janitor_purge (TetherTemplate *only)
       /* One pass: move @only's items out, compact the others in place. */
       for (guint i = 0; i < purge_queue->len; i++)
         {
-          TetherDeadResource *item = &g_array_index (purge_queue, TetherDeadResource, i);
+          TetherTakenResource *item = &g_array_index (purge_queue, TetherTakenResource, i);
 
           if (item->template == only)
             g_array_append_val (dead, *item);
           else
-            g_array_index (purge_queue, TetherDeadResource, kept++) = *item;
+            g_array_index (purge_queue, TetherTakenResource, kept++) = *item;
         }
       g_array_set_size (purge_queue, kept);
     }

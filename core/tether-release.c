@@ -11,35 +11,31 @@
 #include "tether-release-private.h"
 #include "tether-template-private.h"
 
-/* Releases @held (entries taken off the tables, linked by ->next_held) in
- * its order, then finishes the unwatch, then frees the entries and drops
- * their references. Returns how many were released. */
+/* Releases what @taken holds, in its order, then finishes the unwatch,
+ * then drops the entries' references and clears @taken. Returns how many
+ * were released. */
 static guint
-release_list (TetherEntry  *held,
-              GMainContext *context,
-              GSource      *detach)
+release_list (TetherTakenList *taken,
+              GMainContext    *context,
+              GSource         *detach)
 {
   TetherContextSpan span;
-  guint n = 0;
+  guint n = taken->n;
 
   /* Entered once for all of them, as a manager's enter does: each
    * provider call then finds its context already pushed. */
   _tether_context_enter (context, &span);
-  for (TetherEntry *entry = held; entry != NULL; entry = entry->next_held, n++)
-    _tether_provider_release (&entry->template->call, entry->resource, context, TRUE);
+  for (guint i = 0; i < n; i++)
+    _tether_provider_release (&taken->items[i].template->call, taken->items[i].resource,
+                              context, TRUE);
   _tether_context_leave (context, &span);
 
   _tether_janitor_finish_unwatch (detach);
 
   /* The entries' references, dropped last: a template may finalize here. */
-  while (held != NULL)
-    {
-      TetherEntry *next = held->next_held;
-
-      g_object_unref (held->template);
-      g_free (held);
-      held = next;
-    }
+  for (guint i = 0; i < n; i++)
+    g_object_unref (taken->items[i].template);
+  _tether_taken_list_clear (taken);
 
   return n;
 }
@@ -50,6 +46,7 @@ _tether_release_one (TetherTemplate  *self,
                      gboolean         only_if_held,
                      GError         **error)
 {
+  TetherTakenList taken;
   TetherEntry *entry;
   GSource *detach = NULL;
 
@@ -73,13 +70,16 @@ _tether_release_one (TetherTemplate  *self,
       return FALSE;
     }
 
-  _tether_entry_remove_locked (self, entry);
+  /* A list of one, with the entry's reference on @self. */
+  _tether_taken_list_init (&taken);
+  taken.items[0].template = self;
+  taken.items[0].resource = _tether_entry_remove_locked (self, entry);
+  taken.n = 1;
   detach = _tether_janitor_unwatch_if_idle_locked (
              _tether_context_record_lookup_locked (context));
   TETHER_STATE_UNLOCK ();
 
-  /* A list of one: off the record's list, its link is NULL. */
-  release_list (entry, context, detach);
+  release_list (&taken, context, detach);
 
   return TRUE;
 }
@@ -97,18 +97,19 @@ _tether_release_some (GMainContext  *context,
                       TetherManager *manager)
 {
   TetherContextRecord *record;
-  TetherEntry *held;
+  TetherTakenList taken;
   GSource *detach;
 
   /* One hold takes everything off the tables, LIFO by construction (the
    * record's list); providers run after it. */
+  _tether_taken_list_init (&taken);
   TETHER_STATE_LOCK ();
   record = _tether_context_record_lookup_locked (context);
-  held = _tether_entry_take_held_locked (context, only);
+  _tether_entry_take_held_locked (context, only, &taken);
   if (manager != NULL)
     _tether_context_record_unclaim_locked (record, manager);
   detach = _tether_janitor_unwatch_if_idle_locked (record);
   TETHER_STATE_UNLOCK ();
 
-  return release_list (held, context, detach);
+  return release_list (&taken, context, detach);
 }
