@@ -300,7 +300,8 @@ on_waiter_cancelled (GCancellable *cancellable,
                        NULL,
                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                             "Every caller of the acquire cancelled it "
-                                            "before it started"));
+                                            "before it started"),
+                       -1);
       _tether_flight_unref (flight);
     }
   if (abandon != NULL)

@@ -106,7 +106,7 @@ _tether_flight_drop_prepared (TetherFlight *flight)
                                          "The manager entering context %p failed before "
                                          "it acquired '%s'",
                                          flight->context, flight->template->call.name),
-                            TRUE);
+                            -1, TRUE);
     }
   else
     {

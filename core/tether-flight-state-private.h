@@ -115,12 +115,16 @@ TetherFlight *_tether_flight_new_locked    (TetherTemplate      *self,
                                             gboolean             uses_async,
                                             gboolean            *out_warn);
 void          _tether_flight_run_provider  (TetherFlight        *flight);
+/* @elapsed_ns: how long the provider's acquire took, counted in the
+ * completion's hold; -1 when no provider acquire ran (nothing counted). */
 void          _tether_flight_complete      (TetherFlight        *flight,
                                             gpointer             resource,
-                                            GError              *provider_error);
+                                            GError              *provider_error,
+                                            gint64               elapsed_ns);
 void          _tether_flight_complete_full (TetherFlight        *flight,
                                             gpointer             resource,
                                             GError              *provider_error,
+                                            gint64               elapsed_ns,
                                             gboolean             leader_leaves);
 TetherFlight *_tether_flight_ref           (TetherFlight        *flight);
 /* Never under the state lock: it may drop the last reference of a context. */

@@ -374,10 +374,11 @@ _tether_flight_run_provider (TetherFlight *flight)
   if (!flight->uses_async)
     {
       GError *error = NULL;
+      gint64 elapsed_ns;
       gpointer resource;
 
-      resource = _tether_provider_acquire (&self->call, flight->context, &error);
-      _tether_flight_complete (flight, resource, error);
+      resource = _tether_provider_acquire (&self->call, flight->context, &elapsed_ns, &error);
+      _tether_flight_complete (flight, resource, error, elapsed_ns);
     }
   else
     {
@@ -405,23 +406,26 @@ flight_async_done (GObject      *source_object,
 {
   TetherFlight *flight = user_data;
   GError *error = NULL;
+  gint64 elapsed_ns;
   gpointer resource;
 
   TETHER_STATE_LOCK ();
   flight->leader = g_thread_self ();
   TETHER_STATE_UNLOCK ();
 
-  resource = _tether_provider_acquire_finish (&flight->template->call, result, &error);
-  _tether_flight_complete (flight, resource, error);
+  resource = _tether_provider_acquire_finish (&flight->template->call, result, &elapsed_ns,
+                                              &error);
+  _tether_flight_complete (flight, resource, error, elapsed_ns);
   _tether_flight_unref (flight);
 }
 
 void
 _tether_flight_complete (TetherFlight *flight,
-                 gpointer      resource,
-                 GError       *provider_error)
+                         gpointer      resource,
+                         GError       *provider_error,
+                         gint64        elapsed_ns)
 {
-  _tether_flight_complete_full (flight, resource, provider_error, FALSE);
+  _tether_flight_complete_full (flight, resource, provider_error, elapsed_ns, FALSE);
 }
 
 /* Records the outcome of a flight and hands it to every waiter. Not under
@@ -430,9 +434,10 @@ _tether_flight_complete (TetherFlight *flight,
  * stops counting as a caller in the same hold. */
 void
 _tether_flight_complete_full (TetherFlight *flight,
-                      gpointer      resource,
-                      GError       *provider_error,
-                      gboolean      leader_leaves)
+                              gpointer      resource,
+                              GError       *provider_error,
+                              gint64        elapsed_ns,
+                              gboolean      leader_leaves)
 {
   TetherTemplate *self = flight->template;
   GMainContext *context = flight->context;
@@ -450,6 +455,8 @@ _tether_flight_complete_full (TetherFlight *flight,
     TetherContextRecord *record = flight->record;
 
     g_assert (entry != NULL);
+    if (elapsed_ns >= 0)
+      _tether_trace_acquire_counted_locked (&self->call.counters, elapsed_ns, resource != NULL);
     flight->entry = NULL;
     flight->leader = NULL;
     if (leader_leaves)
@@ -525,10 +532,12 @@ _tether_flight_lead_prepared (TetherFlight  *flight,
                      GError       **error)
 {
   GError *local_error = NULL;
+  gint64 elapsed_ns;
   gpointer resource;
 
-  resource = _tether_provider_acquire (&flight->template->call, flight->context, &local_error);
-  _tether_flight_complete_full (flight, resource, local_error, leaves);
+  resource = _tether_provider_acquire (&flight->template->call, flight->context, &elapsed_ns,
+                                       &local_error);
+  _tether_flight_complete_full (flight, resource, local_error, elapsed_ns, leaves);
 
   if (flight->resource == NULL)
     g_propagate_error (error, g_error_copy (flight->error));

@@ -67,8 +67,11 @@ _tether_provider_can_acquire (const TetherProviderCall *call)
 }
 
 /* Each of these runs provider code: never under the state lock. */
+/* @out_elapsed_ns: how long the provider took, or -1 if unknown, for the
+ * flight's completion to count (_tether_trace_acquire_counted_locked()). */
 gpointer  _tether_provider_acquire        (TetherProviderCall  *call,
                                            GMainContext        *context,
+                                           gint64              *out_elapsed_ns,
                                            GError             **error);
 void      _tether_provider_acquire_async  (TetherProviderCall  *call,
                                            GMainContext        *context,
@@ -77,6 +80,7 @@ void      _tether_provider_acquire_async  (TetherProviderCall  *call,
                                            gpointer             user_data);
 gpointer  _tether_provider_acquire_finish (TetherProviderCall  *call,
                                            GAsyncResult        *result,
+                                           gint64              *out_elapsed_ns,
                                            GError             **error);
 gpointer  _tether_provider_check_result   (TetherProviderCall  *call,
                                            GMainContext        *context,

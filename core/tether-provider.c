@@ -169,14 +169,16 @@ result_is_valid (TetherProviderCall *call,
 gpointer
 _tether_provider_acquire (TetherProviderCall  *call,
                           GMainContext        *context,
+                          gint64              *out_elapsed_ns,
                           GError             **error)
 {
   GError *local_error = NULL;
   gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context);
   gpointer resource = call->provider.acquire (context, call->data, &local_error);
 
-  _tether_trace_acquire_end (&call->counters, call->name, context, start,
-                             result_is_valid (call, resource, local_error), local_error);
+  *out_elapsed_ns = _tether_trace_acquire_end (call->name, context, start,
+                                               result_is_valid (call, resource, local_error),
+                                               local_error);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 
@@ -233,15 +235,18 @@ _tether_provider_acquire_async (TetherProviderCall  *call,
 gpointer
 _tether_provider_acquire_finish (TetherProviderCall  *call,
                                  GAsyncResult        *result,
+                                 gint64              *out_elapsed_ns,
                                  GError             **error)
 {
   AsyncAcquire *acquire = g_object_steal_qdata (G_OBJECT (result), async_acquire_quark ());
   GError *local_error = NULL;
   gpointer resource = call->provider.acquire_finish (result, &local_error);
 
+  *out_elapsed_ns = -1;
   if (acquire != NULL)
-    _tether_trace_acquire_end (&call->counters, call->name, acquire->context, acquire->start,
-                               result_is_valid (call, resource, local_error), local_error);
+    *out_elapsed_ns = _tether_trace_acquire_end (call->name, acquire->context, acquire->start,
+                                                 result_is_valid (call, resource, local_error),
+                                                 local_error);
   g_free (acquire);
   if (local_error != NULL)
     g_propagate_error (error, local_error);

@@ -19,21 +19,23 @@
 
 G_BEGIN_DECLS
 
-/* A template's counters. Every field is atomic (relaxed: each is a tally
- * of its own, read as a snapshot), written only by the functions below.
- * Lives in the template's TetherProviderCall, so that the provider layer,
- * which makes every call into a provider, counts them where they happen. */
+/* A template's counters. Every field is read atomically (relaxed: each is
+ * a tally of its own, read as a snapshot) and written only by the
+ * functions below: @acquires and the releases with atomic adds where the
+ * provider is called; the others under the state lock, by its one holder
+ * (a plain add published with an atomic store: no locked instruction).
+ * Lives in the template's TetherProviderCall. */
 typedef struct
 {
-  guint64 acquires;            /* provider acquires started */
-  guint64 acquires_done;       /* ... and completed, successfully or not */
-  guint64 failures;            /* ... completed without a resource */
-  guint64 joins;               /* callers that joined a flight under way */
-  guint64 graceful_releases;
-  guint64 ungraceful_releases;
-  guint64 purged;              /* resources of dead contexts queued */
-  guint64 acquire_ns_total;    /* provider acquire time, start to completion */
-  guint64 acquire_ns_max;
+  guint64 acquires;            /* atomic add: provider acquires started */
+  guint64 acquires_done;       /* state lock: ... and completed, successfully or not */
+  guint64 failures;            /* state lock: ... completed without a resource */
+  guint64 joins;               /* state lock: callers that joined a flight under way */
+  guint64 graceful_releases;   /* atomic add */
+  guint64 ungraceful_releases; /* atomic add */
+  guint64 purged;              /* state lock: resources of dead contexts queued */
+  guint64 acquire_ns_total;    /* state lock: provider acquire time, start to completion */
+  guint64 acquire_ns_max;      /* state lock */
 } TetherTraceCounters;
 
 /* The journal fields a message carries, beyond MESSAGE and PRIORITY. */
@@ -56,12 +58,13 @@ void     _tether_trace_counters_read       (const TetherTraceCounters *counters,
                                             TetherTraceCounters       *out);
 
 /* The provider layer (tether-provider.c): one acquire of @name for
- * @context; begin returns the start time to give to end. */
+ * @context; begin counts it and returns the start time to give to end,
+ * which shows it (Sysprof mark, debug log) and returns its duration in
+ * nanoseconds, for _tether_trace_acquire_counted_locked(). */
 gint64   _tether_trace_acquire_begin       (TetherTraceCounters *counters,
                                             const char          *name,
                                             GMainContext        *context);
-void     _tether_trace_acquire_end         (TetherTraceCounters *counters,
-                                            const char          *name,
+guint64  _tether_trace_acquire_end         (const char          *name,
                                             GMainContext        *context,
                                             gint64               start,
                                             gboolean             succeeded,
@@ -84,6 +87,11 @@ void     _tether_trace_joined_locked       (TetherTraceCounters *counters,
                                             const char          *name,
                                             GMainContext        *context);
 void     _tether_trace_purge_queued_locked (TetherTraceCounters *counters);
+/* The completion of a flight (tether-flight.c), in the hold that publishes
+ * its outcome: an acquire of @elapsed_ns done, with a resource or not. */
+void     _tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
+                                            guint64              elapsed_ns,
+                                            gboolean             succeeded);
 void     _tether_trace_context_event_locked (const char         *event,
                                             GMainContext        *context,
                                             gconstpointer        manager);

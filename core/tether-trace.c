@@ -325,16 +325,10 @@ trace_mark (gint64      start,
 
 #define count_add(p, v) ((void) __atomic_fetch_add ((p), (v), __ATOMIC_RELAXED))
 
-static void
-count_max (guint64 *p,
-           guint64  v)
-{
-  guint64 old = __atomic_load_n (p, __ATOMIC_RELAXED);
-
-  while (v > old &&
-         !__atomic_compare_exchange_n (p, &old, v, TRUE, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-    ;
-}
+/* A counter written only under the state lock: the holder is its one
+ * writer, so a plain add, stored atomically for the readers, is enough. */
+#define count_add_locked(p, v) \
+  __atomic_store_n ((p), __atomic_load_n ((p), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
 
 void
 _tether_trace_counters_read (const TetherTraceCounters *c,
@@ -374,24 +368,15 @@ _tether_trace_acquire_begin (TetherTraceCounters *counters,
   return _tether_trace_now ();
 }
 
-void
-_tether_trace_acquire_end (TetherTraceCounters *counters,
-                           const char          *name,
-                           GMainContext        *context,
-                           gint64               start,
-                           gboolean             succeeded,
-                           const GError        *error)
+guint64
+_tether_trace_acquire_end (const char   *name,
+                           GMainContext *context,
+                           gint64        start,
+                           gboolean      succeeded,
+                           const GError *error)
 {
   gint64 end = _tether_trace_now ();
   guint64 elapsed = end > start ? (guint64) (end - start) : 0;
-
-  count_add (&counters->acquire_ns_total, elapsed);
-  count_max (&counters->acquire_ns_max, elapsed);
-  if (!succeeded)
-    count_add (&counters->failures, 1);
-  /* Last: a reader that sees the acquire done sees its time and outcome
-   * counted (docs/debugging.md: acquires - acquires_done are under way). */
-  __atomic_fetch_add (&counters->acquires_done, 1, __ATOMIC_RELEASE);
 
   trace_mark (start, elapsed, "tether acquire", name,
               succeeded ? "acquired" : (error != NULL ? error->message : "result refused"));
@@ -412,6 +397,25 @@ _tether_trace_acquire_end (TetherTraceCounters *counters,
       m.message = message;
       trace_log (&m);
     }
+
+  return elapsed;
+}
+
+void
+_tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
+                                      guint64              elapsed_ns,
+                                      gboolean             succeeded)
+{
+  count_add_locked (&counters->acquire_ns_total, elapsed_ns);
+  if (elapsed_ns > __atomic_load_n (&counters->acquire_ns_max, __ATOMIC_RELAXED))
+    __atomic_store_n (&counters->acquire_ns_max, elapsed_ns, __ATOMIC_RELAXED);
+  if (!succeeded)
+    count_add_locked (&counters->failures, 1);
+  /* Last: a reader that sees the acquire done sees its time and outcome
+   * counted (docs/debugging.md: acquires - acquires_done are under way). */
+  __atomic_store_n (&counters->acquires_done,
+                    __atomic_load_n (&counters->acquires_done, __ATOMIC_RELAXED) + 1,
+                    __ATOMIC_RELEASE);
 }
 
 gint64
@@ -461,7 +465,7 @@ _tether_trace_joined_locked (TetherTraceCounters *counters,
                              const char          *name,
                              GMainContext        *context)
 {
-  count_add (&counters->joins, 1);
+  count_add_locked (&counters->joins, 1);
 
   if (trace_enabled ())
     defer_locked ("flight-joined", name, context, NULL);
@@ -470,7 +474,7 @@ _tether_trace_joined_locked (TetherTraceCounters *counters,
 void
 _tether_trace_purge_queued_locked (TetherTraceCounters *counters)
 {
-  count_add (&counters->purged, 1);
+  count_add_locked (&counters->purged, 1);
 }
 
 void
