@@ -65,10 +65,17 @@ entry_is_inline (TetherEntryTable  *table,
          entry < table->inline_entries + TETHER_ENTRY_TABLE_N_INLINE;
 }
 
+/* Stores a generation from next_generation_value() that *@fresh holds, or
+ * takes one into it first: the templates that one hold invalidates can
+ * share a value, since the cache compares the template too; what matters
+ * is that no template's generation ever comes back. */
 static void
-table_invalidate_locked (TetherEntryTable *table)
+table_invalidate_locked (TetherEntryTable *table,
+                         guint64          *fresh)
 {
-  tether_atomic_store_release (&table->generation, next_generation_value ());
+  if (*fresh == 0)
+    *fresh = next_generation_value ();
+  tether_atomic_store_release (&table->generation, *fresh);
 }
 
 TetherEntry *
@@ -226,12 +233,13 @@ _tether_entry_set_held_locked (TetherContextRecord *record,
  * record's list is the caller's; so is its reference on its template. */
 static void
 entry_forget_locked (TetherContextRecord *record,
-                     TetherEntry         *entry)
+                     TetherEntry         *entry,
+                     guint64             *fresh)
 {
   TetherEntryTable *table = &entry->template->table;
 
   if (entry->flight == NULL)
-    table_invalidate_locked (table);
+    table_invalidate_locked (table, fresh);
 
   g_assert (record != NULL && record->n_entries > 0);
   record->n_entries--;
@@ -251,11 +259,12 @@ _tether_entry_remove_locked (TetherTemplate *template,
 {
   TetherContextRecord *record = _tether_context_record_lookup_locked (entry->context);
   gpointer resource = entry->flight == NULL ? entry->resource : NULL;
+  guint64 fresh = 0;
 
   g_assert (entry->template == template);
   if (entry->flight == NULL)
     held_unlink_locked (record, entry);
-  entry_forget_locked (record, entry);
+  entry_forget_locked (record, entry, &fresh);
 
   return resource;
 }
@@ -268,6 +277,7 @@ take_held_from_locked (TetherContextRecord *record,
                        TetherTakenList     *out)
 {
   TetherEntry **link = &record->held;
+  guint64 fresh = 0;
 
   while (*link != NULL)
     {
@@ -294,7 +304,7 @@ take_held_from_locked (TetherContextRecord *record,
       out->items[out->n].resource = entry->resource;
       out->n++;
 
-      entry_forget_locked (record, entry);
+      entry_forget_locked (record, entry, &fresh);
     }
 }
 

@@ -32,7 +32,8 @@ _tether_flight_block_new (GMainContext *context,
       block = g_malloc (sizeof (TetherFlightBlock) + n_flights * sizeof (TetherFlight));
       block->capacity = n_flights;
     }
-  ref_count_init (&block->ref_count);
+  /* Nobody else sees the block before the enter's hold ends. */
+  ref_count_init_private (&block->ref_count, 1);
   block->context = g_main_context_ref (context);
   block->n_used = 0;
   block->n_flights = n_flights;

@@ -241,7 +241,8 @@ _tether_flight_alloc_locked (TetherFlightBlock   *block,
       g_assert (block->n_used < block->n_flights);
       flight = &block->flights[block->n_used++];
       memset (flight, 0, sizeof *flight);
-      ref_count_inc (&block->ref_count);
+      /* The block is the enter's alone until its hold ends. */
+      ref_count_inc_private (&block->ref_count);
       flight->block = block;
       flight->template = self;
       flight->context = block->context;
@@ -253,7 +254,8 @@ _tether_flight_alloc_locked (TetherFlightBlock   *block,
       flight->context = g_main_context_ref (context);
     }
 
-  ref_count_init (&flight->ref_count);
+  /* Reachable by others only through its entry, under this hold. */
+  ref_count_init_private (&flight->ref_count, 1);
   flight->uses_async = uses_async;
   /* Only an asynchronous provider acquire can be cancelled. */
   if (uses_async)
@@ -496,7 +498,9 @@ _tether_flight_complete_full (TetherFlight *flight,
         flight->enter_error = g_error_copy (error);
         _tether_flight_prefix_error (&flight->enter_error, self, context);
       }
-    g_atomic_int_set (&flight->done, TRUE);
+    /* A release store (g_atomic_int_set() would be a full barrier): the
+     * readers' loads acquire it. */
+    __atomic_store_n (&flight->done, TRUE, __ATOMIC_RELEASE);
     if (flight->cond != NULL)
       tether_cond_broadcast (flight->cond);
     /* A synchronous caller may be iterating the context for this: only

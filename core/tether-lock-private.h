@@ -112,6 +112,14 @@ _tether_state_unlock (void)
 #define ref_count_inc(rc)  g_atomic_int_inc (rc)
 #define ref_count_dec(rc)  g_atomic_int_dec_and_test (rc)
 
+/* For an object no other thread can reach yet (it is published later, by
+ * the state lock's unlock or another release): the same count, set
+ * without a locked instruction. g_atomic_int_set() is a sequentially
+ * consistent store, an xchg on x86-64. */
+#define ref_count_init_private(rc, n) __atomic_store_n ((rc), (n), __ATOMIC_RELAXED)
+#define ref_count_inc_private(rc) \
+  __atomic_store_n ((rc), __atomic_load_n ((rc), __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED)
+
 /* 64-bit loads and stores with explicit ordering, for the hit path's
  * generation counters and type cache; g_atomic_*() has no 64-bit integer
  * form. */
