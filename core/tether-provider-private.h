@@ -87,6 +87,7 @@ gpointer  _tether_provider_check_result   (TetherProviderCall  *call,
                                            gpointer             resource,
                                            GError              *provider_error,
                                            GError             **error);
+/* Graceful: the caller has entered @context (_tether_context_enter()). */
 void      _tether_provider_release        (TetherProviderCall  *call,
                                            gpointer             resource,
                                            GMainContext        *context,

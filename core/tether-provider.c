@@ -332,7 +332,11 @@ provider_release (TetherProviderCall *call,
 }
 
 /* The release of a resource tether held. (One the provider gave back with
- * an error was never held: check_result() releases it uncounted.) */
+ * an error was never held: check_result() releases it uncounted.) The
+ * caller of a graceful one has entered @context, once for all it releases
+ * (tether-release.c), as a manager's enter does for its acquires: a
+ * second span here cost a g_main_context_get_thread_default() per
+ * resource. */
 void
 _tether_provider_release (TetherProviderCall *call,
                           gpointer            resource,
@@ -341,6 +345,7 @@ _tether_provider_release (TetherProviderCall *call,
 {
   gint64 start = _tether_trace_release_begin ();
 
-  provider_release (call, resource, context, graceful);
+  if (call->provider.release != NULL)
+    call->provider.release (resource, graceful ? context : NULL, graceful, call->data);
   _tether_trace_release (&call->counters, call->name, graceful ? context : NULL, graceful, start);
 }

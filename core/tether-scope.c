@@ -129,6 +129,7 @@ typedef struct
   TetherTemplate       *template;  /* owned if @owned, else held by @flight */
   TetherFlight         *flight;    /* prepared, or NULL: the general path */
   gboolean              owned;
+  gboolean              started;   /* the enter produced its resource */
 } EnterSlot;
 
 /* The stack holds this many slots; a larger enter allocates. */
@@ -143,7 +144,6 @@ _tether_scope_acquire_sync (GMainContext   *context,
 {
   EnterSlot on_stack[N_SLOTS_ON_STACK];
   EnterSlot *slots = on_stack;
-  g_autoptr(GPtrArray) acquired = NULL;
   TetherContextRecord *record;
   TetherManager *other;
   GPtrArray *registered;
@@ -184,6 +184,7 @@ _tether_scope_acquire_sync (GMainContext   *context,
       slots[n].template = template;
       slots[n].flight = _tether_flight_prepare_locked (block, record, template, context, thread);
       slots[n].owned = slots[n].flight == NULL;
+      slots[n].started = FALSE;
       if (slots[n].owned)
         g_object_ref (template);
       n++;
@@ -192,10 +193,6 @@ _tether_scope_acquire_sync (GMainContext   *context,
 
   /* The flights hold the block now (or nothing does). */
   _tether_flight_block_unref (block);
-
-  /* Templates the enter started, compared by address only (each holds what
-   * it produced, and with it a reference on its template). */
-  acquired = g_ptr_array_sized_new (n);
 
   /* Entered once for every provider call of the enter (a no-op when the
    * manager's context is this thread's pushed thread-default, as a rule). */
@@ -219,9 +216,18 @@ _tether_scope_acquire_sync (GMainContext   *context,
         }
 
       if (resource != NULL && led)
-        g_ptr_array_add (acquired, template);
+        slots[i].started = TRUE;
       else if (resource == NULL)
         {
+          /* Templates the enter started, compared by address only (each
+           * holds what it produced, and with it a reference on its
+           * template). */
+          g_autoptr(GPtrArray) acquired = g_ptr_array_sized_new (n);
+
+          for (guint j = 0; j < i; j++)
+            if (slots[j].started)
+              g_ptr_array_add (acquired, slots[j].template);
+
           /* What the enter prepared and did not reach ends; what ran out of
            * order and produced a resource is the enter's to roll back. */
           for (guint j = i + 1; j < n; j++)
