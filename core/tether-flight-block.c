@@ -43,9 +43,10 @@ _tether_flight_block_new (GMainContext *context,
 
 /* Never under the state lock: it may drop the last reference of a context. */
 void
-_tether_flight_block_unref (TetherFlightBlock *block)
+_tether_flight_block_unref (TetherFlightBlock *block,
+                            guint              n_refs)
 {
-  if (!ref_count_dec (&block->ref_count))
+  if (g_atomic_int_add (&block->ref_count, - (gint) n_refs) != (gint) n_refs)
     return;
 
   g_main_context_unref (block->context);

@@ -54,6 +54,7 @@ _tether_flight_prepare_locked (TetherFlightBlock   *block,
 gpointer
 _tether_flight_run_prepared (TetherFlight  *flight,
                              gboolean      *out_led,
+                             guint         *inout_block_refs,
                              GError       **error)
 {
   gpointer resource;
@@ -80,7 +81,8 @@ _tether_flight_run_prepared (TetherFlight  *flight,
   /* Made by the completion under the lock, before it set done. */
   if (resource == NULL)
     g_propagate_error (error, g_steal_pointer (&flight->enter_error));
-  _tether_flight_unref (flight);
+  if (_tether_flight_unref_done_in_block (flight))
+    (*inout_block_refs)++;
 
   return resource;
 }

@@ -44,15 +44,20 @@ TetherFlight      *_tether_flight_prepare_locked (TetherFlightBlock    *block,
                                                   TetherTemplate       *self,
                                                   GMainContext         *context,
                                                   GThread              *thread);
+/* *@inout_block_refs counts the references on the block that pass to the
+ * enter (see _tether_flight_block_unref()). */
 gpointer           _tether_flight_run_prepared   (TetherFlight         *flight,
                                                   gboolean             *out_led,
+                                                  guint                *inout_block_refs,
                                                   GError              **error);
 gboolean           _tether_flight_drop_prepared  (TetherFlight         *flight);
 /* The allocation of an enter's prepared flights (at most @n_flights); the
- * enter drops its reference once it has prepared them. */
+ * enter holds its reference to its end, and drops with it those of the
+ * flights it was the last to use (@n_refs in all: one atomic operation). */
 TetherFlightBlock *_tether_flight_block_new      (GMainContext         *context,
                                                   guint                 n_flights);
-void               _tether_flight_block_unref    (TetherFlightBlock    *block);
+void               _tether_flight_block_unref    (TetherFlightBlock    *block,
+                                                  guint                 n_refs);
 /* A manager's error for a template that failed: "Acquiring 'NAME' for
  * context 0x…: " and the provider's message. */
 void               _tether_flight_prefix_error   (GError              **error,

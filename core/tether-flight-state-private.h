@@ -129,6 +129,10 @@ void          _tether_flight_complete_full (TetherFlight        *flight,
 TetherFlight *_tether_flight_ref           (TetherFlight        *flight);
 /* Never under the state lock: it may drop the last reference of a context. */
 void          _tether_flight_unref         (TetherFlight        *flight);
+/* Drops the caller's reference on @flight, done and in a block. TRUE: it
+ * was the last, and its reference on the block passes to the caller (a
+ * manager's enter drops all of them in one _tether_flight_block_unref()). */
+gboolean      _tether_flight_unref_done_in_block (TetherFlight  *flight);
 void          _tether_flight_wait_done_locked (TetherFlight     *flight);
 void          _tether_flight_set_no_provider_error (TetherTemplate  *self,
                                                     GError         **error);

@@ -619,6 +619,26 @@ _tether_flight_ref (TetherFlight *flight)
   return flight;
 }
 
+/* What the last reference of @flight owns, but its block's reference and
+ * its own memory. */
+static void
+flight_clear_owned (TetherFlight *flight)
+{
+  g_assert (flight->waiters == NULL || flight->waiters->len == 0);
+  g_assert (flight->start_source == NULL);
+  g_clear_pointer (&flight->waiters, g_ptr_array_unref);
+  if (flight->error != NULL)
+    g_error_free (flight->error);
+  g_clear_object (&flight->cancellable);
+  if (flight->cond != NULL)
+    {
+      tether_cond_clear (flight->cond);
+      g_free (flight->cond);
+    }
+  if (flight->enter_error != NULL)
+    g_error_free (flight->enter_error);
+}
+
 /* Never under the state lock: it may drop the last reference of a context. */
 void
 _tether_flight_unref (TetherFlight *flight)
@@ -626,23 +646,31 @@ _tether_flight_unref (TetherFlight *flight)
   if (!ref_count_dec (&flight->ref_count))
     return;
 
-  g_assert (flight->waiters == NULL || flight->waiters->len == 0);
-  g_assert (flight->start_source == NULL);
-  g_clear_pointer (&flight->waiters, g_ptr_array_unref);
-  g_clear_error (&flight->error);
-  g_clear_object (&flight->cancellable);
-  if (flight->cond != NULL)
-    {
-      tether_cond_clear (flight->cond);
-      g_free (flight->cond);
-    }
+  flight_clear_owned (flight);
   if (flight->block != NULL)
     {
-      g_clear_error (&flight->enter_error);
-      _tether_flight_block_unref (flight->block);
+      _tether_flight_block_unref (flight->block, 1);
       return;
     }
   g_main_context_unref (flight->context);
   g_object_unref (flight->template);
   g_free (flight);
+}
+
+gboolean
+_tether_flight_unref_done_in_block (TetherFlight *flight)
+{
+  g_assert (flight->block != NULL && g_atomic_int_get (&flight->done));
+
+  /* Done: nobody can take a new reference (they come through the entry,
+   * which no longer points here), so a count of one is the caller's
+   * alone, dropped without a locked instruction. */
+  if (g_atomic_int_get (&flight->ref_count) != 1)
+    {
+      _tether_flight_unref (flight);
+      return FALSE;
+    }
+
+  flight_clear_owned (flight);
+  return TRUE;
 }

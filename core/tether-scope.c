@@ -151,6 +151,7 @@ _tether_scope_acquire_sync (GMainContext   *context,
   GThread *thread = g_thread_self ();
   TetherContextSpan span;
   guint n = 0;
+  guint block_refs = 1;   /* the enter's own, and those its flights pass on */
   gboolean ok = TRUE;
 
   *out_noop = FALSE;
@@ -191,9 +192,6 @@ _tether_scope_acquire_sync (GMainContext   *context,
     }
   TETHER_STATE_UNLOCK ();
 
-  /* The flights hold the block now (or nothing does). */
-  _tether_flight_block_unref (block);
-
   /* Entered once for every provider call of the enter (a no-op when the
    * manager's context is this thread's pushed thread-default, as a rule). */
   _tether_context_enter (context, &span);
@@ -207,7 +205,7 @@ _tether_scope_acquire_sync (GMainContext   *context,
 
       if (slots[i].flight != NULL)
         resource = _tether_flight_run_prepared (g_steal_pointer (&slots[i].flight), &led,
-                                                &local_error);
+                                                &block_refs, &local_error);
       else
         {
           resource = _tether_flight_acquire (template, context, &led, &local_error);
@@ -244,6 +242,9 @@ _tether_scope_acquire_sync (GMainContext   *context,
 
   if (ok)
     _tether_context_leave (context, &span);
+
+  /* What no flight of the block still uses, in one operation. */
+  _tether_flight_block_unref (block, block_refs);
 
   for (guint i = 0; i < n; i++)
     if (slots[i].owned)
