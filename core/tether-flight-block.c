@@ -44,9 +44,9 @@ _tether_flight_block_new (GMainContext *context,
 /* Never under the state lock: it may drop the last reference of a context. */
 void
 _tether_flight_block_unref (TetherFlightBlock *block,
-                            guint              n_refs)
+                            guint n_refs)
 {
-  if (g_atomic_int_add (&block->ref_count, - (gint) n_refs) != (gint) n_refs)
+  if (g_atomic_int_add (&block->ref_count, -(gint) n_refs) != (gint) n_refs)
     return;
 
   g_main_context_unref (block->context);
