@@ -176,9 +176,10 @@ _tether_provider_acquire (TetherProviderCall  *call,
   gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context);
   gpointer resource = call->provider.acquire (context, call->data, &local_error);
 
-  *out_elapsed_ns = _tether_trace_acquire_end (call->name, context, start,
-                                               result_is_valid (call, resource, local_error),
-                                               local_error);
+  *out_elapsed_ns = _tether_trace_elapsed (start);
+  if (G_UNLIKELY (_tether_trace_showing ()))
+    _tether_trace_acquire_end_shown (call->name, context, start, *out_elapsed_ns,
+                                     result_is_valid (call, resource, local_error), local_error);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 
@@ -244,9 +245,14 @@ _tether_provider_acquire_finish (TetherProviderCall  *call,
 
   *out_elapsed_ns = -1;
   if (acquire != NULL)
-    *out_elapsed_ns = _tether_trace_acquire_end (call->name, acquire->context, acquire->start,
-                                                 result_is_valid (call, resource, local_error),
-                                                 local_error);
+    {
+      *out_elapsed_ns = _tether_trace_elapsed (acquire->start);
+      if (G_UNLIKELY (_tether_trace_showing ()))
+        _tether_trace_acquire_end_shown (call->name, acquire->context, acquire->start,
+                                         *out_elapsed_ns,
+                                         result_is_valid (call, resource, local_error),
+                                         local_error);
+    }
   g_free (acquire);
   if (local_error != NULL)
     g_propagate_error (error, local_error);

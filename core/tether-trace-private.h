@@ -15,6 +15,8 @@
 # error "tether-trace-private.h is private to libtether"
 #endif
 
+#include <time.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -52,33 +54,100 @@ typedef struct
 gboolean _tether_trace_enabled             (void);
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of Sysprof captures. */
-gint64   _tether_trace_now                 (void);
+static inline gint64
+_tether_trace_now (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
 
 void     _tether_trace_counters_read       (const TetherTraceCounters *counters,
                                             TetherTraceCounters       *out);
 
-/* The provider layer (tether-provider.c): one acquire of @name for
- * @context; begin counts it and returns the start time to give to end,
- * which shows it (Sysprof mark, debug log) and returns its duration in
- * nanoseconds, for _tether_trace_acquire_counted_locked(). */
-gint64   _tether_trace_acquire_begin       (TetherTraceCounters *counters,
-                                            const char          *name,
+/* Atomic, -1 until decided (tether-trace.c reads the environment once):
+ * whether G_MESSAGES_DEBUG names the domain, whether Sysprof records marks. */
+extern gint _tether_trace_debug_from_env;
+extern gint _tether_trace_marks_wanted;
+gboolean _tether_trace_showing_slow        (void);
+
+/* Whether a provider call's events show anywhere (the debug log or a
+ * Sysprof mark): inline, since every provider call asks, twice. */
+static inline gboolean
+_tether_trace_showing (void)
+{
+  gint from_env = g_atomic_int_get (&_tether_trace_debug_from_env);
+  gint marks = g_atomic_int_get (&_tether_trace_marks_wanted);
+
+  if (G_UNLIKELY ((from_env | marks) < 0))
+    return _tether_trace_showing_slow ();
+
+  return from_env || marks || g_log_get_debug_enabled ();
+}
+
+void     _tether_trace_acquire_begin_shown (const char          *name,
                                             GMainContext        *context);
-guint64  _tether_trace_acquire_end         (const char          *name,
+void     _tether_trace_acquire_end_shown   (const char          *name,
                                             GMainContext        *context,
                                             gint64               start,
+                                            guint64              elapsed,
                                             gboolean             succeeded,
                                             const GError        *error);
-/* Before a provider's release: the start time to give to
- * _tether_trace_release(), or 0 when nothing would show the duration
- * (no Sysprof marks, no debug log): the clock is then not read. */
-gint64   _tether_trace_release_begin       (void);
-/* After a provider's release returned; @context is NULL when ungraceful. */
-void     _tether_trace_release             (TetherTraceCounters *counters,
-                                            const char          *name,
+void     _tether_trace_release_shown       (const char          *name,
                                             GMainContext        *context,
                                             gboolean             graceful,
                                             gint64               start);
+
+/* The provider layer (tether-provider.c): one acquire of @name for
+ * @context. Begin counts it and returns its start time; the provider
+ * layer then takes the duration with _tether_trace_elapsed(), shows it
+ * with _tether_trace_acquire_end_shown() when _tether_trace_showing(), and
+ * leaves the rest of the counting to _tether_trace_acquire_counted_locked(). */
+static inline gint64
+_tether_trace_acquire_begin (TetherTraceCounters *counters,
+                             const char          *name,
+                             GMainContext        *context)
+{
+  (void) __atomic_fetch_add (&counters->acquires, 1, __ATOMIC_RELAXED);
+  if (G_UNLIKELY (_tether_trace_showing ()))
+    _tether_trace_acquire_begin_shown (name, context);
+
+  return _tether_trace_now ();
+}
+
+/* Nanoseconds since @start (never negative). */
+static inline guint64
+_tether_trace_elapsed (gint64 start)
+{
+  gint64 end = _tether_trace_now ();
+
+  return end > start ? (guint64) (end - start) : 0;
+}
+
+/* Before a provider's release: the start time to give to
+ * _tether_trace_release(), or 0 when nothing would show the duration
+ * (no Sysprof marks, no debug log): the clock is then not read. */
+static inline gint64
+_tether_trace_release_begin (void)
+{
+  return G_UNLIKELY (_tether_trace_showing ()) ? _tether_trace_now () : 0;
+}
+
+/* After a provider's release returned; @context is NULL when ungraceful. */
+static inline void
+_tether_trace_release (TetherTraceCounters *counters,
+                       const char          *name,
+                       GMainContext        *context,
+                       gboolean             graceful,
+                       gint64               start)
+{
+  guint64 *count = graceful ? &counters->graceful_releases : &counters->ungraceful_releases;
+
+  (void) __atomic_fetch_add (count, 1, __ATOMIC_RELAXED);
+  if (G_UNLIKELY (start != 0))
+    _tether_trace_release_shown (name, context, graceful, start);
+}
 
 /* Events noticed under the state lock are only counted there; their
  * messages wait in a per-thread buffer until TETHER_STATE_UNLOCK() sends

@@ -25,7 +25,7 @@
 /* Atomic: -1 until G_MESSAGES_DEBUG is read, then whether it names us. It
  * is read once, not on every event as g_log_writer_default_would_drop()
  * does: a getenv() per slow-path event would cost more than the event. */
-static gint debug_from_env = -1;
+gint _tether_trace_debug_from_env = -1;
 
 static gboolean
 env_names_tether (void)
@@ -49,12 +49,12 @@ env_names_tether (void)
 static inline gboolean
 trace_enabled (void)
 {
-  gint value = g_atomic_int_get (&debug_from_env);
+  gint value = g_atomic_int_get (&_tether_trace_debug_from_env);
 
   if (G_UNLIKELY (value < 0))
     {
       value = env_names_tether ();
-      g_atomic_int_set (&debug_from_env, value);
+      g_atomic_int_set (&_tether_trace_debug_from_env, value);
     }
 
   return value || g_log_get_debug_enabled ();
@@ -64,15 +64,6 @@ gboolean
 _tether_trace_enabled (void)
 {
   return trace_enabled ();
-}
-
-gint64
-_tether_trace_now (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -268,11 +259,17 @@ capture_get (void)
   return capture_writer;
 }
 
+#endif
+
 /* Atomic: -1 until decided, then whether anyone records marks. Sysprof
  * gives a program it records the collector's socket in SYSPROF_CONTROL_FD,
  * which the collector reads once too; without either variable a mark
- * costs one load instead of a collector lookup per call. */
-static gint marks_wanted = -1;
+ * costs one load instead of a collector lookup per call. Without Sysprof
+ * support, nobody ever does. */
+#ifdef HAVE_SYSPROF
+gint _tether_trace_marks_wanted = -1;
+#else
+gint _tether_trace_marks_wanted = 0;
 #endif
 
 /* Whether marks are recorded at all. */
@@ -280,12 +277,12 @@ static gboolean
 marks_are_wanted (void)
 {
 #ifdef HAVE_SYSPROF
-  gint wanted = g_atomic_int_get (&marks_wanted);
+  gint wanted = g_atomic_int_get (&_tether_trace_marks_wanted);
 
   if (G_UNLIKELY (wanted < 0))
     {
       wanted = g_getenv ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
-      g_atomic_int_set (&marks_wanted, wanted);
+      g_atomic_int_set (&_tether_trace_marks_wanted, wanted);
     }
   return wanted;
 #else
@@ -323,8 +320,6 @@ trace_mark (gint64      start,
 /* Counters                                                                 */
 /* ------------------------------------------------------------------------ */
 
-#define count_add(p, v) ((void) __atomic_fetch_add ((p), (v), __ATOMIC_RELAXED))
-
 /* A counter written only under the state lock: the holder is its one
  * writer, so a plain add, stored atomically for the readers, is enough. */
 #define count_add_locked(p, v) \
@@ -350,13 +345,16 @@ _tether_trace_counters_read (const TetherTraceCounters *c,
 /* Events                                                                   */
 /* ------------------------------------------------------------------------ */
 
-gint64
-_tether_trace_acquire_begin (TetherTraceCounters *counters,
-                             const char          *name,
-                             GMainContext        *context)
+gboolean
+_tether_trace_showing_slow (void)
 {
-  count_add (&counters->acquires, 1);
+  return marks_are_wanted () || trace_enabled ();
+}
 
+void
+_tether_trace_acquire_begin_shown (const char   *name,
+                                   GMainContext *context)
+{
   if (trace_enabled ())
     {
       g_autofree char *message = g_strdup_printf ("%s: acquiring for context %p", name, context);
@@ -364,20 +362,16 @@ _tether_trace_acquire_begin (TetherTraceCounters *counters,
 
       trace_log (&m);
     }
-
-  return _tether_trace_now ();
 }
 
-guint64
-_tether_trace_acquire_end (const char   *name,
-                           GMainContext *context,
-                           gint64        start,
-                           gboolean      succeeded,
-                           const GError *error)
+void
+_tether_trace_acquire_end_shown (const char   *name,
+                                 GMainContext *context,
+                                 gint64        start,
+                                 guint64       elapsed,
+                                 gboolean      succeeded,
+                                 const GError *error)
 {
-  gint64 end = _tether_trace_now ();
-  guint64 elapsed = end > start ? (guint64) (end - start) : 0;
-
   trace_mark (start, elapsed, "tether acquire", name,
               succeeded ? "acquired" : (error != NULL ? error->message : "result refused"));
 
@@ -397,8 +391,6 @@ _tether_trace_acquire_end (const char   *name,
       m.message = message;
       trace_log (&m);
     }
-
-  return elapsed;
 }
 
 void
@@ -418,28 +410,13 @@ _tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
                     __ATOMIC_RELEASE);
 }
 
-gint64
-_tether_trace_release_begin (void)
-{
-  if (!marks_are_wanted () && !trace_enabled ())
-    return 0;
-
-  return _tether_trace_now ();
-}
-
 void
-_tether_trace_release (TetherTraceCounters *counters,
-                       const char          *name,
-                       GMainContext        *context,
-                       gboolean             graceful,
-                       gint64               start)
+_tether_trace_release_shown (const char   *name,
+                             GMainContext *context,
+                             gboolean      graceful,
+                             gint64        start)
 {
-  gint64 elapsed;
-
-  count_add (graceful ? &counters->graceful_releases : &counters->ungraceful_releases, 1);
-  if (start == 0)
-    return;   /* nothing shows it (_tether_trace_release_begin()) */
-  elapsed = MAX (_tether_trace_now () - start, 0);
+  gint64 elapsed = MAX (_tether_trace_now () - start, 0);
 
   trace_mark (start, elapsed, "tether release", name, graceful ? "graceful" : "ungraceful");
 
