@@ -25,9 +25,11 @@ typedef struct _TetherContextRecord
   guint32        id;          /* tells records at one address apart (record.c):
                                * wraps after 2^32 records, and a stale check
                                * would then also need the same address */
-  guint          n_entries : 30; /* entries (held or in flight) for this context (entry.c) */
+  guint          n_entries : 29; /* entries (held or in flight) for this context (entry.c) */
   guint          warned : 1;  /* the unmanaged warning was given (record.c) */
   guint          detached : 1; /* sentinel destroyed on purpose (janitor.c) */
+  guint          kept : 1;    /* a manager that entered may enter again:
+                               * not idle when it leaves (record.c) */
 } TetherContextRecord;
 
 /* 40 bytes on 64-bit, a 48-byte malloc chunk: bench-memory's per-context
@@ -44,9 +46,15 @@ gboolean             _tether_context_record_is_idle_locked      (TetherContextRe
  * instead, leaving it, or NULL. */
 TetherManager       *_tether_context_record_claim_locked        (TetherContextRecord *record,
                                                                  TetherManager       *manager);
-/* Ends @manager's claim; FALSE if it had none. */
+/* Ends @manager's claim; FALSE if it had none. The record stays kept (not
+ * idle) for the manager's next enter, until _tether_context_record_unkeep_locked(). */
 gboolean             _tether_context_record_unclaim_locked      (TetherContextRecord *record,
                                                                  TetherManager       *manager);
+/* A manager of the context is going away: the record may become idle. */
+void                 _tether_context_record_unkeep_locked       (TetherContextRecord *record);
+/* For tests: the id of @context's record (a new record, with a new
+ * sentinel, has a new id), or 0 if it has none. Takes the state lock. */
+guint32              _tether_context_record_id_for_tests        (GMainContext        *context);
 /* TRUE once per unmanaged context: the caller gives the warning. */
 gboolean             _tether_context_record_take_warning_locked (TetherContextRecord *record);
 

@@ -57,7 +57,7 @@ _tether_context_record_remove_locked (TetherContextRecord *record)
 gboolean
 _tether_context_record_is_idle_locked (TetherContextRecord *record)
 {
-  return record->n_entries == 0 && record->manager == NULL && !record->warned;
+  return record->n_entries == 0 && record->manager == NULL && !record->warned && !record->kept;
 }
 
 TetherManager *
@@ -68,8 +68,20 @@ _tether_context_record_claim_locked (TetherContextRecord *record,
     return record->manager;
 
   record->manager = manager;
+  /* A manager holds a reference on its context, so the record cannot
+   * outlive the context by being kept; its sentinel, made by the first
+   * enter, serves every enter after it (a sentinel made and destroyed per
+   * cycle was a fifth of a 16-template manager cycle). */
+  record->kept = TRUE;
   _tether_trace_context_event_locked ("manager-enter", record->context, manager);
   return NULL;
+}
+
+void
+_tether_context_record_unkeep_locked (TetherContextRecord *record)
+{
+  if (record != NULL)
+    record->kept = FALSE;
 }
 
 gboolean
@@ -82,6 +94,20 @@ _tether_context_record_unclaim_locked (TetherContextRecord *record,
   record->manager = NULL;
   _tether_trace_context_event_locked ("manager-leave", record->context, manager);
   return TRUE;
+}
+
+guint32
+_tether_context_record_id_for_tests (GMainContext *context)
+{
+  TetherContextRecord *record;
+  guint32 id;
+
+  TETHER_STATE_LOCK ();
+  record = _tether_context_record_lookup_locked (context);
+  id = record != NULL ? record->id : 0;
+  TETHER_STATE_UNLOCK ();
+
+  return id;
 }
 
 gboolean

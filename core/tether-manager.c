@@ -73,6 +73,10 @@ tether_manager_dispose (GObject *object)
   else if (_tether_manager_get_state (self) == MANAGER_NOOP)
     _tether_manager_set_state (self, MANAGER_IDLE);
 
+  /* Its enters kept the context's record (and sentinel) for the next. */
+  if (self->context != NULL)
+    _tether_scope_forget (self->context);
+
   G_OBJECT_CLASS (tether_manager_parent_class)->dispose (object);
 }
 

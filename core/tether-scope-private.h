@@ -34,6 +34,9 @@ void     _tether_scope_leave         (GMainContext   *context,
 /* Releases what the templates in @acquired (those whose flights the manager
  * started) hold for @context, most recently produced first, and leaves the
  * scope in the same hold. */
+/* A manager of @context is being disposed: the context's record no longer
+ * waits for its next enter, and goes if nothing else keeps it. */
+void     _tether_scope_forget        (GMainContext   *context);
 void     _tether_scope_roll_back     (GMainContext   *context,
                                       TetherManager  *manager,
                                       GPtrArray      *acquired);

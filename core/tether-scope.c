@@ -113,6 +113,21 @@ _tether_scope_leave (GMainContext  *context,
 }
 
 void
+_tether_scope_forget (GMainContext *context)
+{
+  TetherContextRecord *record;
+  GSource *detach;
+
+  TETHER_STATE_LOCK ();
+  record = _tether_context_record_lookup_locked (context);
+  _tether_context_record_unkeep_locked (record);
+  detach = _tether_janitor_unwatch_if_idle_locked (record);
+  TETHER_STATE_UNLOCK ();
+
+  _tether_janitor_finish_unwatch (detach);
+}
+
+void
 _tether_scope_roll_back (GMainContext  *context,
                          TetherManager *manager,
                          GPtrArray     *acquired)

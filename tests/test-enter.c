@@ -10,6 +10,7 @@
 
 #include "test-util.h"
 
+#include "tether-context-record-private.h"
 #include "tether-flight-private.h"
 
 #define N_PROVIDERS 3
@@ -620,6 +621,128 @@ test_sizes (Fixture       *f,
   assert_calls (f, 0, 0, 0);
 }
 
+/* A manager's enters share one record of the context (and its sentinel)
+ * until the manager is disposed: the record is not made and destroyed per
+ * cycle. What the manager acquired is released each time all the same. */
+static void
+test_record_kept (Fixture       *f,
+                  gconstpointer  data)
+{
+  TetherManager *manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  guint32 id;
+
+  /* A manager that never entered makes no record. */
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  id = _tether_context_record_id_for_tests (f->context);
+  g_assert_cmpuint (id, !=, 0);
+
+  for (guint cycle = 0; cycle < 3; cycle++)
+    {
+      tether_manager_release (manager);
+      assert_nothing_held (f);
+      for (guint i = 0; i < N_PROVIDERS; i++)
+        g_assert_cmpint (f->tp[i]->live, ==, 0);
+      /* Idle, but kept for the next enter. */
+      g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
+
+      g_assert_true (tether_manager_acquire (manager, NULL));
+      g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
+      for (guint i = 0; i < N_PROVIDERS; i++)
+        g_assert_cmpint (f->tp[i]->live, ==, 1);
+    }
+
+  /* Disposing the manager releases, and the idle record goes. */
+  g_object_unref (manager);
+  assert_nothing_held (f);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+}
+
+/* A kept record still holds what unmanaged callers acquire for the
+ * context after the manager left, and goes once both are done. */
+static void
+test_record_kept_then_unmanaged (Fixture       *f,
+                                 gconstpointer  data)
+{
+  TetherManager *manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  guint32 id;
+
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  id = _tether_context_record_id_for_tests (f->context);
+  tether_manager_release (manager);
+
+  tether_set_unmanaged_warning_enabled (FALSE);
+  g_assert_nonnull (tether_template_acquire (f->templates[0], f->context, NULL));
+  tether_set_unmanaged_warning_enabled (TRUE);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
+
+  /* The manager goes first: the record stays for the held resource. */
+  g_object_unref (manager);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
+  g_assert_cmpint (f->tp[0]->live, ==, 1);
+
+  g_assert_true (tether_template_release (f->templates[0], f->context, NULL));
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+}
+
+/* Two managers of one context: the one disposed first stops keeping the
+ * record (one bit, not a count), which stays while the other holds the
+ * scope and goes when it leaves; the other's next enter keeps it again. */
+static void
+test_record_two_managers (Fixture       *f,
+                          gconstpointer  data)
+{
+  TetherManager *first = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  TetherManager *second = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+
+  g_assert_true (tether_manager_acquire (first, NULL));
+  tether_manager_release (first);
+  g_assert_true (tether_manager_acquire (second, NULL));
+
+  g_object_unref (first);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), !=, 0);
+  for (guint i = 0; i < N_PROVIDERS; i++)
+    g_assert_cmpint (f->tp[i]->live, ==, 1);
+
+  tether_manager_release (second);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+  for (guint i = 0; i < N_PROVIDERS; i++)
+    g_assert_cmpint (f->tp[i]->live, ==, 0);
+
+  g_assert_true (tether_manager_acquire (second, NULL));
+  tether_manager_release (second);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), !=, 0);
+  g_object_unref (second);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+}
+
+/* With the record kept between enters, the context still finalizes once
+ * the manager is gone, with nothing queued for purge. */
+static void
+test_record_context_dies (Fixture       *f,
+                          gconstpointer  data)
+{
+  GMainContext *context = g_main_context_new ();
+  TetherManager *manager = tether_manager_new (context, TETHER_MANAGER_NONE);
+  gint finalized = 0;
+
+  test_watch_context (context, &finalized);
+  g_main_context_push_thread_default (context);
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  tether_manager_release (manager);
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  tether_manager_release (manager);
+  g_main_context_pop_thread_default (context);
+
+  g_object_unref (manager);
+  g_main_context_unref (context);
+  g_assert_true (g_atomic_int_get (&finalized));
+  g_assert_cmpuint (tether_get_n_pending_purge (), ==, 0);
+  for (guint i = 0; i < N_PROVIDERS; i++)
+    g_assert_cmpint (f->tp[i]->n_released_ungraceful, ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -641,6 +764,10 @@ main (int    argc,
               fixture_set_up, test_join_takes_over, fixture_tear_down);
   ADD ("/enter/join/async-waiter-dropped", test_join_async_dropped);
   ADD ("/enter/sizes", test_sizes);
+  ADD ("/enter/record/kept-between-enters", test_record_kept);
+  ADD ("/enter/record/kept-then-unmanaged", test_record_kept_then_unmanaged);
+  ADD ("/enter/record/two-managers", test_record_two_managers);
+  ADD ("/enter/record/context-dies", test_record_context_dies);
 
 #undef ADD
 
