@@ -21,8 +21,12 @@ typedef struct _TetherFlight TetherFlight;
  * is a set keyed by @context, and once held in its context record's list of
  * held entries, most recently acquired first: a context's release walks
  * that list (LIFO by construction, no lookup per template, no sort).
- * Holds a reference on its template. Protected by the state lock; never
- * seen outside it (what leaves the tables is a TetherTakenResource).
+ * Holds a reference on its template only while the template is not
+ * registered: the registry's keeps a registered one alive, and unregister
+ * gives every entry of the template its own (so "holds one" is "its
+ * template is unregistered", read under the lock). Protected by the state
+ * lock; never seen outside it (what leaves the tables is a
+ * TetherTakenResource).
  *
  * 40 bytes; one not in its table's inline part is a 48-byte malloc chunk
  * on 64-bit, the same chunk as the 32 bytes it had with a serial instead of
@@ -34,7 +38,7 @@ typedef struct _TetherEntry
                                    * NULL: a free inline slot */
   gpointer             resource;  /* valid when flight == NULL */
   TetherFlight        *flight;    /* non-NULL while the provider acquires */
-  TetherTemplate      *template;  /* the entry's reference */
+  TetherTemplate      *template;  /* a reference if unregistered */
   struct _TetherEntry *next_held; /* in the record's list, while held */
 } TetherEntry;
 
@@ -60,19 +64,26 @@ typedef struct
 } TetherEntryTable;
 
 /* A resource taken off the tables: for ungraceful release (a dead
- * context's) or for graceful release after the lock. */
+ * context's, always with a reference) or for graceful release after the
+ * lock (with the entry's reference if it had one; a registered template
+ * is kept alive by its list's pin instead). */
 typedef struct
 {
-  TetherTemplate *template;   /* owned reference: the entry's */
+  TetherTemplate *template;
   gpointer        resource;
+  gboolean        owns_ref;   /* a reference on @template comes with it */
 } TetherTakenResource;
 
-/* Resources taken off the tables, in the order to release them. */
+/* Resources taken off the tables for graceful release, in the order to
+ * release them. */
 typedef struct
 {
   TetherTakenResource *items;   /* @on_stack, or allocated */
   guint                n;
   guint                capacity;
+  /* Holds the pin: an item of a registered template without a reference,
+   * which unregister must not let finalize before _tether_taken_list_done(). */
+  gboolean             pinned;
   TetherTakenResource  on_stack[16];
 } TetherTakenList;
 
@@ -82,16 +93,20 @@ _tether_taken_list_init (TetherTakenList *list)
   list->items = list->on_stack;
   list->n = 0;
   list->capacity = G_N_ELEMENTS (list->on_stack);
+  list->pinned = FALSE;
 }
 
-/* Frees the list's storage; its references are the caller's business. */
-static inline void
-_tether_taken_list_clear (TetherTakenList *list)
-{
-  if (list->items != list->on_stack)
-    g_free (list->items);
-  _tether_taken_list_init (list);
-}
+/* After the releases, unlocked: drops the items' references and the
+ * list's pin (and with the last pin, the registry references unregister
+ * handed over meanwhile), and frees the list's storage. A template may
+ * finalize here. */
+void         _tether_taken_list_done         (TetherTakenList *list);
+
+/* The state lock held: @template was just taken off the registry list.
+ * Gives each of its entries a reference; returns TRUE when the list's
+ * reference was handed over to wait for the pins of releases under way
+ * (the caller then does not drop it). */
+gboolean     _tether_entry_table_unregistered_locked (TetherTemplate *template);
 
 void         _tether_entry_table_init        (TetherEntryTable *table);
 void         _tether_entry_table_clear       (TetherEntryTable *table);
@@ -124,11 +139,15 @@ TetherEntry *_tether_entry_add_flight_locked  (TetherContextRecord *record,
 void         _tether_entry_set_held_locked    (TetherContextRecord *record,
                                                TetherEntry    *entry,
                                                gpointer        resource);
-/* Takes @entry off the tables and frees it; its reference on @template
- * passes to the caller, who drops it after unlocking. Returns what @entry
- * held (NULL if it was still in flight). */
-gpointer     _tether_entry_remove_locked      (TetherTemplate *template,
+/* Takes @entry, still in flight (its acquire failed), off the tables and
+ * frees it. Returns its reference on @template (the template, or NULL if
+ * it had none), for the caller to drop after unlocking. */
+TetherTemplate *_tether_entry_remove_flight_locked (TetherTemplate *template,
                                                TetherEntry    *entry);
+/* Takes held @entry off the tables for graceful release, appended to @out. */
+void         _tether_entry_take_one_locked    (TetherTemplate *template,
+                                               TetherEntry    *entry,
+                                               TetherTakenList *out);
 /* Moves every held entry of the dead context of @record (already off the
  * record table) to @dead (a GArray of TetherTakenResource). */
 void         _tether_entry_take_dead_locked   (TetherContextRecord *record,

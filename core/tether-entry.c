@@ -16,6 +16,14 @@
 /* Atomic */
 static guint64 next_generation = 1;
 
+/* Protected by the state lock. Lists taken for graceful release that hold
+ * items of registered templates without a reference (TetherTakenList's
+ * pin), and the registry references unregister handed over while any did:
+ * dropped when the last pin goes, so that no template finalizes under a
+ * release that is still to call its provider. */
+static guint      n_pins;
+static GPtrArray *handed_over;
+
 static guint
 entry_hash (gconstpointer data)
 {
@@ -178,7 +186,10 @@ _tether_entry_add_flight_locked (TetherContextRecord *record,
   entry->context = context;
   entry->resource = NULL;
   entry->flight = flight;
-  entry->template = g_object_ref (template);  /* the entry's reference */
+  entry->template = template;
+  /* A registered template is kept alive by the registry's reference. */
+  if (!_tether_registry_is_registered_locked (template))
+    g_object_ref (template);
   entry->next_held = NULL;
   record->n_entries++;
 
@@ -230,7 +241,8 @@ _tether_entry_set_held_locked (TetherContextRecord *record,
 
 /* Takes @entry off its template's table and out of @record's count, and
  * frees it; a held entry's cached copies go stale. Its place in the
- * record's list is the caller's; so is its reference on its template. */
+ * record's list is the caller's; so is its reference on its template, if
+ * it had one. */
 static void
 entry_forget_locked (TetherContextRecord *record,
                      TetherEntry         *entry,
@@ -253,28 +265,81 @@ entry_forget_locked (TetherContextRecord *record,
     }
 }
 
-gpointer
-_tether_entry_remove_locked (TetherTemplate *template,
-                             TetherEntry    *entry)
+TetherTemplate *
+_tether_entry_remove_flight_locked (TetherTemplate *template,
+                                    TetherEntry    *entry)
 {
   TetherContextRecord *record = _tether_context_record_lookup_locked (entry->context);
-  gpointer resource = entry->flight == NULL ? entry->resource : NULL;
   guint64 fresh = 0;
 
-  g_assert (entry->template == template);
-  if (entry->flight == NULL)
-    held_unlink_locked (record, entry);
+  g_assert (entry->template == template && entry->flight != NULL);
   entry_forget_locked (record, entry, &fresh);
 
-  return resource;
+  return _tether_registry_is_registered_locked (template) ? NULL : template;
+}
+
+/* Appends what held @entry holds to @out, with its reference if it had
+ * one; otherwise (a registered template) @out pins it, or, without @pin, a
+ * reference is taken. */
+static void
+taken_append_locked (TetherTakenList *out,
+                     TetherEntry     *entry,
+                     gboolean         pin)
+{
+  TetherTakenResource *item;
+
+  if (out->n == out->capacity)
+    {
+      TetherTakenResource *items = g_new (TetherTakenResource, out->capacity * 2);
+
+      memcpy (items, out->items, out->n * sizeof *items);
+      if (out->items != out->on_stack)
+        g_free (out->items);
+      out->items = items;
+      out->capacity *= 2;
+    }
+
+  item = &out->items[out->n++];
+  item->template = entry->template;
+  item->resource = entry->resource;
+  item->owns_ref = !_tether_registry_is_registered_locked (entry->template);
+  if (item->owns_ref)
+    return;
+
+  if (!pin)
+    {
+      g_object_ref (item->template);   /* under the lock: never the last */
+      item->owns_ref = TRUE;
+    }
+  else if (!out->pinned)
+    {
+      n_pins++;
+      out->pinned = TRUE;
+    }
+}
+
+void
+_tether_entry_take_one_locked (TetherTemplate  *template,
+                               TetherEntry     *entry,
+                               TetherTakenList *out)
+{
+  TetherContextRecord *record = _tether_context_record_lookup_locked (entry->context);
+  guint64 fresh = 0;
+
+  g_assert (entry->template == template && entry->flight == NULL);
+  held_unlink_locked (record, entry);
+  taken_append_locked (out, entry, TRUE);
+  entry_forget_locked (record, entry, &fresh);
 }
 
 /* Every held entry of @record, or those of the templates in @only, taken
- * off the tables and appended to @out in the record's order. */
+ * off the tables and appended to @out in the record's order (pinned as
+ * taken_append_locked() says). */
 static void
 take_held_from_locked (TetherContextRecord *record,
                        GPtrArray           *only,
-                       TetherTakenList     *out)
+                       TetherTakenList     *out,
+                       gboolean             pin)
 {
   TetherEntry **link = &record->held;
   guint64 fresh = 0;
@@ -290,26 +355,14 @@ take_held_from_locked (TetherContextRecord *record,
         }
 
       *link = entry->next_held;
-      if (out->n == out->capacity)
-        {
-          TetherTakenResource *items = g_new (TetherTakenResource, out->capacity * 2);
-
-          memcpy (items, out->items, out->n * sizeof *items);
-          if (out->items != out->on_stack)
-            g_free (out->items);
-          out->items = items;
-          out->capacity *= 2;
-        }
-      out->items[out->n].template = entry->template;   /* the entry's reference */
-      out->items[out->n].resource = entry->resource;
-      out->n++;
-
+      taken_append_locked (out, entry, pin);
       entry_forget_locked (record, entry, &fresh);
     }
 }
 
 /* Called from the sentinel's notify, once @record is off the record table
- * (a new context at the same address starts with no entries). */
+ * (a new context at the same address starts with no entries). The purge
+ * queue may keep its items for long: each takes a reference. */
 void
 _tether_entry_take_dead_locked (TetherContextRecord *record,
                                 GArray              *dead)
@@ -317,16 +370,18 @@ _tether_entry_take_dead_locked (TetherContextRecord *record,
   TetherTakenList taken;
 
   _tether_taken_list_init (&taken);
-  take_held_from_locked (record, NULL, &taken);
+  take_held_from_locked (record, NULL, &taken, FALSE);
 
   /* A flight holds a reference on its context, so a context cannot die
    * while an acquire for it is under way: every entry was held. */
   g_assert (record->n_entries == 0);
+  g_assert (!taken.pinned);
 
   for (guint i = 0; i < taken.n; i++)
     _tether_trace_purge_queued_locked (&taken.items[i].template->call.counters);
   g_array_append_vals (dead, taken.items, taken.n);
-  _tether_taken_list_clear (&taken);
+  if (taken.items != taken.on_stack)
+    g_free (taken.items);
 }
 
 void
@@ -337,7 +392,61 @@ _tether_entry_take_held_locked (GMainContext    *context,
   TetherContextRecord *record = _tether_context_record_lookup_locked (context);
 
   if (record != NULL)
-    take_held_from_locked (record, only, out);
+    take_held_from_locked (record, only, out, TRUE);
+}
+
+void
+_tether_taken_list_done (TetherTakenList *list)
+{
+  g_autoptr(GPtrArray) unpinned = NULL;
+
+  if (list->pinned)
+    {
+      TETHER_STATE_LOCK ();
+      g_assert (n_pins > 0);
+      if (--n_pins == 0 && handed_over != NULL && handed_over->len > 0)
+        unpinned = g_steal_pointer (&handed_over);
+      TETHER_STATE_UNLOCK ();
+    }
+
+  for (guint i = 0; i < list->n; i++)
+    if (list->items[i].owns_ref)
+      g_object_unref (list->items[i].template);
+  /* The registry references unregister handed over, last. */
+  for (guint i = 0; unpinned != NULL && i < unpinned->len; i++)
+    g_object_unref (g_ptr_array_index (unpinned, i));
+
+  if (list->items != list->on_stack)
+    g_free (list->items);
+  _tether_taken_list_init (list);
+}
+
+gboolean
+_tether_entry_table_unregistered_locked (TetherTemplate *template)
+{
+  TetherEntryTable *table = &template->table;
+  GHashTableIter iter;
+
+  /* Every entry holds a reference from now on (g_object_ref() under the
+   * lock: never the last reference's). */
+  for (guint i = 0; i < TETHER_ENTRY_TABLE_N_INLINE; i++)
+    if (table->inline_entries[i].context != NULL)
+      g_object_ref (template);
+  if (table->entries != NULL)
+    {
+      g_hash_table_iter_init (&iter, table->entries);
+      while (g_hash_table_iter_next (&iter, NULL, NULL))
+        g_object_ref (template);
+    }
+
+  /* A release under way may hold it pinned, without a reference. */
+  if (n_pins == 0)
+    return FALSE;
+
+  if (handed_over == NULL)
+    handed_over = g_ptr_array_new ();
+  g_ptr_array_add (handed_over, template);
+  return TRUE;
 }
 
 void

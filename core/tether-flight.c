@@ -512,8 +512,7 @@ _tether_flight_complete_full (TetherFlight *flight,
       }
     else
       {
-        _tether_entry_remove_locked (self, entry);
-        failed_ref = self;   /* the entry's reference */
+        failed_ref = _tether_entry_remove_flight_locked (self, entry);
         detach = _tether_janitor_unwatch_if_idle_locked (record);
       }
 

@@ -215,6 +215,7 @@ release_dead (GArray *dead)
       TetherTakenResource *item = &g_array_index (dead, TetherTakenResource, i);
 
       _tether_provider_release (&item->template->call, item->resource, NULL, FALSE);
+      g_assert (item->owns_ref);   /* the purge queue's items always do */
       g_object_unref (item->template);
     }
 }

@@ -25,7 +25,12 @@ gboolean   _tether_registry_get_eager             (TetherTemplate *template);
 /* Takes a finalizing template off the list of live ones. */
 void       _tether_registry_forget_locked         (TetherTemplate *template);
 gboolean   _tether_registry_is_registered         (TetherTemplate *template);
-gboolean   _tether_registry_unregister            (TetherTemplate *template);
+/* Registered: the registry holds a reference on the template, and its
+ * entries hold none (tether-entry.c). */
+gboolean   _tether_registry_is_registered_locked  (TetherTemplate *template);
+/* Takes @template off the list. TRUE if it was on it: the list's reference
+ * passes to the caller, to drop after unlocking (or to hand over). */
+gboolean   _tether_registry_unregister_locked     (TetherTemplate *template);
 /* A snapshot of the registered templates, with references. */
 GPtrArray *_tether_registry_dup_registered_locked (void);
 GPtrArray *_tether_registry_dup_eager_locked      (void);

@@ -104,27 +104,24 @@ _tether_registry_is_registered (TetherTemplate *template)
 }
 
 gboolean
-_tether_registry_unregister (TetherTemplate *template)
+_tether_registry_is_registered_locked (TetherTemplate *template)
 {
-  gboolean was_registered;
+  return template->registered;
+}
+
+gboolean
+_tether_registry_unregister_locked (TetherTemplate *template)
+{
   guint index;
 
-  TETHER_STATE_LOCK ();
-  was_registered = template->registered;
-  if (was_registered)
-    {
-      template->registered = FALSE;
-      if (g_ptr_array_find (registered_locked (), template, &index))
-        g_ptr_array_steal_index (registered_templates, index);
-    }
-  TETHER_STATE_UNLOCK ();
+  if (!template->registered)
+    return FALSE;
 
-  /* The list's reference, dropped after the unlock: if it is the last one,
-   * finalize takes the state lock. */
-  if (was_registered)
-    g_object_unref (template);
+  template->registered = FALSE;
+  if (g_ptr_array_find (registered_locked (), template, &index))
+    g_ptr_array_steal_index (registered_templates, index);
 
-  return was_registered;
+  return TRUE;
 }
 
 /* A snapshot of the registered templates in registration order, holding a

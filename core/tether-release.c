@@ -12,8 +12,8 @@
 #include "tether-template-private.h"
 
 /* Releases what @taken holds, in its order, then finishes the unwatch,
- * then drops the entries' references and clears @taken. Returns how many
- * were released. */
+ * then drops the entries' references and the list's pin and clears
+ * @taken. Returns how many were released. */
 static guint
 release_list (TetherTakenList *taken,
               GMainContext    *context,
@@ -33,9 +33,7 @@ release_list (TetherTakenList *taken,
   _tether_janitor_finish_unwatch (detach);
 
   /* The entries' references, dropped last: a template may finalize here. */
-  for (guint i = 0; i < n; i++)
-    g_object_unref (taken->items[i].template);
-  _tether_taken_list_clear (taken);
+  _tether_taken_list_done (taken);
 
   return n;
 }
@@ -70,11 +68,9 @@ _tether_release_one (TetherTemplate  *self,
       return FALSE;
     }
 
-  /* A list of one, with the entry's reference on @self. */
+  /* A list of one. */
   _tether_taken_list_init (&taken);
-  taken.items[0].template = self;
-  taken.items[0].resource = _tether_entry_remove_locked (self, entry);
-  taken.n = 1;
+  _tether_entry_take_one_locked (self, entry, &taken);
   detach = _tether_janitor_unwatch_if_idle_locked (
              _tether_context_record_lookup_locked (context));
   TETHER_STATE_UNLOCK ();

@@ -496,7 +496,23 @@ tether_template_get_eager (TetherTemplate *self)
 gboolean
 tether_template_unregister (TetherTemplate *self)
 {
+  gboolean was_registered;
+  gboolean handed_over = FALSE;
+
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
 
-  return _tether_registry_unregister (self);
+  TETHER_STATE_LOCK ();
+  was_registered = _tether_registry_unregister_locked (self);
+  /* Its entries held no reference while it was registered: they take
+   * theirs now, and a release under way may still need the list's. */
+  if (was_registered)
+    handed_over = _tether_entry_table_unregistered_locked (self);
+  TETHER_STATE_UNLOCK ();
+
+  /* The list's reference, dropped after the unlock: if it is the last one,
+   * finalize takes the state lock. */
+  if (was_registered && !handed_over)
+    g_object_unref (self);
+
+  return was_registered;
 }
