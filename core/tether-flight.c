@@ -138,7 +138,7 @@ retry:
        * the outcome. Waiting instead could deadlock: the enter may be
        * inside a provider that waits for this very caller (or, on the
        * enter's thread, this caller is such a provider). */
-      if (g_atomic_int_get (&flight->prepared))
+      if (g_atomic_int_compare_and_exchange (&flight->prepared, TRUE, FALSE))
         return flight_run_prepared_and_unlock (flight, error);
 
       if (flight->leader == g_thread_self ())
@@ -586,7 +586,8 @@ flight_run_prepared_and_unlock (TetherFlight  *flight,
   TetherContextSpan span;
   gpointer resource;
 
-  g_atomic_int_set (&flight->prepared, FALSE);
+  /* prepared was cleared by the caller's exchange, which the enter's
+   * (tether-flight-prepared.c) races: exactly one of them runs it. */
   flight->leader = g_thread_self ();
   flight->taken_by = flight->leader;
   _tether_flight_ref (flight);

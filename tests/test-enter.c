@@ -621,6 +621,87 @@ test_sizes (Fixture       *f,
   assert_calls (f, 0, 0, 0);
 }
 
+/* A racer thread asks synchronously for bravo exactly when the enter
+ * reaches it: alpha's provider lets the racer go as it returns. The enter
+ * and the racer both try to claim bravo's prepared flight; exactly one
+ * may run it (0.2's take-over cleared the flag with a plain store after
+ * testing it, so both could, and the second completion found no entry),
+ * and both must get the one resource. Many rounds, since who wins is up
+ * to the scheduler; test-stress under TSan found it first. */
+typedef struct
+{
+  Fixture *f;
+  gint     go;        /* atomic: round number the racer may start */
+  gint     stop;      /* atomic */
+  gint     round_done; /* atomic: last round the racer finished */
+  gpointer resource;  /* the racer's, this round */
+} Racer;
+
+static gpointer
+racer_thread (gpointer data)
+{
+  Racer *r = data;
+
+  for (gint round = 1;; round++)
+    {
+      while (g_atomic_int_get (&r->go) < round)
+        {
+          if (g_atomic_int_get (&r->stop))
+            return NULL;
+          g_thread_yield ();
+        }
+      r->resource = tether_template_acquire (r->f->templates[1], r->f->context, NULL);
+      g_atomic_int_set (&r->round_done, round);
+    }
+}
+
+static void
+release_racer (TestProvider *tp,
+               GMainContext *context,
+               gpointer      data)
+{
+  Racer *r = data;
+
+  g_atomic_int_inc (&r->go);
+}
+
+static void
+test_join_race_at_turn (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  Racer r = { f, 0, 0, 0, NULL };
+  const gint rounds = 3000;
+  GThread *thread;
+
+  tether_set_unmanaged_warning_enabled (FALSE);
+  f->tp[0]->acquire_hook = release_racer;
+  f->tp[0]->acquire_hook_data = &r;
+  thread = g_thread_new ("racer", racer_thread, &r);
+
+  for (gint round = 1; round <= rounds; round++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (tether_manager_acquire (manager, &error));
+      g_assert_no_error (error);
+      while (g_atomic_int_get (&r.round_done) < round)
+        g_thread_yield ();
+
+      /* One provider call for bravo per round, whoever ran it. */
+      g_assert_cmpint (g_atomic_int_get (&f->tp[1]->n_acquire_calls), ==, round);
+      g_assert_nonnull (r.resource);
+      g_assert_true (r.resource == tether_template_lookup (f->templates[1], f->context));
+      tether_manager_release (manager);
+      g_assert_cmpint (f->tp[1]->live, ==, 0);
+    }
+
+  g_atomic_int_set (&r.stop, TRUE);
+  g_thread_join (thread);
+  tether_set_unmanaged_warning_enabled (TRUE);
+  g_assert_cmpint (f->tp[1]->n_double_release, ==, 0);
+}
+
 /* A manager's enters share one record of the context (and its sentinel)
  * until the manager is disposed: the record is not made and destroyed per
  * cycle. What the manager acquired is released each time all the same. */
@@ -763,6 +844,7 @@ main (int    argc,
   g_test_add ("/enter/join/taken-over-not-rolled-back", Fixture, GINT_TO_POINTER (TRUE),
               fixture_set_up, test_join_takes_over, fixture_tear_down);
   ADD ("/enter/join/async-waiter-dropped", test_join_async_dropped);
+  ADD ("/enter/join/race-at-the-enters-turn", test_join_race_at_turn);
   ADD ("/enter/sizes", test_sizes);
   ADD ("/enter/record/kept-between-enters", test_record_kept);
   ADD ("/enter/record/kept-then-unmanaged", test_record_kept_then_unmanaged);
