@@ -301,7 +301,7 @@ on_waiter_cancelled (GCancellable *cancellable,
                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                             "Every caller of the acquire cancelled it "
                                             "before it started"),
-                       -1);
+                       TETHER_TRACE_NOT_RUN);
       _tether_flight_unref (flight);
     }
   if (abandon != NULL)

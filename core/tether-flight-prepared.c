@@ -108,7 +108,7 @@ _tether_flight_drop_prepared (TetherFlight *flight)
                                          "The manager entering context %p failed before "
                                          "it acquired '%s'",
                                          flight->context, flight->template->call.name),
-                            -1, TRUE);
+                            TETHER_TRACE_NOT_RUN, TRUE);
     }
   else
     {

@@ -116,7 +116,8 @@ TetherFlight *_tether_flight_new_locked    (TetherTemplate      *self,
                                             gboolean            *out_warn);
 void          _tether_flight_run_provider  (TetherFlight        *flight);
 /* @elapsed_ns: how long the provider's acquire took, counted in the
- * completion's hold; -1 when no provider acquire ran (nothing counted). */
+ * completion's hold, or TETHER_TRACE_UNTIMED (counted, not timed), or
+ * TETHER_TRACE_NOT_RUN when no provider acquire ran (nothing counted). */
 void          _tether_flight_complete      (TetherFlight        *flight,
                                             gpointer             resource,
                                             GError              *provider_error,

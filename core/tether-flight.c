@@ -486,7 +486,7 @@ _tether_flight_complete_full (TetherFlight *flight,
     TetherContextRecord *record = flight->record;
 
     g_assert (entry != NULL);
-    if (elapsed_ns >= 0)
+    if (elapsed_ns != TETHER_TRACE_NOT_RUN)
       _tether_trace_acquire_counted_locked (&self->call.counters, elapsed_ns, resource != NULL);
     flight->entry = NULL;
     flight->leader = NULL;

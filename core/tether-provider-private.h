@@ -67,8 +67,9 @@ _tether_provider_can_acquire (const TetherProviderCall *call)
 }
 
 /* Each of these runs provider code: never under the state lock. */
-/* @out_elapsed_ns: how long the provider took, or -1 if unknown, for the
- * flight's completion to count (_tether_trace_acquire_counted_locked()). */
+/* @out_elapsed_ns: how long the provider took, for the flight's
+ * completion to count (_tether_trace_acquire_counted_locked()), or
+ * TETHER_TRACE_UNTIMED, or TETHER_TRACE_NOT_RUN when unknown. */
 gpointer  _tether_provider_acquire        (TetherProviderCall  *call,
                                            GMainContext        *context,
                                            gint64              *out_elapsed_ns,

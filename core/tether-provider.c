@@ -176,8 +176,8 @@ _tether_provider_acquire (TetherProviderCall  *call,
   gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context);
   gpointer resource = call->provider.acquire (context, call->data, &local_error);
 
-  *out_elapsed_ns = _tether_trace_elapsed (start);
-  if (G_UNLIKELY (_tether_trace_showing ()))
+  *out_elapsed_ns = _tether_trace_acquire_duration (start);
+  if (G_UNLIKELY (_tether_trace_showing ()) && *out_elapsed_ns >= 0)
     _tether_trace_acquire_end_shown (call->name, context, start, *out_elapsed_ns,
                                      result_is_valid (call, resource, local_error), local_error);
   if (local_error != NULL)
@@ -243,11 +243,11 @@ _tether_provider_acquire_finish (TetherProviderCall  *call,
   GError *local_error = NULL;
   gpointer resource = call->provider.acquire_finish (result, &local_error);
 
-  *out_elapsed_ns = -1;
+  *out_elapsed_ns = TETHER_TRACE_NOT_RUN;
   if (acquire != NULL)
     {
-      *out_elapsed_ns = _tether_trace_elapsed (acquire->start);
-      if (G_UNLIKELY (_tether_trace_showing ()))
+      *out_elapsed_ns = _tether_trace_acquire_duration (acquire->start);
+      if (G_UNLIKELY (_tether_trace_showing ()) && *out_elapsed_ns >= 0)
         _tether_trace_acquire_end_shown (call->name, acquire->context, acquire->start,
                                          *out_elapsed_ns,
                                          result_is_valid (call, resource, local_error),

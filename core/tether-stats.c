@@ -83,7 +83,7 @@ tether_template_get_stats (TetherTemplate *self)
   stats->graceful_releases = c.graceful_releases;
   stats->ungraceful_releases = c.ungraceful_releases;
   stats->purged = c.purged;
-  stats->acquire_time_count = c.acquires_done;
+  stats->acquire_time_count = c.acquires_timed;
   stats->acquire_time_total_ns = c.acquire_ns_total;
   stats->acquire_time_max_ns = c.acquire_ns_max;
 

@@ -38,6 +38,7 @@ typedef struct
   guint64 purged;              /* state lock: resources of dead contexts queued */
   guint64 acquire_ns_total;    /* state lock: provider acquire time, start to completion */
   guint64 acquire_ns_max;      /* state lock */
+  guint64 acquires_timed;      /* state lock: acquires done whose time the two above hold */
 } TetherTraceCounters;
 
 /* The journal fields a message carries, beyond MESSAGE and PRIORITY. */
@@ -86,6 +87,29 @@ _tether_trace_showing (void)
   return from_env || marks || g_log_get_debug_enabled ();
 }
 
+/* Atomic, -1 until TETHER_ACQUIRE_TIMING is read: whether provider
+ * acquires are timed (two clock reads each; on unless the variable is
+ * "0"). */
+extern gint _tether_trace_timing;
+gboolean _tether_trace_timing_slow         (void);
+
+static inline gboolean
+_tether_trace_timing_enabled (void)
+{
+  gint timing = g_atomic_int_get (&_tether_trace_timing);
+
+  if (G_UNLIKELY (timing < 0))
+    return _tether_trace_timing_slow ();
+
+  return timing;
+}
+
+/* What the provider layer hands the completion instead of a duration:
+ * no provider acquire ran (nothing is counted), or one ran untimed (it is
+ * counted, its time is not). */
+#define TETHER_TRACE_NOT_RUN ((gint64) -1)
+#define TETHER_TRACE_UNTIMED ((gint64) -2)
+
 void     _tether_trace_acquire_begin_shown (const char          *name,
                                             GMainContext        *context);
 void     _tether_trace_acquire_end_shown   (const char          *name,
@@ -100,29 +124,38 @@ void     _tether_trace_release_shown       (const char          *name,
                                             gint64               start);
 
 /* The provider layer (tether-provider.c): one acquire of @name for
- * @context. Begin counts it and returns its start time; the provider
- * layer then takes the duration with _tether_trace_elapsed(), shows it
- * with _tether_trace_acquire_end_shown() when _tether_trace_showing(), and
+ * @context. Begin counts it and returns its start time, or 0 when
+ * neither the timing nor anything showing wants it (the clock is then not
+ * read); the provider layer then takes the duration with
+ * _tether_trace_acquire_duration(), shows it with
+ * _tether_trace_acquire_end_shown() when _tether_trace_showing(), and
  * leaves the rest of the counting to _tether_trace_acquire_counted_locked(). */
 static inline gint64
 _tether_trace_acquire_begin (TetherTraceCounters *counters,
                              const char          *name,
                              GMainContext        *context)
 {
+  gboolean showing = _tether_trace_showing ();
+
   (void) __atomic_fetch_add (&counters->acquires, 1, __ATOMIC_RELAXED);
-  if (G_UNLIKELY (_tether_trace_showing ()))
+  if (G_UNLIKELY (showing))
     _tether_trace_acquire_begin_shown (name, context);
 
-  return _tether_trace_now ();
+  return (showing || _tether_trace_timing_enabled ()) ? _tether_trace_now () : 0;
 }
 
-/* Nanoseconds since @start (never negative). */
-static inline guint64
-_tether_trace_elapsed (gint64 start)
+/* Nanoseconds since @start (never negative), or TETHER_TRACE_UNTIMED when
+ * @start is 0. */
+static inline gint64
+_tether_trace_acquire_duration (gint64 start)
 {
-  gint64 end = _tether_trace_now ();
+  gint64 end;
 
-  return end > start ? (guint64) (end - start) : 0;
+  if (start == 0)
+    return TETHER_TRACE_UNTIMED;
+  end = _tether_trace_now ();
+
+  return end > start ? end - start : 0;
 }
 
 /* Before a provider's release: the start time to give to
@@ -157,9 +190,10 @@ void     _tether_trace_joined_locked       (TetherTraceCounters *counters,
                                             GMainContext        *context);
 void     _tether_trace_purge_queued_locked (TetherTraceCounters *counters);
 /* The completion of a flight (tether-flight.c), in the hold that publishes
- * its outcome: an acquire of @elapsed_ns done, with a resource or not. */
+ * its outcome: an acquire done, with a resource or not, that took
+ * @elapsed_ns (timed when the timing is on), or TETHER_TRACE_UNTIMED. */
 void     _tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
-                                            guint64              elapsed_ns,
+                                            gint64               elapsed_ns,
                                             gboolean             succeeded);
 void     _tether_trace_context_event_locked (const char         *event,
                                             GMainContext        *context,

@@ -339,11 +339,24 @@ _tether_trace_counters_read (const TetherTraceCounters *c,
   out->purged = __atomic_load_n (&c->purged, __ATOMIC_RELAXED);
   out->acquire_ns_total = __atomic_load_n (&c->acquire_ns_total, __ATOMIC_RELAXED);
   out->acquire_ns_max = __atomic_load_n (&c->acquire_ns_max, __ATOMIC_RELAXED);
+  out->acquires_timed = __atomic_load_n (&c->acquires_timed, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                   */
 /* ------------------------------------------------------------------------ */
+
+gint _tether_trace_timing = -1;
+
+gboolean
+_tether_trace_timing_slow (void)
+{
+  const char *env = g_getenv ("TETHER_ACQUIRE_TIMING");
+  gint timing = !(env != NULL && g_str_equal (env, "0"));
+
+  g_atomic_int_set (&_tether_trace_timing, timing);
+  return timing;
+}
 
 gboolean
 _tether_trace_showing_slow (void)
@@ -395,12 +408,18 @@ _tether_trace_acquire_end_shown (const char   *name,
 
 void
 _tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
-                                      guint64              elapsed_ns,
+                                      gint64               elapsed_ns,
                                       gboolean             succeeded)
 {
-  count_add_locked (&counters->acquire_ns_total, elapsed_ns);
-  if (elapsed_ns > __atomic_load_n (&counters->acquire_ns_max, __ATOMIC_RELAXED))
-    __atomic_store_n (&counters->acquire_ns_max, elapsed_ns, __ATOMIC_RELAXED);
+  if (elapsed_ns >= 0 && _tether_trace_timing_enabled ())
+    {
+      guint64 elapsed = (guint64) elapsed_ns;
+
+      count_add_locked (&counters->acquire_ns_total, elapsed);
+      if (elapsed > __atomic_load_n (&counters->acquire_ns_max, __ATOMIC_RELAXED))
+        __atomic_store_n (&counters->acquire_ns_max, elapsed, __ATOMIC_RELAXED);
+      count_add_locked (&counters->acquires_timed, 1);
+    }
   if (!succeeded)
     count_add_locked (&counters->failures, 1);
   /* Last: a reader that sees the acquire done sees its time and outcome

@@ -37,8 +37,10 @@ typedef struct _TetherTemplateStats TetherTemplateStats;
  *   @purged minus @ungraceful_releases are still waiting for the janitor
  * @n_held: contexts a resource is held for now, as
  *   [method@Tether.Template.get_n_held]
- * @acquire_time_count: acquires whose time is in the next two fields (the
- *   completed ones, as @acquires_done)
+ * @acquire_time_count: acquires whose time is in the next two fields: the
+ *   completed ones, as @acquires_done, unless the program runs with
+ *   `TETHER_ACQUIRE_TIMING=0` in its environment, which turns off the two
+ *   clock reads of every provider acquire (then 0, and so are the times)
  * @acquire_time_total_ns: time spent in the provider's acquire, summed over
  *   the completed acquires, in nanoseconds: from the call of `acquire` or
  *   `acquire_async` to its return or to the provider's callback
