@@ -4,6 +4,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "test-util.h"
 
 typedef struct
@@ -109,19 +114,34 @@ test_purge_template_only (Fixture       *f,
   test_provider_free (other_tp);
 }
 
-/* A new context at the address of a dead one starts clean. */
-static void
-test_purge_reused_address (Fixture       *f,
-                           gconstpointer  data)
+/* Frees @dead (holding a resource) and makes contexts until one lands at
+ * its address; returns it, or NULL. The others are added to @others.
+ *
+ * GLib makes a context with calloc(). glibc serves calloc() from its
+ * per-thread cache of freed chunks (7 per size) in some versions and not
+ * in others, so whether a dead context's address comes back depended on
+ * whether that cache was full when it was freed, that is on what earlier
+ * tests had freed: the case ran or skipped with the heap's history. With
+ * @fill_cache the cache for the context's size is emptied and then filled
+ * first (the chunk bypasses it); without, it is emptied (the chunk tops
+ * it). One of the two hands the address back on each glibc. */
+static GMainContext *
+context_at_dead_address (GMainContext *dead,
+                         gboolean      fill_cache,
+                         GPtrArray    *others)
 {
-  GMainContext *dead = g_main_context_new ();
   gpointer dead_address = dead;
-  GPtrArray *attempts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_main_context_unref);
   GMainContext *reused = NULL;
-  TestResource *old_res, *new_res;
+#ifdef __GLIBC__
+  gpointer drain[16];
+  gsize size = malloc_usable_size (dead);
 
-  old_res = tether_template_acquire (f->template, dead, NULL);
-  g_assert_nonnull (old_res);
+  for (guint i = 0; i < G_N_ELEMENTS (drain); i++)
+    drain[i] = malloc (size);
+  for (guint i = 0; fill_cache && i < 7; i++)
+    g_clear_pointer (&drain[i], free);
+#endif
+
   g_main_context_unref (dead);
 
   for (guint i = 0; i < 64 && reused == NULL; i++)
@@ -131,29 +151,56 @@ test_purge_reused_address (Fixture       *f,
       if ((gpointer) context == dead_address)
         reused = context;
       else
-        g_ptr_array_add (attempts, context);
+        g_ptr_array_add (others, context);
+    }
+
+#ifdef __GLIBC__
+  for (guint i = 0; i < G_N_ELEMENTS (drain); i++)
+    free (drain[i]);   /* NULL for those freed above */
+#endif
+
+  return reused;
+}
+
+/* A new context at the address of a dead one starts clean. */
+static void
+test_purge_reused_address (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) others = g_ptr_array_new_with_free_func ((GDestroyNotify) g_main_context_unref);
+  GMainContext *reused = NULL;
+  TestResource *new_res;
+  guint n_dead = 0;
+
+  for (guint attempt = 0; attempt < 4 && reused == NULL; attempt++)
+    {
+      GMainContext *dead = g_main_context_new ();
+
+      g_assert_nonnull (tether_template_acquire (f->template, dead, NULL));
+      n_dead++;
+      reused = context_at_dead_address (dead, attempt % 2 == 0, others);
     }
 
   if (reused == NULL)
     {
       /* Allocators with a quarantine (AddressSanitizer) do not hand the
        * address back. */
-      g_ptr_array_unref (attempts);
       g_test_skip ("the allocator did not reuse the dead context's address");
+      g_assert_cmpuint (tether_purge (), ==, n_dead);
       return;
     }
 
   g_assert_null (tether_template_lookup (f->template, reused));
   new_res = tether_template_acquire (f->template, reused, NULL);
   g_assert_nonnull (new_res);
-  g_assert_cmpint (f->tp->n_acquired, ==, 2);
-  g_assert_cmpuint (new_res->serial, ==, 2);
+  g_assert_cmpint (f->tp->n_acquired, ==, n_dead + 1);
+  g_assert_cmpuint (new_res->serial, ==, n_dead + 1);
   g_assert_true (tether_template_release (f->template, reused, NULL));
   g_assert_cmpint (f->tp->n_released_graceful, ==, 1);
 
-  g_assert_cmpuint (tether_purge (), ==, 1);   /* the old one, ungracefully */
+  /* The dead ones, ungracefully. */
+  g_assert_cmpuint (tether_purge (), ==, n_dead);
   g_main_context_unref (reused);
-  g_ptr_array_unref (attempts);
 }
 
 /* The hit path cannot return a dead context's resource for a reused
