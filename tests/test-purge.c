@@ -6,7 +6,7 @@
 
 #include <stdlib.h>
 #ifdef __GLIBC__
-#include <malloc.h>
+# include <malloc.h>
 #endif
 
 #include "test-util.h"
