@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include <time.h>
+
 #include "bench-common.h"
 
 static const guint template_counts[] = { 1, 16, 64 };
@@ -275,6 +277,28 @@ main (int    argc,
   printf ("  growth 16 -> 64 templates (4x the work): %.2fx    %s\n",
           results[2].tether_us.median / results[1].tether_us.median,
           results[2].tether_us.median / results[1].tether_us.median <= 4.8 ? "linear" : "worse than linear");
+
+  /* What the acquire timing costs, from the clock it reads (tether's
+   * _tether_trace_now(): CLOCK_MONOTONIC), against the baseline's whole
+   * work per template, in this run. */
+  {
+    const guint n_reads = 1000000;
+    struct timespec ts;
+    gint64 start = bench_now_ns ();
+    double clock_ns, baseline_ns;
+    BenchStats clock_stats;
+
+    for (guint i = 0; i < n_reads; i++)
+      clock_gettime (CLOCK_MONOTONIC, &ts);
+    clock_ns = (double) (bench_now_ns () - start) / n_reads;
+    baseline_ns = results[1].per_template_us.median * 1000 / template_counts[1];
+    printf ("\nThe acquire timing (stats; TETHER_ACQUIRE_TIMING=0 turns it off): two clock\n"
+            "reads per provider acquire, 2 x %.1f ns = %.1f ns, against %.1f ns per template\n"
+            "for the per-template caches (16 templates)%s.\n",
+            clock_ns, 2 * clock_ns, baseline_ns, untimed ? "; off in this run" : "");
+    clock_stats.median = clock_stats.min = clock_stats.max = clock_ns;
+    bench_tsv_row (&options, group, "clock", "clock_read_ns", clock_stats);
+  }
 
   g_hash_table_unref (baseline_table);
   for (guint i = 0; i < 64; i++)

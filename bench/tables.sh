@@ -57,6 +57,9 @@ manager_table() {
 }
 
 manager_table manager "Manager cycle"
+echo "One clock read (CLOCK_MONOTONIC), in the same runs: $(cell manager clock clock_read_ns 1) ns;" \
+  "a provider acquire makes two for the stats' acquire times."
+echo
 # bench/run.sh also runs it with the acquire timing off.
 if grep -q "manager-untimed" "$summary"; then
   manager_table manager-untimed "Manager cycle, acquire timing off (TETHER_ACQUIRE_TIMING=0)"
