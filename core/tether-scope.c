@@ -141,7 +141,7 @@ _tether_scope_roll_back (GMainContext  *context,
 /* One eager template of a synchronous enter. */
 typedef struct
 {
-  TetherTemplate       *template;  /* owned if @owned, else held by @flight */
+  TetherTemplate       *template;  /* owned if @owned, else kept by its entry */
   TetherFlight         *flight;    /* prepared, or NULL: the general path */
   gboolean              owned;
   gboolean              started;   /* the enter produced its resource */
@@ -173,8 +173,10 @@ _tether_scope_acquire_sync (GMainContext   *context,
 
   /* One hold claims the context and creates the entry and flight of every
    * template the enter will acquire, so that each provider call costs no
-   * lock but the one that publishes its result. A prepared flight holds its
-   * template; only the others are referenced here. */
+   * lock but the one that publishes its result. A prepared flight's
+   * template is kept by its entry (by the registry's reference while it is
+   * registered, by the entry's own after an unregister); only the others
+   * are referenced here. */
   TETHER_STATE_LOCK ();
   record = _tether_janitor_watch_locked (context);
   other = _tether_context_record_claim_locked (record, manager);
