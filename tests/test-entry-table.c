@@ -60,12 +60,7 @@ fixture_tear_down (Fixture       *f,
       }
   tether_purge ();
   g_assert_cmpuint (tether_template_get_n_held (f->template), ==, 0);
-  g_assert_cmpint (f->tp->live, ==, 0);
-  g_assert_cmpint (f->tp->n_double_release, ==, 0);
-  g_assert_cmpint (f->tp->n_wrong_context, ==, 0);
-  tether_template_unregister (f->template);
-  g_object_unref (f->template);
-  test_provider_free (f->tp);
+  test_provider_finish (f->tp, f->template);
 }
 
 static guint

@@ -230,6 +230,18 @@ test_provider_free (TestProvider *tp)
 }
 
 void
+test_provider_finish (TestProvider   *tp,
+                      TetherTemplate *template)
+{
+  g_assert_cmpint (tp->live, ==, 0);
+  g_assert_cmpint (tp->n_double_release, ==, 0);
+  g_assert_cmpint (tp->n_wrong_context, ==, 0);
+  tether_template_unregister (template);
+  g_object_unref (template);
+  test_provider_free (tp);
+}
+
+void
 test_reset_global_state (void)
 {
   g_autoptr(GPtrArray) templates = tether_dup_templates ();

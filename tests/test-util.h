@@ -58,6 +58,11 @@ typedef struct _TestProvider
 
 TestProvider   *test_provider_new        (const char    *name);
 void            test_provider_free       (TestProvider  *tp);
+/* A fixture's end: asserts that @tp holds nothing and released each
+ * resource once, with its own context; then unregisters @template, drops
+ * its reference and frees @tp. */
+void            test_provider_finish     (TestProvider   *tp,
+                                          TetherTemplate *template);
 TetherTemplate *test_provider_template   (TestProvider  *tp);
 
 /* Asserts that an order log reads @expected: "+a" for an acquire of the
