@@ -166,6 +166,25 @@ result_is_valid (TetherProviderCall *call,
   return type == G_TYPE_INVALID || G_TYPE_CHECK_INSTANCE_TYPE (resource, type);
 }
 
+/* The end of a provider acquire begun at @start (its synchronous return or
+ * its finish): shows it if anything shows, and returns its duration for
+ * the completion to count. */
+static gint64
+acquire_ended (TetherProviderCall *call,
+               GMainContext       *context,
+               gint64              start,
+               gpointer            resource,
+               const GError       *error)
+{
+  gint64 elapsed_ns = _tether_trace_acquire_duration (start);
+
+  if (G_UNLIKELY (_tether_trace_showing ()) && elapsed_ns >= 0)
+    _tether_trace_acquire_end_shown (call->name, context, start, elapsed_ns,
+                                     result_is_valid (call, resource, error), error);
+
+  return elapsed_ns;
+}
+
 gpointer
 _tether_provider_acquire (TetherProviderCall  *call,
                           GMainContext        *context,
@@ -176,10 +195,7 @@ _tether_provider_acquire (TetherProviderCall  *call,
   gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context);
   gpointer resource = call->provider.acquire (context, call->data, &local_error);
 
-  *out_elapsed_ns = _tether_trace_acquire_duration (start);
-  if (G_UNLIKELY (_tether_trace_showing ()) && *out_elapsed_ns >= 0)
-    _tether_trace_acquire_end_shown (call->name, context, start, *out_elapsed_ns,
-                                     result_is_valid (call, resource, local_error), local_error);
+  *out_elapsed_ns = acquire_ended (call, context, start, resource, local_error);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 
@@ -245,14 +261,8 @@ _tether_provider_acquire_finish (TetherProviderCall  *call,
 
   *out_elapsed_ns = TETHER_TRACE_NOT_RUN;
   if (acquire != NULL)
-    {
-      *out_elapsed_ns = _tether_trace_acquire_duration (acquire->start);
-      if (G_UNLIKELY (_tether_trace_showing ()) && *out_elapsed_ns >= 0)
-        _tether_trace_acquire_end_shown (call->name, acquire->context, acquire->start,
-                                         *out_elapsed_ns,
-                                         result_is_valid (call, resource, local_error),
-                                         local_error);
-    }
+    *out_elapsed_ns = acquire_ended (call, acquire->context, acquire->start, resource,
+                                     local_error);
   g_free (acquire);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
