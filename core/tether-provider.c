@@ -169,7 +169,7 @@ result_is_valid (TetherProviderCall *call,
 /* The end of a provider acquire begun at @start (its synchronous return or
  * its finish): shows it if anything shows, and returns its duration for
  * the completion to count. */
-static gint64
+static inline gint64
 acquire_ended (TetherProviderCall *call,
                GMainContext       *context,
                gint64              start,
