@@ -278,6 +278,14 @@ _tether_entry_remove_flight_locked (TetherTemplate *template,
   return _tether_registry_is_registered_locked (template) ? NULL : template;
 }
 
+/* Frees @list's items unless they are its own on-stack ones. */
+static void
+taken_list_free_items (TetherTakenList *list)
+{
+  if (list->items != list->on_stack)
+    g_free (list->items);
+}
+
 /* Appends what held @entry holds to @out, with its reference if it had
  * one; otherwise (a registered template) @out pins it, or, without @pin, a
  * reference is taken. */
@@ -293,8 +301,7 @@ taken_append_locked (TetherTakenList *out,
       TetherTakenResource *items = g_new (TetherTakenResource, out->capacity * 2);
 
       memcpy (items, out->items, out->n * sizeof *items);
-      if (out->items != out->on_stack)
-        g_free (out->items);
+      taken_list_free_items (out);
       out->items = items;
       out->capacity *= 2;
     }
@@ -380,8 +387,7 @@ _tether_entry_take_dead_locked (TetherContextRecord *record,
   for (guint i = 0; i < taken.n; i++)
     _tether_trace_purge_queued_locked (&taken.items[i].template->call.counters);
   g_array_append_vals (dead, taken.items, taken.n);
-  if (taken.items != taken.on_stack)
-    g_free (taken.items);
+  taken_list_free_items (&taken);
 }
 
 void
@@ -416,8 +422,7 @@ _tether_taken_list_done (TetherTakenList *list)
   for (guint i = 0; unpinned != NULL && i < unpinned->len; i++)
     g_object_unref (g_ptr_array_index (unpinned, i));
 
-  if (list->items != list->on_stack)
-    g_free (list->items);
+  taken_list_free_items (list);
   _tether_taken_list_init (list);
 }
 
