@@ -96,7 +96,8 @@ _tether_taken_list_init (TetherTakenList *list)
   list->pinned = FALSE;
 }
 
-/* After the releases, unlocked: drops the items' references and the
+/* After the releases, unlocked: counts them as graceful releases (one
+ * hold, with the pin's end), drops the items' references and the
  * list's pin (and with the last pin, the registry references unregister
  * handed over meanwhile), and frees the list's storage. A template may
  * finalize here. */

@@ -406,12 +406,19 @@ _tether_taken_list_done (TetherTakenList *list)
 {
   g_autoptr(GPtrArray) unpinned = NULL;
 
-  if (list->pinned)
+  /* The hold that ends the pin (a list of registered templates, the usual
+   * one) counts the releases too; a list without a pin takes it for that. */
+  if (list->n > 0 || list->pinned)
     {
       TETHER_STATE_LOCK ();
-      g_assert (n_pins > 0);
-      if (--n_pins == 0 && handed_over != NULL && handed_over->len > 0)
-        unpinned = g_steal_pointer (&handed_over);
+      for (guint i = 0; i < list->n; i++)
+        _tether_trace_released_locked (&list->items[i].template->call.counters);
+      if (list->pinned)
+        {
+          g_assert (n_pins > 0);
+          if (--n_pins == 0 && handed_over != NULL && handed_over->len > 0)
+            unpinned = g_steal_pointer (&handed_over);
+        }
       TETHER_STATE_UNLOCK ();
     }
 

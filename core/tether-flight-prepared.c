@@ -45,6 +45,20 @@ _tether_flight_prepare_locked (TetherFlightBlock   *block,
   return flight;
 }
 
+gboolean
+_tether_flight_claim_prepared_locked (TetherFlight *flight)
+{
+  /* Every other claim is made under the lock too, but the enter's own
+   * exchange below, on this thread: a load and a store are enough. */
+  if (!g_atomic_int_get (&flight->prepared))
+    return FALSE;
+
+  __atomic_store_n (&flight->prepared, FALSE, __ATOMIC_RELAXED);
+  _tether_trace_acquire_claimed_locked (&flight->template->call.counters);
+
+  return TRUE;
+}
+
 /* The enter's turn for @flight (consumed): runs its provider, unless a
  * caller took it over first, and returns the resource, or NULL with
  * @error set. *@out_led: whether the enter started it (ran it, or a
@@ -52,18 +66,29 @@ _tether_flight_prepare_locked (TetherFlightBlock   *block,
  * flight another thread took over is joined, as the enter would have
  * joined it before flights were prepared. */
 gpointer
-_tether_flight_run_prepared (TetherFlight  *flight,
-                             gboolean      *out_led,
-                             guint         *inout_block_refs,
-                             GError       **error)
+_tether_flight_run_prepared (TetherFlight    *flight,
+                             TetherFlight    *next,
+                             TetherEnterRun  *run,
+                             gboolean        *out_led,
+                             GError         **error)
 {
+  gboolean claimed = run->claimed;
   gpointer resource;
 
-  /* Only this thread's enter and callers that took the flight over clear
-   * it, each by this exchange or under the lock that guards it. */
-  if (g_atomic_int_compare_and_exchange (&flight->prepared, TRUE, FALSE))
+  run->claimed = FALSE;
+
+  /* Claimed in the hold before, or now: only this thread's enter and
+   * callers that took the flight over clear it, each by this exchange or
+   * under the lock that guards it. */
+  if (!claimed && g_atomic_int_compare_and_exchange (&flight->prepared, TRUE, FALSE))
     {
-      resource = _tether_flight_lead_prepared (flight, TRUE, NULL);
+      _tether_trace_acquire_started (&flight->template->call.counters);
+      claimed = TRUE;
+    }
+
+  if (claimed)
+    {
+      resource = _tether_flight_lead_prepared (flight, TRUE, run, next, NULL);
       *out_led = TRUE;
     }
   else
@@ -76,13 +101,15 @@ _tether_flight_run_prepared (TetherFlight  *flight,
       resource = flight->resource;
       *out_led = flight->taken_by == flight->creator;
       TETHER_STATE_UNLOCK ();
+      /* Its time is not the next acquire's. */
+      run->clock = 0;
     }
 
   /* Made by the completion under the lock, before it set done. */
   if (resource == NULL)
     g_propagate_error (error, g_steal_pointer (&flight->enter_error));
   if (_tether_flight_unref_done_in_block (flight))
-    (*inout_block_refs)++;
+    run->block_refs++;
 
   return resource;
 }

@@ -44,11 +44,27 @@ TetherFlight      *_tether_flight_prepare_locked (TetherFlightBlock    *block,
                                                   TetherTemplate       *self,
                                                   GMainContext         *context,
                                                   GThread              *thread);
-/* *@inout_block_refs counts the references on the block that pass to the
- * enter (see _tether_flight_block_unref()). */
+/* What the enter carries from one prepared flight to the next. */
+typedef struct
+{
+  gint64   clock;       /* the end of the provider acquire it ran last, or 0 */
+  guint    block_refs;  /* references on the block that passed to the enter
+                         * (see _tether_flight_block_unref()) */
+  gboolean claimed;     /* the flight it runs next is claimed: in the hold
+                         * that published the one before, or that prepared it */
+} TetherEnterRun;
+
+/* Under the hold that prepared @flight, or that publishes the flight the
+ * enter ran before it: claims it for the enter (counting its acquire),
+ * unless a caller took it over. Returns whether it did. */
+gboolean           _tether_flight_claim_prepared_locked (TetherFlight  *flight);
+/* Runs @flight (consumed) at the enter's turn; @next, if not NULL, is the
+ * prepared flight of the enter's next template, claimed (run->claimed) in
+ * the hold that publishes @flight when @flight produced a resource. */
 gpointer           _tether_flight_run_prepared   (TetherFlight         *flight,
+                                                  TetherFlight         *next,
+                                                  TetherEnterRun       *run,
                                                   gboolean             *out_led,
-                                                  guint                *inout_block_refs,
                                                   GError              **error);
 gboolean           _tether_flight_drop_prepared  (TetherFlight         *flight);
 /* The allocation of an enter's prepared flights (at most @n_flights); the

@@ -142,10 +142,13 @@ void          _tether_flight_set_recursive_error   (TetherTemplate  *self,
                                                     GError         **error);
 
 /* Runs a prepared flight's provider on this thread, its leader (the enter,
- * or a provider of it that asked for the flight); with @leaves, the caller
- * stops counting in the completion's hold. */
+ * or a provider of it that asked for the flight), which claimed it; with
+ * @leaves, the caller stops counting in the completion's hold. @run and
+ * @next: the enter's (see _tether_flight_run_prepared()), or NULL. */
 gpointer      _tether_flight_lead_prepared (TetherFlight        *flight,
                                             gboolean             leaves,
+                                            TetherEnterRun      *run,
+                                            TetherFlight        *next,
                                             GError             **error);
 
 G_END_DECLS

@@ -462,13 +462,16 @@ _tether_flight_complete (TetherFlight *flight,
 /* Records the outcome of a flight and hands it to every waiter. Not under
  * the state lock. With @leader_leaves, the synchronous caller completing
  * it on its creator's thread (a manager's enter, or a provider of it)
- * stops counting as a caller in the same hold. */
-void
-_tether_flight_complete_full (TetherFlight *flight,
-                              gpointer      resource,
-                              GError       *provider_error,
-                              gint64        elapsed_ns,
-                              gboolean      leader_leaves)
+ * stops counting as a caller in the same hold. When it produced a
+ * resource, that hold also claims @claim_next (not NULL: the prepared
+ * flight a manager's enter runs next), and returns whether it did. */
+static gboolean
+flight_complete (TetherFlight *flight,
+                 gpointer      resource,
+                 GError       *provider_error,
+                 gint64        elapsed_ns,
+                 gboolean      leader_leaves,
+                 TetherFlight *claim_next)
 {
   TetherTemplate *self = flight->template;
   GMainContext *context = flight->context;
@@ -476,6 +479,7 @@ _tether_flight_complete_full (TetherFlight *flight,
   GError *error = NULL;
   GSource *detach = NULL;
   TetherTemplate *failed_ref = NULL;
+  gboolean claimed = FALSE;
   gboolean wake;
 
   resource = _tether_provider_check_result (&self->call, context, resource, provider_error, &error);
@@ -540,6 +544,11 @@ _tether_flight_complete_full (TetherFlight *flight,
      * manager's enter) allocates nothing here. */
     if (flight->waiter_ops != NULL)
       taken = flight->waiter_ops->take_locked (flight, resource);
+
+    /* The enter's next turn, in this hold rather than with an atomic
+     * exchange of its own: every other claim is made under the lock. */
+    if (claim_next != NULL && resource != NULL)
+      claimed = _tether_flight_claim_prepared_locked (claim_next);
   }
   TETHER_STATE_UNLOCK ();
 
@@ -553,23 +562,41 @@ _tether_flight_complete_full (TetherFlight *flight,
 
   if (failed_ref != NULL)
     g_object_unref (failed_ref);
+
+  return claimed;
+}
+
+void
+_tether_flight_complete_full (TetherFlight *flight,
+                              gpointer      resource,
+                              GError       *provider_error,
+                              gint64        elapsed_ns,
+                              gboolean      leader_leaves)
+{
+  (void) flight_complete (flight, resource, provider_error, elapsed_ns, leader_leaves, NULL);
 }
 
 /* Runs the provider of a flight that was prepared and not yet started,
  * on this thread, its leader; the context is entered (the enter's, or an
  * outer provider's of the same enter). */
 gpointer
-_tether_flight_lead_prepared (TetherFlight  *flight,
-                     gboolean       leaves,
-                     GError       **error)
+_tether_flight_lead_prepared (TetherFlight    *flight,
+                              gboolean         leaves,
+                              TetherEnterRun  *run,
+                              TetherFlight    *next,
+                              GError         **error)
 {
   GError *local_error = NULL;
   gint64 elapsed_ns;
   gpointer resource;
+  gboolean claimed;
 
-  resource = _tether_provider_acquire (&flight->template->call, flight->context, &elapsed_ns,
-                                       &local_error);
-  _tether_flight_complete_full (flight, resource, local_error, elapsed_ns, leaves);
+  resource = _tether_provider_acquire_claimed (&flight->template->call, flight->context,
+                                               run != NULL ? &run->clock : NULL,
+                                               &elapsed_ns, &local_error);
+  claimed = flight_complete (flight, resource, local_error, elapsed_ns, leaves, next);
+  if (run != NULL)
+    run->claimed = claimed;
 
   if (flight->resource == NULL)
     g_propagate_error (error, g_error_copy (flight->error));
@@ -594,6 +621,7 @@ flight_run_prepared_and_unlock (TetherFlight  *flight,
   flight->n_sync++;
   _tether_trace_joined_locked (&flight->template->call.counters,
                                flight->template->call.name, flight->context);
+  _tether_trace_acquire_claimed_locked (&flight->template->call.counters);
   TETHER_STATE_UNLOCK ();
 
   /* On the enter's thread, usually inside the enter's own span; but the
@@ -601,7 +629,7 @@ flight_run_prepared_and_unlock (TetherFlight  *flight,
    * own on this thread). On another thread, as any synchronous leader:
    * with the context pushed if this thread can own it. */
   _tether_context_enter (flight->context, &span);
-  resource = _tether_flight_lead_prepared (flight, TRUE, error);
+  resource = _tether_flight_lead_prepared (flight, TRUE, NULL, NULL, error);
   _tether_context_leave (flight->context, &span);
   _tether_flight_unref (flight);
 

@@ -74,6 +74,17 @@ gpointer  _tether_provider_acquire        (TetherProviderCall  *call,
                                            GMainContext        *context,
                                            gint64              *out_elapsed_ns,
                                            GError             **error);
+/* The acquire of a prepared flight, counted by whoever claimed it (in a
+ * hold of the state lock, tether-flight.c). With @inout_clock not NULL (a
+ * manager's enter), *@inout_clock is the end of the provider acquire the
+ * enter ran just before, or 0: taken as this one's start, so that the
+ * enter reads the clock once per provider; it is set to this one's end,
+ * or 0 when untimed. */
+gpointer  _tether_provider_acquire_claimed (TetherProviderCall  *call,
+                                           GMainContext        *context,
+                                           gint64              *inout_clock,
+                                           gint64              *out_elapsed_ns,
+                                           GError             **error);
 void      _tether_provider_acquire_async  (TetherProviderCall  *call,
                                            GMainContext        *context,
                                            GCancellable        *cancellable,

@@ -202,6 +202,54 @@ _tether_provider_acquire (TetherProviderCall  *call,
   return resource;
 }
 
+/* As above, but counted (where it was claimed) and, in a manager's enter,
+ * started at the end of the acquire before: one clock read per provider.
+ * Whether anything shows is asked once: a shown acquire reads its own
+ * start, for exact marks and messages, and hands the next one no end. */
+gpointer
+_tether_provider_acquire_claimed (TetherProviderCall  *call,
+                                  GMainContext        *context,
+                                  gint64              *inout_clock,
+                                  gint64              *out_elapsed_ns,
+                                  GError             **error)
+{
+  GError *local_error = NULL;
+  gboolean showing = _tether_trace_showing ();
+  gint64 start = inout_clock != NULL ? *inout_clock : 0;
+  gint64 end = 0;
+  gpointer resource;
+
+  if (G_UNLIKELY (showing))
+    {
+      _tether_trace_acquire_begin_shown (call->name, context);
+      start = _tether_trace_now ();
+    }
+  else if (start == 0 && _tether_trace_timing_enabled ())
+    start = _tether_trace_now ();
+
+  resource = call->provider.acquire (context, call->data, &local_error);
+
+  *out_elapsed_ns = TETHER_TRACE_UNTIMED;
+  if (start != 0)
+    {
+      end = _tether_trace_now ();
+      *out_elapsed_ns = end > start ? end - start : 0;
+    }
+  if (G_UNLIKELY (showing))
+    {
+      _tether_trace_acquire_end_shown (call->name, context, start, *out_elapsed_ns,
+                                       result_is_valid (call, resource, local_error),
+                                       local_error);
+      end = 0;
+    }
+  if (inout_clock != NULL)
+    *inout_clock = end;
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
+
+  return resource;
+}
+
 /* An asynchronous acquire under way: its start, for the trace. The
  * provider's callback lands in acquire_async_done(), which hangs this on
  * the result for _tether_provider_acquire_finish(), where the outcome is

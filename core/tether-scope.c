@@ -166,7 +166,8 @@ _tether_scope_acquire_sync (GMainContext   *context,
   GThread *thread = g_thread_self ();
   TetherContextSpan span;
   guint n = 0;
-  guint block_refs = 1;   /* the enter's own, and those its flights pass on */
+  /* The block's reference is the enter's own, plus those its flights pass on. */
+  TetherEnterRun run = { 0, 1, FALSE };
   gboolean ok = TRUE;
 
   *out_noop = FALSE;
@@ -207,6 +208,11 @@ _tether_scope_acquire_sync (GMainContext   *context,
         g_object_ref (template);
       n++;
     }
+  /* The first turn is the enter's at once; each later one is claimed in
+   * the hold that publishes the one before (while a provider runs, a
+   * caller may still take the next flight over). */
+  if (n > 0 && slots[0].flight != NULL)
+    run.claimed = _tether_flight_claim_prepared_locked (slots[0].flight);
   TETHER_STATE_UNLOCK ();
 
   /* Entered once for every provider call of the enter (a no-op when the
@@ -221,10 +227,13 @@ _tether_scope_acquire_sync (GMainContext   *context,
       gpointer resource;
 
       if (slots[i].flight != NULL)
-        resource = _tether_flight_run_prepared (g_steal_pointer (&slots[i].flight), &led,
-                                                &block_refs, &local_error);
+        resource = _tether_flight_run_prepared (g_steal_pointer (&slots[i].flight),
+                                                i + 1 < n ? slots[i + 1].flight : NULL,
+                                                &run, &led, &local_error);
       else
         {
+          run.claimed = FALSE;
+          run.clock = 0;
           resource = _tether_flight_acquire (template, context, &led, &local_error);
           if (resource == NULL)
             _tether_flight_prefix_error (&local_error, template, context);
@@ -261,7 +270,7 @@ _tether_scope_acquire_sync (GMainContext   *context,
     _tether_context_leave (context, &span);
 
   /* What no flight of the block still uses, in one operation. */
-  _tether_flight_block_unref (block, block_refs);
+  _tether_flight_block_unref (block, run.block_refs);
 
   for (guint i = 0; i < n; i++)
     if (slots[i].owned)

@@ -23,17 +23,22 @@ G_BEGIN_DECLS
 
 /* A template's counters. Every field is read atomically (relaxed: each is
  * a tally of its own, read as a snapshot) and written only by the
- * functions below: @acquires and the releases with atomic adds where the
- * provider is called; the others under the state lock, by its one holder
- * (a plain add published with an atomic store: no locked instruction).
- * Lives in the template's TetherProviderCall. */
+ * functions below: @acquires and @ungraceful_releases with atomic adds
+ * where the provider is called; the others under the state lock, by its
+ * one holder (a plain add published with an atomic store: no locked
+ * instruction). A manager's enter claims its prepared flights, and a
+ * release list ends, in a hold it takes anyway: those acquires and
+ * releases are counted there, in words of their own (a plain add and an
+ * atomic add on one word could lose one). Lives in the template's
+ * TetherProviderCall. */
 typedef struct
 {
   guint64 acquires;            /* atomic add: provider acquires started */
+  guint64 acquires_claimed;    /* state lock: ... of prepared flights, claimed in a hold */
   guint64 acquires_done;       /* state lock: ... and completed, successfully or not */
   guint64 failures;            /* state lock: ... completed without a resource */
   guint64 joins;               /* state lock: callers that joined a flight under way */
-  guint64 graceful_releases;   /* atomic add */
+  guint64 graceful_releases;   /* state lock: counted when their list ends */
   guint64 ungraceful_releases; /* atomic add */
   guint64 purged;              /* state lock: resources of dead contexts queued */
   guint64 acquire_ns_total;    /* state lock: provider acquire time, start to completion */
@@ -123,6 +128,13 @@ void     _tether_trace_release_shown       (const char          *name,
                                             gboolean             graceful,
                                             gint64               start);
 
+/* A provider acquire about to start, counted outside the state lock. */
+static inline void
+_tether_trace_acquire_started (TetherTraceCounters *counters)
+{
+  (void) __atomic_fetch_add (&counters->acquires, 1, __ATOMIC_RELAXED);
+}
+
 /* The provider layer (tether-provider.c): one acquire of @name for
  * @context. Begin counts it and returns its start time, or 0 when
  * neither the timing nor anything showing wants it (the clock is then not
@@ -137,7 +149,7 @@ _tether_trace_acquire_begin (TetherTraceCounters *counters,
 {
   gboolean showing = _tether_trace_showing ();
 
-  (void) __atomic_fetch_add (&counters->acquires, 1, __ATOMIC_RELAXED);
+  _tether_trace_acquire_started (counters);
   if (G_UNLIKELY (showing))
     _tether_trace_acquire_begin_shown (name, context);
 
@@ -167,7 +179,9 @@ _tether_trace_release_begin (void)
   return G_UNLIKELY (_tether_trace_showing ()) ? _tether_trace_now () : 0;
 }
 
-/* After a provider's release returned; @context is NULL when ungraceful. */
+/* After a provider's release returned; @context is NULL when ungraceful.
+ * Counts an ungraceful one; a graceful one is counted when its list ends
+ * (_tether_trace_released_locked()). */
 static inline void
 _tether_trace_release (TetherTraceCounters *counters,
                        const char          *name,
@@ -175,9 +189,8 @@ _tether_trace_release (TetherTraceCounters *counters,
                        gboolean             graceful,
                        gint64               start)
 {
-  guint64 *count = graceful ? &counters->graceful_releases : &counters->ungraceful_releases;
-
-  (void) __atomic_fetch_add (count, 1, __ATOMIC_RELAXED);
+  if (!graceful)
+    (void) __atomic_fetch_add (&counters->ungraceful_releases, 1, __ATOMIC_RELAXED);
   if (G_UNLIKELY (start != 0))
     _tether_trace_release_shown (name, context, graceful, start);
 }
@@ -185,6 +198,25 @@ _tether_trace_release (TetherTraceCounters *counters,
 /* Events noticed under the state lock are only counted there; their
  * messages wait in a per-thread buffer until TETHER_STATE_UNLOCK() sends
  * them (a log writer may call anything, tether included). */
+/* A counter written only under the state lock: the holder is its one
+ * writer, so a plain add, stored atomically for the readers, is enough. */
+#define _tether_trace_count_add_locked(p, v) \
+  __atomic_store_n ((p), __atomic_load_n ((p), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+
+/* A prepared flight claimed in a hold (its provider acquire starts right
+ * after it), and a graceful release whose list ended, counted in that
+ * hold. */
+static inline void
+_tether_trace_acquire_claimed_locked (TetherTraceCounters *counters)
+{
+  _tether_trace_count_add_locked (&counters->acquires_claimed, 1);
+}
+
+static inline void
+_tether_trace_released_locked (TetherTraceCounters *counters)
+{
+  _tether_trace_count_add_locked (&counters->graceful_releases, 1);
+}
 void     _tether_trace_joined_locked       (TetherTraceCounters *counters,
                                             const char          *name,
                                             GMainContext        *context);

@@ -320,10 +320,7 @@ trace_mark (gint64      start,
 /* Counters                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* A counter written only under the state lock: the holder is its one
- * writer, so a plain add, stored atomically for the readers, is enough. */
-#define count_add_locked(p, v) \
-  __atomic_store_n ((p), __atomic_load_n ((p), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+#define count_add_locked _tether_trace_count_add_locked
 
 void
 _tether_trace_counters_read (const TetherTraceCounters *c,
@@ -331,7 +328,8 @@ _tether_trace_counters_read (const TetherTraceCounters *c,
 {
   /* First, pairing with the release in _tether_trace_acquire_end(). */
   out->acquires_done = __atomic_load_n (&c->acquires_done, __ATOMIC_ACQUIRE);
-  out->acquires = __atomic_load_n (&c->acquires, __ATOMIC_RELAXED);
+  out->acquires_claimed = __atomic_load_n (&c->acquires_claimed, __ATOMIC_RELAXED);
+  out->acquires = __atomic_load_n (&c->acquires, __ATOMIC_RELAXED) + out->acquires_claimed;
   out->failures = __atomic_load_n (&c->failures, __ATOMIC_RELAXED);
   out->joins = __atomic_load_n (&c->joins, __ATOMIC_RELAXED);
   out->graceful_releases = __atomic_load_n (&c->graceful_releases, __ATOMIC_RELAXED);
