@@ -115,17 +115,17 @@ TetherFlight *_tether_flight_new_locked    (TetherTemplate      *self,
                                             gboolean             uses_async,
                                             gboolean            *out_warn);
 void          _tether_flight_run_provider  (TetherFlight        *flight);
-/* @elapsed_ns: how long the provider's acquire took, counted in the
+/* @elapsed: how long the provider's acquire took, counted in the
  * completion's hold, or TETHER_TRACE_UNTIMED (counted, not timed), or
  * TETHER_TRACE_NOT_RUN when no provider acquire ran (nothing counted). */
 void          _tether_flight_complete      (TetherFlight        *flight,
                                             gpointer             resource,
                                             GError              *provider_error,
-                                            gint64               elapsed_ns);
+                                            gint64               elapsed);
 void          _tether_flight_complete_full (TetherFlight        *flight,
                                             gpointer             resource,
                                             GError              *provider_error,
-                                            gint64               elapsed_ns,
+                                            gint64               elapsed,
                                             gboolean             leader_leaves);
 TetherFlight *_tether_flight_ref           (TetherFlight        *flight);
 /* Never under the state lock: it may drop the last reference of a context. */

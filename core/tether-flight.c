@@ -405,11 +405,11 @@ _tether_flight_run_provider (TetherFlight *flight)
   if (!flight->uses_async)
     {
       GError *error = NULL;
-      gint64 elapsed_ns;
+      gint64 elapsed;
       gpointer resource;
 
-      resource = _tether_provider_acquire (&self->call, flight->context, &elapsed_ns, &error);
-      _tether_flight_complete (flight, resource, error, elapsed_ns);
+      resource = _tether_provider_acquire (&self->call, flight->context, &elapsed, &error);
+      _tether_flight_complete (flight, resource, error, elapsed);
     }
   else
     {
@@ -437,16 +437,16 @@ flight_async_done (GObject      *source_object,
 {
   TetherFlight *flight = user_data;
   GError *error = NULL;
-  gint64 elapsed_ns;
+  gint64 elapsed;
   gpointer resource;
 
   TETHER_STATE_LOCK ();
   flight->leader = g_thread_self ();
   TETHER_STATE_UNLOCK ();
 
-  resource = _tether_provider_acquire_finish (&flight->template->call, result, &elapsed_ns,
+  resource = _tether_provider_acquire_finish (&flight->template->call, result, &elapsed,
                                               &error);
-  _tether_flight_complete (flight, resource, error, elapsed_ns);
+  _tether_flight_complete (flight, resource, error, elapsed);
   _tether_flight_unref (flight);
 }
 
@@ -454,9 +454,9 @@ void
 _tether_flight_complete (TetherFlight *flight,
                          gpointer      resource,
                          GError       *provider_error,
-                         gint64        elapsed_ns)
+                         gint64        elapsed)
 {
-  _tether_flight_complete_full (flight, resource, provider_error, elapsed_ns, FALSE);
+  _tether_flight_complete_full (flight, resource, provider_error, elapsed, FALSE);
 }
 
 /* Records the outcome of a flight and hands it to every waiter. Not under
@@ -469,7 +469,7 @@ static gboolean
 flight_complete (TetherFlight *flight,
                  gpointer      resource,
                  GError       *provider_error,
-                 gint64        elapsed_ns,
+                 gint64        elapsed,
                  gboolean      leader_leaves,
                  TetherFlight *claim_next)
 {
@@ -490,8 +490,8 @@ flight_complete (TetherFlight *flight,
     TetherContextRecord *record = flight->record;
 
     g_assert (entry != NULL);
-    if (elapsed_ns != TETHER_TRACE_NOT_RUN)
-      _tether_trace_acquire_counted_locked (&self->call.counters, elapsed_ns, resource != NULL);
+    if (elapsed != TETHER_TRACE_NOT_RUN)
+      _tether_trace_acquire_counted_locked (&self->call.counters, elapsed, resource != NULL);
     flight->entry = NULL;
     flight->leader = NULL;
     if (leader_leaves)
@@ -570,10 +570,10 @@ void
 _tether_flight_complete_full (TetherFlight *flight,
                               gpointer      resource,
                               GError       *provider_error,
-                              gint64        elapsed_ns,
+                              gint64        elapsed,
                               gboolean      leader_leaves)
 {
-  (void) flight_complete (flight, resource, provider_error, elapsed_ns, leader_leaves, NULL);
+  (void) flight_complete (flight, resource, provider_error, elapsed, leader_leaves, NULL);
 }
 
 /* Runs the provider of a flight that was prepared and not yet started,
@@ -587,14 +587,14 @@ _tether_flight_lead_prepared (TetherFlight    *flight,
                               GError         **error)
 {
   GError *local_error = NULL;
-  gint64 elapsed_ns;
+  gint64 elapsed;
   gpointer resource;
   gboolean claimed;
 
   resource = _tether_provider_acquire_claimed (&flight->template->call, flight->context,
                                                run != NULL ? &run->clock : NULL,
-                                               &elapsed_ns, &local_error);
-  claimed = flight_complete (flight, resource, local_error, elapsed_ns, leaves, next);
+                                               &elapsed, &local_error);
+  claimed = flight_complete (flight, resource, local_error, elapsed, leaves, next);
   if (run != NULL)
     run->claimed = claimed;
 

@@ -67,12 +67,12 @@ _tether_provider_can_acquire (const TetherProviderCall *call)
 }
 
 /* Each of these runs provider code: never under the state lock. */
-/* @out_elapsed_ns: how long the provider took, for the flight's
+/* @out_elapsed: how long the provider took, for the flight's
  * completion to count (_tether_trace_acquire_counted_locked()), or
  * TETHER_TRACE_UNTIMED, or TETHER_TRACE_NOT_RUN when unknown. */
 gpointer  _tether_provider_acquire        (TetherProviderCall  *call,
                                            GMainContext        *context,
-                                           gint64              *out_elapsed_ns,
+                                           gint64              *out_elapsed,
                                            GError             **error);
 /* The acquire of a prepared flight, counted by whoever claimed it (in a
  * hold of the state lock, tether-flight.c). With @inout_clock not NULL (a
@@ -83,7 +83,7 @@ gpointer  _tether_provider_acquire        (TetherProviderCall  *call,
 gpointer  _tether_provider_acquire_claimed (TetherProviderCall  *call,
                                            GMainContext        *context,
                                            gint64              *inout_clock,
-                                           gint64              *out_elapsed_ns,
+                                           gint64              *out_elapsed,
                                            GError             **error);
 void      _tether_provider_acquire_async  (TetherProviderCall  *call,
                                            GMainContext        *context,
@@ -92,7 +92,7 @@ void      _tether_provider_acquire_async  (TetherProviderCall  *call,
                                            gpointer             user_data);
 gpointer  _tether_provider_acquire_finish (TetherProviderCall  *call,
                                            GAsyncResult        *result,
-                                           gint64              *out_elapsed_ns,
+                                           gint64              *out_elapsed,
                                            GError             **error);
 gpointer  _tether_provider_check_result   (TetherProviderCall  *call,
                                            GMainContext        *context,

@@ -176,26 +176,26 @@ acquire_ended (TetherProviderCall *call,
                gpointer            resource,
                const GError       *error)
 {
-  gint64 elapsed_ns = _tether_trace_acquire_duration (start);
+  gint64 elapsed = _tether_trace_acquire_duration (start);
 
-  if (G_UNLIKELY (_tether_trace_showing ()) && elapsed_ns >= 0)
-    _tether_trace_acquire_end_shown (call->name, context, start, elapsed_ns,
+  if (G_UNLIKELY (_tether_trace_showing ()) && elapsed >= 0)
+    _tether_trace_acquire_end_shown (call->name, context, elapsed,
                                      result_is_valid (call, resource, error), error);
 
-  return elapsed_ns;
+  return elapsed;
 }
 
 gpointer
 _tether_provider_acquire (TetherProviderCall  *call,
                           GMainContext        *context,
-                          gint64              *out_elapsed_ns,
+                          gint64              *out_elapsed,
                           GError             **error)
 {
   GError *local_error = NULL;
   gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context);
   gpointer resource = call->provider.acquire (context, call->data, &local_error);
 
-  *out_elapsed_ns = acquire_ended (call, context, start, resource, local_error);
+  *out_elapsed = acquire_ended (call, context, start, resource, local_error);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 
@@ -210,7 +210,7 @@ gpointer
 _tether_provider_acquire_claimed (TetherProviderCall  *call,
                                   GMainContext        *context,
                                   gint64              *inout_clock,
-                                  gint64              *out_elapsed_ns,
+                                  gint64              *out_elapsed,
                                   GError             **error)
 {
   GError *local_error = NULL;
@@ -222,22 +222,22 @@ _tether_provider_acquire_claimed (TetherProviderCall  *call,
   if (G_UNLIKELY (showing))
     {
       _tether_trace_acquire_begin_shown (call->name, context);
-      start = _tether_trace_now ();
+      start = _tether_trace_ticks ();
     }
   else if (start == 0 && _tether_trace_timing_enabled ())
-    start = _tether_trace_now ();
+    start = _tether_trace_ticks ();
 
   resource = call->provider.acquire (context, call->data, &local_error);
 
-  *out_elapsed_ns = TETHER_TRACE_UNTIMED;
+  *out_elapsed = TETHER_TRACE_UNTIMED;
   if (start != 0)
     {
-      end = _tether_trace_now ();
-      *out_elapsed_ns = end > start ? end - start : 0;
+      end = _tether_trace_ticks ();
+      *out_elapsed = end > start ? end - start : 0;
     }
   if (G_UNLIKELY (showing))
     {
-      _tether_trace_acquire_end_shown (call->name, context, start, *out_elapsed_ns,
+      _tether_trace_acquire_end_shown (call->name, context, *out_elapsed,
                                        result_is_valid (call, resource, local_error),
                                        local_error);
       end = 0;
@@ -300,16 +300,16 @@ _tether_provider_acquire_async (TetherProviderCall  *call,
 gpointer
 _tether_provider_acquire_finish (TetherProviderCall  *call,
                                  GAsyncResult        *result,
-                                 gint64              *out_elapsed_ns,
+                                 gint64              *out_elapsed,
                                  GError             **error)
 {
   AsyncAcquire *acquire = g_object_steal_qdata (G_OBJECT (result), async_acquire_quark ());
   GError *local_error = NULL;
   gpointer resource = call->provider.acquire_finish (result, &local_error);
 
-  *out_elapsed_ns = TETHER_TRACE_NOT_RUN;
+  *out_elapsed = TETHER_TRACE_NOT_RUN;
   if (acquire != NULL)
-    *out_elapsed_ns = acquire_ended (call, acquire->context, acquire->start, resource,
+    *out_elapsed = acquire_ended (call, acquire->context, acquire->start, resource,
                                      local_error);
   g_free (acquire);
   if (local_error != NULL)

@@ -41,8 +41,9 @@ typedef struct
   guint64 graceful_releases;   /* state lock: counted when their list ends */
   guint64 ungraceful_releases; /* atomic add */
   guint64 purged;              /* state lock: resources of dead contexts queued */
-  guint64 acquire_ns_total;    /* state lock: provider acquire time, start to completion */
-  guint64 acquire_ns_max;      /* state lock */
+  guint64 acquire_ticks_total; /* state lock: provider acquire time, start to completion,
+                                * in ticks of the acquire clock */
+  guint64 acquire_ticks_max;   /* state lock */
   guint64 acquires_timed;      /* state lock: acquires done whose time the two above hold */
 } TetherTraceCounters;
 
@@ -67,6 +68,52 @@ _tether_trace_now (void)
 
   clock_gettime (CLOCK_MONOTONIC, &ts);
   return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
+
+/* The acquire clock, which provider acquires are timed with: the CPU's
+ * time-stamp counter where the kernel keeps its own time with it (the
+ * clocksource is "tsc": a constant rate, the same on every CPU) and lets
+ * this process read it; one instruction, which costs about half of a
+ * clock_gettime() (docs/performance.md). Otherwise, or with
+ * TETHER_ACQUIRE_TIMING=monotonic, CLOCK_MONOTONIC in nanoseconds.
+ * Durations stay in its ticks until _tether_trace_ticks_to_ns(). Atomic:
+ * -1 until decided (once, tether-trace.c), then one of these. */
+typedef enum
+{
+  TETHER_TRACE_CLOCK_MONOTONIC = 0,
+  TETHER_TRACE_CLOCK_TSC = 1,
+} TetherTraceClock;
+
+extern gint _tether_trace_clock;
+TetherTraceClock _tether_trace_clock_slow  (void);
+
+static inline gint64
+_tether_trace_ticks (void)
+{
+#if defined (__x86_64__) || defined (__i386__)
+  gint clock = g_atomic_int_get (&_tether_trace_clock);
+
+  if (G_UNLIKELY (clock < 0))
+    clock = _tether_trace_clock_slow ();
+  if (G_LIKELY (clock == TETHER_TRACE_CLOCK_TSC))
+    return (gint64) __builtin_ia32_rdtsc ();
+#endif
+
+  return _tether_trace_now ();
+}
+
+/* Nanoseconds per tick of the acquire clock: 1 for CLOCK_MONOTONIC; for
+ * the time-stamp counter, its rate measured from when the clock was
+ * decided to now. A call less than 2 ms after that sleeps the rest of
+ * the 2 ms first (an error of about 1 in 20,000 at worst; less the longer
+ * the process runs). Not under the state lock. */
+double   _tether_trace_ns_per_tick         (void);
+
+static inline guint64
+_tether_trace_ticks_to_ns (guint64 ticks,
+                           double  ns_per_tick)
+{
+  return ns_per_tick == 1.0 ? ticks : (guint64) ((double) ticks * ns_per_tick + 0.5);
 }
 
 void     _tether_trace_counters_read       (const TetherTraceCounters *counters,
@@ -117,10 +164,10 @@ _tether_trace_timing_enabled (void)
 
 void     _tether_trace_acquire_begin_shown (const char          *name,
                                             GMainContext        *context);
+/* @elapsed: in ticks of the acquire clock; it ended now. */
 void     _tether_trace_acquire_end_shown   (const char          *name,
                                             GMainContext        *context,
-                                            gint64               start,
-                                            guint64              elapsed,
+                                            guint64              ticks,
                                             gboolean             succeeded,
                                             const GError        *error);
 void     _tether_trace_release_shown       (const char          *name,
@@ -136,7 +183,8 @@ _tether_trace_acquire_started (TetherTraceCounters *counters)
 }
 
 /* The provider layer (tether-provider.c): one acquire of @name for
- * @context. Begin counts it and returns its start time, or 0 when
+ * @context. Begin counts it and returns its start on the acquire clock,
+ * or 0 when
  * neither the timing nor anything showing wants it (the clock is then not
  * read); the provider layer then takes the duration with
  * _tether_trace_acquire_duration(), shows it with
@@ -153,11 +201,11 @@ _tether_trace_acquire_begin (TetherTraceCounters *counters,
   if (G_UNLIKELY (showing))
     _tether_trace_acquire_begin_shown (name, context);
 
-  return (showing || _tether_trace_timing_enabled ()) ? _tether_trace_now () : 0;
+  return (showing || _tether_trace_timing_enabled ()) ? _tether_trace_ticks () : 0;
 }
 
-/* Nanoseconds since @start (never negative), or TETHER_TRACE_UNTIMED when
- * @start is 0. */
+/* Ticks of the acquire clock since @start (never negative), or
+ * TETHER_TRACE_UNTIMED when @start is 0. */
 static inline gint64
 _tether_trace_acquire_duration (gint64 start)
 {
@@ -165,7 +213,7 @@ _tether_trace_acquire_duration (gint64 start)
 
   if (start == 0)
     return TETHER_TRACE_UNTIMED;
-  end = _tether_trace_now ();
+  end = _tether_trace_ticks ();
 
   return end > start ? end - start : 0;
 }
@@ -223,9 +271,9 @@ void     _tether_trace_joined_locked       (TetherTraceCounters *counters,
 void     _tether_trace_purge_queued_locked (TetherTraceCounters *counters);
 /* The completion of a flight (tether-flight.c), in the hold that publishes
  * its outcome: an acquire done, with a resource or not, that took
- * @elapsed_ns (timed when the timing is on), or TETHER_TRACE_UNTIMED. */
+ * @elapsed (timed when the timing is on), or TETHER_TRACE_UNTIMED. */
 void     _tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
-                                            gint64               elapsed_ns,
+                                            gint64               elapsed,
                                             gboolean             succeeded);
 void     _tether_trace_context_event_locked (const char         *event,
                                             GMainContext        *context,

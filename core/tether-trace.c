@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+# include <sys/prctl.h>
+#endif
 
 #ifdef HAVE_SYSPROF
 # include <sysprof-capture.h>
@@ -335,9 +338,128 @@ _tether_trace_counters_read (const TetherTraceCounters *c,
   out->graceful_releases = __atomic_load_n (&c->graceful_releases, __ATOMIC_RELAXED);
   out->ungraceful_releases = __atomic_load_n (&c->ungraceful_releases, __ATOMIC_RELAXED);
   out->purged = __atomic_load_n (&c->purged, __ATOMIC_RELAXED);
-  out->acquire_ns_total = __atomic_load_n (&c->acquire_ns_total, __ATOMIC_RELAXED);
-  out->acquire_ns_max = __atomic_load_n (&c->acquire_ns_max, __ATOMIC_RELAXED);
+  out->acquire_ticks_total = __atomic_load_n (&c->acquire_ticks_total, __ATOMIC_RELAXED);
+  out->acquire_ticks_max = __atomic_load_n (&c->acquire_ticks_max, __ATOMIC_RELAXED);
   out->acquires_timed = __atomic_load_n (&c->acquires_timed, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* ------------------------------------------------------------------------ */
+/* The acquire clock                                                        */
+/* ------------------------------------------------------------------------ */
+
+gint _tether_trace_clock = -1;
+
+/* Where the time-stamp counter's rate is measured from: a tick count and
+ * the CLOCK_MONOTONIC time it was read at. Written once, before
+ * _tether_trace_clock says TETHER_TRACE_CLOCK_TSC. */
+static gint64 tsc_base_ticks;
+static gint64 tsc_base_ns;
+
+static inline gint64
+tsc_read (void)
+{
+#if defined (__x86_64__) || defined (__i386__)
+  return (gint64) __builtin_ia32_rdtsc ();
+#else
+  return 0;
+#endif
+}
+
+/* A tick count and the time it was read at, read between two clock reads
+ * that are close: a reading interrupted in between (preempted, migrated)
+ * is taken again. */
+static void
+tsc_read_pair (gint64 *out_ticks,
+               gint64 *out_ns)
+{
+  gint64 best = G_MAXINT64;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      gint64 before = _tether_trace_now ();
+      gint64 ticks = tsc_read ();
+      gint64 after = _tether_trace_now ();
+
+      if (after - before < best)
+        {
+          best = after - before;
+          *out_ticks = ticks;
+          *out_ns = before + (after - before) / 2;
+        }
+      if (best < 1000)
+        break;
+    }
+}
+
+/* Whether this process may use the time-stamp counter as its acquire
+ * clock: the kernel keeps time with it, so it runs at a constant rate and
+ * agrees between CPUs; and reading it does not trap (PR_SET_TSC). */
+static gboolean
+tsc_usable (void)
+{
+#if defined (__linux__) && (defined (__x86_64__) || defined (__i386__))
+  g_autofree char *source = NULL;
+  int state = 0;
+
+  if (!g_file_get_contents ("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+                            &source, NULL, NULL))
+    return FALSE;
+  if (!g_str_equal (g_strstrip (source), "tsc"))
+    return FALSE;
+
+  return prctl (PR_GET_TSC, &state, 0, 0, 0) == 0 && state == PR_TSC_ENABLE;
+#else
+  return FALSE;
+#endif
+}
+
+TetherTraceClock
+_tether_trace_clock_slow (void)
+{
+  static gsize decided = 0;
+
+  if (g_once_init_enter (&decided))
+    {
+      const char *env = g_getenv ("TETHER_ACQUIRE_TIMING");
+      TetherTraceClock clock = TETHER_TRACE_CLOCK_MONOTONIC;
+
+      if (g_strcmp0 (env, "monotonic") != 0 && tsc_usable ())
+        {
+          /* Before the clock says so: a conversion finds the base. */
+          tsc_read_pair (&tsc_base_ticks, &tsc_base_ns);
+          clock = TETHER_TRACE_CLOCK_TSC;
+        }
+      g_atomic_int_set (&_tether_trace_clock, clock);
+      g_once_init_leave (&decided, 1);
+    }
+
+  return g_atomic_int_get (&_tether_trace_clock);
+}
+
+double
+_tether_trace_ns_per_tick (void)
+{
+  const gint64 min_span_ns = 2 * G_TIME_SPAN_MILLISECOND * 1000;
+  gint64 now_ticks = 0, now_ns = 0;
+
+  if (_tether_trace_clock_slow () != TETHER_TRACE_CLOCK_TSC)
+    return 1.0;
+
+  tsc_read_pair (&now_ticks, &now_ns);
+  if (now_ns - tsc_base_ns < min_span_ns)
+    {
+      g_usleep ((min_span_ns - (now_ns - tsc_base_ns)) / 1000 + 1);
+      tsc_read_pair (&now_ticks, &now_ns);
+    }
+  /* The counter never goes back where the kernel keeps time with it. */
+  if (now_ticks <= tsc_base_ticks || now_ns <= tsc_base_ns)
+    return 1.0;
+
+  return (double) (now_ns - tsc_base_ns) / (double) (now_ticks - tsc_base_ticks);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -378,11 +500,14 @@ _tether_trace_acquire_begin_shown (const char   *name,
 void
 _tether_trace_acquire_end_shown (const char   *name,
                                  GMainContext *context,
-                                 gint64        start,
-                                 guint64       elapsed,
+                                 guint64       ticks,
                                  gboolean      succeeded,
                                  const GError *error)
 {
+  gint64 end = _tether_trace_now ();
+  guint64 elapsed = _tether_trace_ticks_to_ns (ticks, _tether_trace_ns_per_tick ());
+  gint64 start = end - (gint64) elapsed;
+
   trace_mark (start, elapsed, "tether acquire", name,
               succeeded ? "acquired" : (error != NULL ? error->message : "result refused"));
 
@@ -413,9 +538,9 @@ _tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
     {
       guint64 elapsed = (guint64) elapsed_ns;
 
-      count_add_locked (&counters->acquire_ns_total, elapsed);
-      if (elapsed > __atomic_load_n (&counters->acquire_ns_max, __ATOMIC_RELAXED))
-        __atomic_store_n (&counters->acquire_ns_max, elapsed, __ATOMIC_RELAXED);
+      count_add_locked (&counters->acquire_ticks_total, elapsed);
+      if (elapsed > __atomic_load_n (&counters->acquire_ticks_max, __ATOMIC_RELAXED))
+        __atomic_store_n (&counters->acquire_ticks_max, elapsed, __ATOMIC_RELAXED);
       count_add_locked (&counters->acquires_timed, 1);
     }
   if (!succeeded)
