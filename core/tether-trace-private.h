@@ -108,6 +108,9 @@ _tether_trace_ticks (void)
  * the 2 ms first (an error of about 1 in 20,000 at worst; less the longer
  * the process runs). Not under the state lock. */
 double   _tether_trace_ns_per_tick         (void);
+/* For tests: as if the time-stamp counter had started over (a resume from
+ * suspend), from the next _tether_trace_ns_per_tick() on. */
+void     _tether_trace_clock_restart_for_tests (void);
 
 static inline guint64
 _tether_trace_ticks_to_ns (guint64 ticks,

@@ -354,10 +354,13 @@ _tether_trace_counters_read (const TetherTraceCounters *c,
 gint _tether_trace_clock = -1;
 
 /* Where the time-stamp counter's rate is measured from: a tick count and
- * the CLOCK_MONOTONIC time it was read at. Written once, before
- * _tether_trace_clock says TETHER_TRACE_CLOCK_TSC. */
+ * the CLOCK_MONOTONIC time it was read at, first read before
+ * _tether_trace_clock says TETHER_TRACE_CLOCK_TSC; and the last rate
+ * measured, 0 before the first. Under tsc_lock after that. */
+static GMutex tsc_lock;
 static gint64 tsc_base_ticks;
 static gint64 tsc_base_ns;
+static double tsc_rate;
 
 static inline gint64
 tsc_read (void)
@@ -445,21 +448,45 @@ _tether_trace_ns_per_tick (void)
 {
   const gint64 min_span_ns = 2 * G_TIME_SPAN_MILLISECOND * 1000;
   gint64 now_ticks = 0, now_ns = 0;
+  double rate;
 
   if (_tether_trace_clock_slow () != TETHER_TRACE_CLOCK_TSC)
     return 1.0;
 
+  g_mutex_lock (&tsc_lock);
   tsc_read_pair (&now_ticks, &now_ns);
+  /* A counter that went back started over (firmware may reset it in a
+   * suspend): the rate is measured from here on, and until that span is
+   * long enough the last rate stands (the counter's rate is constant). */
+  if (now_ticks <= tsc_base_ticks)
+    {
+      tsc_base_ticks = now_ticks;
+      tsc_base_ns = now_ns;
+    }
   if (now_ns - tsc_base_ns < min_span_ns)
     {
+      if (tsc_rate > 0)
+        {
+          rate = tsc_rate;
+          g_mutex_unlock (&tsc_lock);
+          return rate;
+        }
       g_usleep ((min_span_ns - (now_ns - tsc_base_ns)) / 1000 + 1);
       tsc_read_pair (&now_ticks, &now_ns);
     }
-  /* The counter never goes back where the kernel keeps time with it. */
-  if (now_ticks <= tsc_base_ticks || now_ns <= tsc_base_ns)
-    return 1.0;
+  tsc_rate = (double) (now_ns - tsc_base_ns) / (double) MAX (now_ticks - tsc_base_ticks, 1);
+  rate = tsc_rate;
+  g_mutex_unlock (&tsc_lock);
 
-  return (double) (now_ns - tsc_base_ns) / (double) (now_ticks - tsc_base_ticks);
+  return rate;
+}
+
+void
+_tether_trace_clock_restart_for_tests (void)
+{
+  g_mutex_lock (&tsc_lock);
+  tsc_base_ticks = G_MAXINT64;
+  g_mutex_unlock (&tsc_lock);
 }
 
 /* ------------------------------------------------------------------------ */

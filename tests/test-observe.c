@@ -589,6 +589,35 @@ test_clock_decided (void)
     }
 }
 
+/* A time-stamp counter that starts over (firmware may reset it in a
+ * suspend) keeps its rate: the one measured before, until a new one is
+ * measured from the restart. Times are never taken as raw ticks. */
+static void
+test_clock_restarted (void)
+{
+  double before, after;
+
+  if (_tether_trace_clock_slow () != TETHER_TRACE_CLOCK_TSC)
+    {
+      _tether_trace_clock_restart_for_tests ();
+      g_assert_cmpfloat (_tether_trace_ns_per_tick (), ==, 1.0);
+      return;
+    }
+
+  before = _tether_trace_ns_per_tick ();
+  _tether_trace_clock_restart_for_tests ();
+  after = _tether_trace_ns_per_tick ();
+  g_test_message ("ns per tick: %.6f before, %.6f right after the restart", before, after);
+  g_assert_cmpfloat (after, ==, before);
+
+  /* Measured afresh once the new span is long enough. */
+  g_usleep (3 * 1000);
+  after = _tether_trace_ns_per_tick ();
+  g_test_message ("%.6f measured over 3 ms from the restart", after);
+  g_assert_cmpfloat (after, >=, before * 0.95);
+  g_assert_cmpfloat (after, <=, before * 1.05);
+}
+
 static gpointer
 acquire_release_thread (gpointer data)
 {
@@ -741,6 +770,7 @@ main (int    argc,
   g_test_add ("/observe/stats/acquire-time-within-the-call", Fixture, NULL,
               fixture_set_up, test_stats_acquire_time_within_the_call, fixture_tear_down);
   g_test_add_func ("/observe/clock/decided", test_clock_decided);
+  g_test_add_func ("/observe/clock/restarted", test_clock_restarted);
   g_test_add_data_func ("/observe/stats/async", NULL, test_stats_async);
   g_test_add ("/observe/stats/concurrent", Fixture, NULL,
               fixture_set_up, test_stats_concurrent, fixture_tear_down);
