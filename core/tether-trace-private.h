@@ -274,10 +274,30 @@ void     _tether_trace_joined_locked       (TetherTraceCounters *counters,
 void     _tether_trace_purge_queued_locked (TetherTraceCounters *counters);
 /* The completion of a flight (tether-flight.c), in the hold that publishes
  * its outcome: an acquire done, with a resource or not, that took
- * @elapsed (timed when the timing is on), or TETHER_TRACE_UNTIMED. */
-void     _tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
-                                            gint64               elapsed,
-                                            gboolean             succeeded);
+ * @elapsed ticks of the acquire clock (timed when the timing is on), or
+ * TETHER_TRACE_UNTIMED. Inline: every acquire completes here. */
+static inline void
+_tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
+                                      gint64               elapsed,
+                                      gboolean             succeeded)
+{
+  if (elapsed >= 0 && _tether_trace_timing_enabled ())
+    {
+      guint64 ticks = (guint64) elapsed;
+
+      _tether_trace_count_add_locked (&counters->acquire_ticks_total, ticks);
+      if (ticks > __atomic_load_n (&counters->acquire_ticks_max, __ATOMIC_RELAXED))
+        __atomic_store_n (&counters->acquire_ticks_max, ticks, __ATOMIC_RELAXED);
+      _tether_trace_count_add_locked (&counters->acquires_timed, 1);
+    }
+  if (G_UNLIKELY (!succeeded))
+    _tether_trace_count_add_locked (&counters->failures, 1);
+  /* Last: a reader that sees the acquire done sees its time and outcome
+   * counted (docs/debugging.md: acquires - acquires_done are under way). */
+  __atomic_store_n (&counters->acquires_done,
+                    __atomic_load_n (&counters->acquires_done, __ATOMIC_RELAXED) + 1,
+                    __ATOMIC_RELEASE);
+}
 void     _tether_trace_context_event_locked (const char         *event,
                                             GMainContext        *context,
                                             gconstpointer        manager);

@@ -557,29 +557,6 @@ _tether_trace_acquire_end_shown (const char   *name,
 }
 
 void
-_tether_trace_acquire_counted_locked (TetherTraceCounters *counters,
-                                      gint64               elapsed_ns,
-                                      gboolean             succeeded)
-{
-  if (elapsed_ns >= 0 && _tether_trace_timing_enabled ())
-    {
-      guint64 elapsed = (guint64) elapsed_ns;
-
-      count_add_locked (&counters->acquire_ticks_total, elapsed);
-      if (elapsed > __atomic_load_n (&counters->acquire_ticks_max, __ATOMIC_RELAXED))
-        __atomic_store_n (&counters->acquire_ticks_max, elapsed, __ATOMIC_RELAXED);
-      count_add_locked (&counters->acquires_timed, 1);
-    }
-  if (!succeeded)
-    count_add_locked (&counters->failures, 1);
-  /* Last: a reader that sees the acquire done sees its time and outcome
-   * counted (docs/debugging.md: acquires - acquires_done are under way). */
-  __atomic_store_n (&counters->acquires_done,
-                    __atomic_load_n (&counters->acquires_done, __ATOMIC_RELAXED) + 1,
-                    __ATOMIC_RELEASE);
-}
-
-void
 _tether_trace_release_shown (const char   *name,
                              GMainContext *context,
                              gboolean      graceful,
