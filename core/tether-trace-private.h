@@ -87,6 +87,17 @@ typedef enum
 extern gint _tether_trace_clock;
 TetherTraceClock _tether_trace_clock_slow  (void);
 
+/* The time-stamp counter itself (0 where there is none to read). */
+static inline gint64
+_tether_trace_read_tsc (void)
+{
+#if defined (__x86_64__) || defined (__i386__)
+  return (gint64) __builtin_ia32_rdtsc ();
+#else
+  return 0;
+#endif
+}
+
 static inline gint64
 _tether_trace_ticks (void)
 {
@@ -96,7 +107,7 @@ _tether_trace_ticks (void)
   if (G_UNLIKELY (clock < 0))
     clock = _tether_trace_clock_slow ();
   if (G_LIKELY (clock == TETHER_TRACE_CLOCK_TSC))
-    return (gint64) __builtin_ia32_rdtsc ();
+    return _tether_trace_read_tsc ();
 #endif
 
   return _tether_trace_now ();

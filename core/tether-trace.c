@@ -323,8 +323,6 @@ trace_mark (gint64      start,
 /* Counters                                                                 */
 /* ------------------------------------------------------------------------ */
 
-#define count_add_locked _tether_trace_count_add_locked
-
 void
 _tether_trace_counters_read (const TetherTraceCounters *c,
                              TetherTraceCounters       *out)
@@ -344,10 +342,6 @@ _tether_trace_counters_read (const TetherTraceCounters *c,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Events                                                                   */
-/* ------------------------------------------------------------------------ */
-
-/* ------------------------------------------------------------------------ */
 /* The acquire clock                                                        */
 /* ------------------------------------------------------------------------ */
 
@@ -362,16 +356,6 @@ static gint64 tsc_base_ticks;
 static gint64 tsc_base_ns;
 static double tsc_rate;
 
-static inline gint64
-tsc_read (void)
-{
-#if defined (__x86_64__) || defined (__i386__)
-  return (gint64) __builtin_ia32_rdtsc ();
-#else
-  return 0;
-#endif
-}
-
 /* A tick count and the time it was read at, read between two clock reads
  * that are close: a reading interrupted in between (preempted, migrated)
  * is taken again. */
@@ -384,7 +368,7 @@ tsc_read_pair (gint64 *out_ticks,
   for (guint i = 0; i < 5; i++)
     {
       gint64 before = _tether_trace_now ();
-      gint64 ticks = tsc_read ();
+      gint64 ticks = _tether_trace_read_tsc ();
       gint64 after = _tether_trace_now ();
 
       if (after - before < best)
@@ -588,7 +572,7 @@ _tether_trace_joined_locked (TetherTraceCounters *counters,
                              const char          *name,
                              GMainContext        *context)
 {
-  count_add_locked (&counters->joins, 1);
+  _tether_trace_count_add_locked (&counters->joins, 1);
 
   if (trace_enabled ())
     defer_locked ("flight-joined", name, context, NULL);
@@ -597,7 +581,7 @@ _tether_trace_joined_locked (TetherTraceCounters *counters,
 void
 _tether_trace_purge_queued_locked (TetherTraceCounters *counters)
 {
-  count_add_locked (&counters->purged, 1);
+  _tether_trace_count_add_locked (&counters->purged, 1);
 }
 
 void
