@@ -167,20 +167,27 @@ result_is_valid (TetherProviderCall *call,
 }
 
 /* The end of a provider acquire begun at @start (its synchronous return or
- * its finish): shows it if anything shows, and returns its duration for
- * the completion to count. */
+ * its finish): shows it when @showing, and returns its duration for the
+ * completion to count. *@out_end, if not NULL: where the next acquire of
+ * a manager's enter may start, 0 when this one was untimed or showed. */
 static inline gint64
 acquire_ended (TetherProviderCall *call,
                GMainContext       *context,
                gint64              start,
+               gboolean            showing,
                gpointer            resource,
-               const GError       *error)
+               const GError       *error,
+               gint64             *out_end)
 {
-  gint64 elapsed = _tether_trace_acquire_duration (start);
+  gint64 elapsed = _tether_trace_acquire_duration (start, out_end);
 
-  if (G_UNLIKELY (_tether_trace_showing ()) && elapsed >= 0)
-    _tether_trace_acquire_end_shown (call->name, context, elapsed,
-                                     result_is_valid (call, resource, error), error);
+  if (G_UNLIKELY (showing) && elapsed >= 0)
+    {
+      _tether_trace_acquire_end_shown (call->name, context, elapsed,
+                                       result_is_valid (call, resource, error), error);
+      if (out_end != NULL)
+        *out_end = 0;
+    }
 
   return elapsed;
 }
@@ -195,7 +202,8 @@ _tether_provider_acquire (TetherProviderCall  *call,
   gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context);
   gpointer resource = call->provider.acquire (context, call->data, &local_error);
 
-  *out_elapsed = acquire_ended (call, context, start, resource, local_error);
+  *out_elapsed = acquire_ended (call, context, start, _tether_trace_showing (), resource,
+                                local_error, NULL);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 
@@ -215,35 +223,12 @@ _tether_provider_acquire_claimed (TetherProviderCall  *call,
 {
   GError *local_error = NULL;
   gboolean showing = _tether_trace_showing ();
-  gint64 start = inout_clock != NULL ? *inout_clock : 0;
-  gint64 end = 0;
-  gpointer resource;
+  gint64 start = _tether_trace_acquire_start (call->name, context, showing,
+                                              inout_clock != NULL ? *inout_clock : 0);
+  gpointer resource = call->provider.acquire (context, call->data, &local_error);
 
-  if (G_UNLIKELY (showing))
-    {
-      _tether_trace_acquire_begin_shown (call->name, context);
-      start = _tether_trace_ticks ();
-    }
-  else if (start == 0 && _tether_trace_timing_enabled ())
-    start = _tether_trace_ticks ();
-
-  resource = call->provider.acquire (context, call->data, &local_error);
-
-  *out_elapsed = TETHER_TRACE_UNTIMED;
-  if (start != 0)
-    {
-      end = _tether_trace_ticks ();
-      *out_elapsed = end > start ? end - start : 0;
-    }
-  if (G_UNLIKELY (showing))
-    {
-      _tether_trace_acquire_end_shown (call->name, context, *out_elapsed,
-                                       result_is_valid (call, resource, local_error),
-                                       local_error);
-      end = 0;
-    }
-  if (inout_clock != NULL)
-    *inout_clock = end;
+  *out_elapsed = acquire_ended (call, context, start, showing, resource, local_error,
+                                inout_clock);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 
@@ -309,8 +294,8 @@ _tether_provider_acquire_finish (TetherProviderCall  *call,
 
   *out_elapsed = TETHER_TRACE_NOT_RUN;
   if (acquire != NULL)
-    *out_elapsed = acquire_ended (call, acquire->context, acquire->start, resource,
-                                     local_error);
+    *out_elapsed = acquire_ended (call, acquire->context, acquire->start,
+                                  _tether_trace_showing (), resource, local_error, NULL);
   g_free (acquire);
   if (local_error != NULL)
     g_propagate_error (error, local_error);

@@ -196,6 +196,28 @@ _tether_trace_acquire_started (TetherTraceCounters *counters)
   (void) __atomic_fetch_add (&counters->acquires, 1, __ATOMIC_RELAXED);
 }
 
+/* The start of a provider acquire of @name for @context on the acquire
+ * clock, or 0 when neither the timing nor anything showing wants it (the
+ * clock is then not read). With @clock not 0 (the end of the acquire
+ * before it, in a manager's enter) that is the start, unless the acquire
+ * shows: its marks and messages then get a start of their own. */
+static inline gint64
+_tether_trace_acquire_start (const char   *name,
+                             GMainContext *context,
+                             gboolean      showing,
+                             gint64        clock)
+{
+  if (G_UNLIKELY (showing))
+    {
+      _tether_trace_acquire_begin_shown (name, context);
+      return _tether_trace_ticks ();
+    }
+  if (clock != 0)
+    return clock;
+
+  return _tether_trace_timing_enabled () ? _tether_trace_ticks () : 0;
+}
+
 /* The provider layer (tether-provider.c): one acquire of @name for
  * @context. Begin counts it and returns its start on the acquire clock,
  * or 0 when
@@ -209,27 +231,30 @@ _tether_trace_acquire_begin (TetherTraceCounters *counters,
                              const char          *name,
                              GMainContext        *context)
 {
-  gboolean showing = _tether_trace_showing ();
-
   _tether_trace_acquire_started (counters);
-  if (G_UNLIKELY (showing))
-    _tether_trace_acquire_begin_shown (name, context);
 
-  return (showing || _tether_trace_timing_enabled ()) ? _tether_trace_ticks () : 0;
+  return _tether_trace_acquire_start (name, context, _tether_trace_showing (), 0);
 }
 
 /* Ticks of the acquire clock since @start (never negative), or
- * TETHER_TRACE_UNTIMED when @start is 0. */
+ * TETHER_TRACE_UNTIMED when @start is 0. *@out_end, if not NULL: the
+ * clock read, 0 when @start is 0. */
 static inline gint64
-_tether_trace_acquire_duration (gint64 start)
+_tether_trace_acquire_duration (gint64  start,
+                                gint64 *out_end)
 {
-  gint64 end;
+  gint64 end = 0;
+  gint64 elapsed = TETHER_TRACE_UNTIMED;
 
-  if (start == 0)
-    return TETHER_TRACE_UNTIMED;
-  end = _tether_trace_ticks ();
+  if (start != 0)
+    {
+      end = _tether_trace_ticks ();
+      elapsed = end > start ? end - start : 0;
+    }
+  if (out_end != NULL)
+    *out_end = end;
 
-  return end > start ? end - start : 0;
+  return elapsed;
 }
 
 /* Before a provider's release: the start time to give to
