@@ -144,14 +144,6 @@ fixture_tear_down (Fixture       *f,
   test_provider_free (f->tp);
 }
 
-/* Whether provider acquires are timed: meson runs this file twice, the
- * second time with TETHER_ACQUIRE_TIMING=0 (test-observe-untimed). */
-static gboolean
-timed (void)
-{
-  return g_strcmp0 (g_getenv ("TETHER_ACQUIRE_TIMING"), "0") != 0;
-}
-
 static TetherTemplateStats *
 stats_of (TetherTemplate *template)
 {
@@ -161,7 +153,7 @@ stats_of (TetherTemplate *template)
   /* What every snapshot of an idle template satisfies. */
   g_assert_cmpuint (stats->acquires_done, <=, stats->acquires);
   g_assert_cmpuint (stats->acquire_time_max_ns, <=, stats->acquire_time_total_ns);
-  if (timed ())
+  if (test_acquire_timed ())
     g_assert_cmpuint (stats->acquire_time_count, ==, stats->acquires_done);
   else
     {
@@ -178,7 +170,7 @@ static void
 assert_time_at_least (guint64 value,
                       guint64 bound)
 {
-  if (timed ())
+  if (test_acquire_timed ())
     g_assert_cmpuint (value, >=, bound);
   else
     g_assert_cmpuint (value, ==, 0);
@@ -400,7 +392,7 @@ test_stats_scripted (Fixture       *f,
   g_assert_cmpuint (stats->ungraceful_releases, ==, 0);
   g_assert_cmpuint (stats->purged, ==, 1);
   g_assert_cmpuint (stats->n_held, ==, 1);
-  g_assert_cmpuint (stats->acquire_time_count, ==, timed () ? 6 : 0);
+  g_assert_cmpuint (stats->acquire_time_count, ==, test_acquire_timed () ? 6 : 0);
   assert_time_at_least (stats->acquire_time_max_ns, 1);
   g_clear_pointer (&stats, tether_template_stats_free);
 
@@ -439,7 +431,7 @@ test_stats_acquire_time (Fixture       *f,
   g_assert_nonnull (tether_template_acquire (f->template, b, NULL));
 
   stats = stats_of (f->template);
-  g_assert_cmpuint (stats->acquire_time_count, ==, timed () ? 2 : 0);
+  g_assert_cmpuint (stats->acquire_time_count, ==, test_acquire_timed () ? 2 : 0);
   assert_time_at_least (stats->acquire_time_max_ns, 20 * G_TIME_SPAN_MILLISECOND * 1000);
   assert_time_at_least (stats->acquire_time_total_ns, 25 * G_TIME_SPAN_MILLISECOND * 1000);
 

@@ -29,12 +29,6 @@ typedef struct
   gpointer        nested;      /* what a hook got */
 } Fixture;
 
-static gboolean
-timed (void)
-{
-  return g_strcmp0 (g_getenv ("TETHER_ACQUIRE_TIMING"), "0") != 0;
-}
-
 static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
@@ -101,8 +95,8 @@ assert_stats (Fixture        *f,
   g_assert_cmpuint (stats->graceful_releases, ==,
                     (guint64) g_atomic_int_get (&tp->n_released_graceful));
   g_assert_cmpuint (stats->n_held, ==, (guint64) g_atomic_int_get (&tp->live));
-  g_assert_cmpuint (stats->acquire_time_count, ==, timed () ? stats->acquires_done : 0);
-  if (!timed ())
+  g_assert_cmpuint (stats->acquire_time_count, ==, test_acquire_timed () ? stats->acquires_done : 0);
+  if (!test_acquire_timed ())
     {
       g_assert_cmpuint (stats->acquire_time_total_ns, ==, 0);
       g_assert_cmpuint (stats->acquire_time_max_ns, ==, 0);
@@ -286,7 +280,7 @@ time_of (Fixture *f,
 {
   g_autoptr(TetherTemplateStats) stats = tether_template_get_stats (f->templates[i]);
 
-  g_assert_cmpuint (stats->acquire_time_count, ==, timed () ? 1 : 0);
+  g_assert_cmpuint (stats->acquire_time_count, ==, test_acquire_timed () ? 1 : 0);
   return stats->acquire_time_total_ns;
 }
 
@@ -333,7 +327,7 @@ test_times (Fixture       *f,
   if (f->other != NULL)
     g_assert_nonnull (g_thread_join (f->other));
 
-  if (!timed ())
+  if (!test_acquire_timed ())
     {
       for (guint i = 0; i < N_TEMPLATES; i++)
         g_assert_cmpuint (time_of (f, i), ==, 0);

@@ -241,6 +241,12 @@ test_provider_finish (TestProvider   *tp,
   test_provider_free (tp);
 }
 
+gboolean
+test_acquire_timed (void)
+{
+  return g_strcmp0 (g_getenv ("TETHER_ACQUIRE_TIMING"), "0") != 0;
+}
+
 void
 test_reset_global_state (void)
 {

@@ -65,6 +65,10 @@ void            test_provider_finish     (TestProvider   *tp,
                                           TetherTemplate *template);
 TetherTemplate *test_provider_template   (TestProvider  *tp);
 
+/* Whether provider acquires are timed in this run: meson runs the stats
+ * tests three ways (TETHER_ACQUIRE_TIMING unset, =monotonic, =0). */
+gboolean        test_acquire_timed       (void);
+
 /* Asserts that an order log reads @expected: "+a" for an acquire of the
  * provider whose name starts with 'a', "-a" for its release. */
 void            test_assert_order        (GArray        *order,
