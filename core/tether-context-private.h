@@ -14,13 +14,12 @@
 
 G_BEGIN_DECLS
 
-GMainContext *_tether_context_global_default (void);
-
 /* The one definition of what a NULL context means everywhere in tether:
  * the calling thread's thread-default context, else the global default (as
- * g_main_context_ref_thread_default() resolves it). Inline for the hit
- * path, which pays one g_main_context_get_thread_default() call: the global
- * default never dies, so it is looked up once and kept. */
+ * g_main_context_ref_thread_default() resolves it, without the reference).
+ * Inline for the hit path, which pays one
+ * g_main_context_get_thread_default() call; g_main_context_default() is
+ * lock-free after its first call, and its context is never freed. */
 static inline GMainContext *
 _tether_context_resolve (GMainContext *context)
 {
@@ -31,7 +30,7 @@ _tether_context_resolve (GMainContext *context)
   if (G_LIKELY (context != NULL))
     return context;
 
-  return _tether_context_global_default ();
+  return g_main_context_default ();
 }
 
 /* A span of provider calls into one context (_tether_context_enter() to
@@ -50,8 +49,16 @@ typedef struct
  * all its providers). */
 void          _tether_context_enter          (GMainContext      *context,
                                               TetherContextSpan *span);
+/* The same, with the calling thread's thread-default context as
+ * g_main_context_get_thread_default() just returned it. */
+void          _tether_context_enter_known    (GMainContext      *context,
+                                              GMainContext      *thread_default,
+                                              TetherContextSpan *span);
 void          _tether_context_leave          (GMainContext      *context,
                                               TetherContextSpan *span);
+
+/* g_thread_self(), without its lookup after the first call. */
+GThread      *_tether_thread_self            (void);
 
 /* Iterates @context, which the caller owns, until *@done (read atomically)
  * becomes non-zero. */

@@ -8,24 +8,6 @@
 
 #include "tether-context-private.h"
 
-/* Atomic; NULL until first needed. g_main_context_default() takes a
- * process-wide lock on every call; the context it returns is never freed. */
-static GMainContext *global_default;
-
-GMainContext *
-_tether_context_global_default (void)
-{
-  GMainContext *context = g_atomic_pointer_get (&global_default);
-
-  if (G_UNLIKELY (context == NULL))
-    {
-      context = g_main_context_default ();
-      g_atomic_pointer_set (&global_default, context);
-    }
-
-  return context;
-}
-
 /* The context of the innermost span of this thread that runs with it as
  * its owned thread-default, or NULL. initial-exec: one pointer of static
  * TLS, read with one %fs-relative load on every provider call. */
@@ -35,6 +17,14 @@ void
 _tether_context_enter (GMainContext      *context,
                        TetherContextSpan *span)
 {
+  _tether_context_enter_known (context, g_main_context_get_thread_default (), span);
+}
+
+void
+_tether_context_enter_known (GMainContext      *context,
+                             GMainContext      *thread_default,
+                             TetherContextSpan *span)
+{
   span->outer = span_context;
   span->pushed = FALSE;
 
@@ -43,14 +33,13 @@ _tether_context_enter (GMainContext      *context,
 
   /* Inside a span of this context that is still the thread-default: the
    * thread owns it (only it could have released it, and spans pair). */
-  if (context == span_context && context == g_main_context_get_thread_default ())
+  if (context == span_context && context == thread_default)
     return;
 
   /* Already this thread's thread-default context, and owned by it (the
    * usual case inside a manager): nothing to push. The thread-default stack
    * holds a reference, so the context outlives the call. */
-  if (context == g_main_context_get_thread_default () &&
-      g_main_context_is_owner (context))
+  if (context == thread_default && g_main_context_is_owner (context))
     {
       span_context = context;
       return;
@@ -79,6 +68,18 @@ _tether_context_leave (GMainContext      *context,
   g_main_context_pop_thread_default (context);
   g_main_context_release (context);
   g_main_context_unref (context);
+}
+
+static __thread GThread *thread_self __attribute__((tls_model ("initial-exec")));
+
+GThread *
+_tether_thread_self (void)
+{
+  /* g_thread_self() looks the thread up in a GPrivate; the result never
+   * changes for a thread. */
+  if (G_UNLIKELY (thread_self == NULL))
+    thread_self = g_thread_self ();
+  return thread_self;
 }
 
 /* An asynchronous acquire completes only when its context is iterated: the

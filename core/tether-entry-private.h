@@ -1,5 +1,6 @@
-/* tether-entry-private.h: the (template, context) entries and each
- * template's table of them. Private to libtether, never installed.
+/* tether-entry-private.h: the (template, context) entries, each template's
+ * table of them, its generation, and the per-thread cache of the hit path.
+ * Private to libtether, never installed.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -10,35 +11,28 @@
 # error "tether-entry-private.h is private to libtether"
 #endif
 
-#include "tether-context-record-private.h"
+#include "tether-janitor-private.h"
 #include "tether-lock-private.h"
 
 G_BEGIN_DECLS
 
 typedef struct _TetherFlight TetherFlight;
 
-/* One (template, context) pair. Lives in its template's entry table, which
- * is a set keyed by @context, and once held in its context record's list of
- * held entries, most recently acquired first: a context's release walks
- * that list (LIFO by construction, no lookup per template, no sort).
- * Holds a reference on its template only while the template is not
- * registered: the registry's keeps a registered one alive, and unregister
- * gives every entry of the template its own (so "holds one" is "its
- * template is unregistered", read under the lock). Protected by the state
- * lock; never seen outside it (what leaves the tables is a
- * TetherTakenResource).
+/* One (template, context) pair, in its template's table (a set keyed by
+ * @context) and, once held, in its context record's list of held entries,
+ * most recently acquired first: a context's release walks that list (LIFO
+ * by construction, no sort). Protected by the state lock; no entry pointer
+ * leaves it (what leaves the tables is a TetherTakenResource).
  *
- * 40 bytes; one not in its table's inline part is a 48-byte malloc chunk
- * on 64-bit, the same chunk as the 32 bytes it had with a serial instead of
- * @template and @next_held, so the per-entry memory target (bench-memory)
- * is unchanged. */
+ * 40 bytes: one outside its table's inline part is a 48-byte malloc chunk
+ * (bench-memory). */
 typedef struct _TetherEntry
 {
   GMainContext        *context;   /* identity only, never a reference;
                                    * NULL: a free inline slot */
   gpointer             resource;  /* valid when flight == NULL */
   TetherFlight        *flight;    /* non-NULL while the provider acquires */
-  TetherTemplate      *template;  /* a reference if unregistered */
+  TetherTemplate      *template;  /* owned: a template lives while it holds */
   struct _TetherEntry *next_held; /* in the record's list, while held */
 } TetherEntry;
 
@@ -63,105 +57,149 @@ typedef struct
                                * ->context; NULL until the inline part is full */
 } TetherEntryTable;
 
-/* A resource taken off the tables: for ungraceful release (a dead
- * context's, always with a reference) or for graceful release after the
- * lock (with the entry's reference if it had one; a registered template
- * is kept alive by its list's pin instead). */
+/* A resource taken off the tables, with its entry's reference on its
+ * template: for graceful release after the lock, or for ungraceful release
+ * of a dead context's. */
 typedef struct
 {
-  TetherTemplate *template;
+  TetherTemplate *template;   /* owned */
   gpointer        resource;
-  gboolean        owns_ref;   /* a reference on @template comes with it */
 } TetherTakenResource;
 
 /* Resources taken off the tables for graceful release, in the order to
- * release them. */
+ * release them; on the caller's stack. */
 typedef struct
 {
   TetherTakenResource *items;   /* @on_stack, or allocated */
   guint                n;
   guint                capacity;
-  /* Holds the pin: an item of a registered template without a reference,
-   * which unregister must not let finalize before _tether_taken_list_done(). */
-  gboolean             pinned;
   TetherTakenResource  on_stack[16];
 } TetherTakenList;
 
-static inline void
-_tether_taken_list_init (TetherTakenList *list)
-{
-  list->items = list->on_stack;
-  list->n = 0;
-  list->capacity = G_N_ELEMENTS (list->on_stack);
-  list->pinned = FALSE;
-}
+void         _tether_taken_list_init          (TetherTakenList  *list);
+/* Unlocked: drops the items' references (a template may finalize here)
+ * and frees the list's storage. */
+void         _tether_taken_list_clear         (TetherTakenList  *list);
 
-/* After the releases, unlocked: counts them as graceful releases (one
- * hold, with the pin's end), drops the items' references and the
- * list's pin (and with the last pin, the registry references unregister
- * handed over meanwhile), and frees the list's storage. A template may
- * finalize here. */
-void         _tether_taken_list_done         (TetherTakenList *list);
+void         _tether_entry_table_init         (TetherEntryTable *table);
+void         _tether_entry_table_clear        (TetherEntryTable *table);
 
-/* The state lock held: @template was just taken off the registry list.
- * Gives each of its entries a reference; returns TRUE when the list's
- * reference was handed over to wait for the pins of releases under way
- * (the caller then does not drop it). */
-gboolean     _tether_entry_table_unregistered_locked (TetherTemplate *template);
-
-void         _tether_entry_table_init        (TetherEntryTable *table);
-void         _tether_entry_table_clear       (TetherEntryTable *table);
-
-/* The hit path's read of the generation (tether-thread-cache-private.h). */
+/* The hit path's read of the generation. */
 static inline guint64
 _tether_entry_table_generation (TetherEntryTable *table)
 {
   return tether_atomic_load_acquire (&table->generation);
 }
 
-TetherEntry *_tether_entry_lookup_locked      (TetherTemplate *template,
-                                               GMainContext   *context);
+TetherEntry *_tether_entry_lookup_locked       (TetherTemplate      *template,
+                                                GMainContext        *context);
 /* The held resource of (@template, @context), or NULL. */
-gpointer     _tether_entry_get_held_locked    (TetherTemplate *template,
-                                               GMainContext   *context);
-guint        _tether_entry_count_held_locked  (TetherTemplate *template);
-gboolean     _tether_entry_table_is_empty_locked (TetherTemplate *template);
-void         _tether_entry_cache_locked       (TetherTemplate *template,
-                                               GMainContext   *context,
-                                               gpointer        resource);
-void         _tether_entry_cache_if_held_locked (TetherTemplate *template,
-                                               GMainContext   *context,
-                                               gpointer        resource);
+gpointer     _tether_entry_get_held_locked     (TetherTemplate      *template,
+                                                GMainContext        *context);
+guint        _tether_entry_count_held_locked   (TetherTemplate      *template);
+gboolean     _tether_entry_table_is_empty_locked (TetherTemplate    *template);
+/* Puts @resource in this thread's cache (if it is still what @template
+ * holds for @context, for the _if_held form: a flight's result may have
+ * been released again by the time its waiter wakes up). */
+void         _tether_entry_cache_locked        (TetherTemplate      *template,
+                                                GMainContext        *context,
+                                                gpointer             resource);
+void         _tether_entry_cache_if_held_locked (TetherTemplate     *template,
+                                                GMainContext        *context,
+                                                gpointer             resource);
 /* A new entry for an acquire under way; @record is @context's. */
-TetherEntry *_tether_entry_add_flight_locked  (TetherContextRecord *record,
-                                               TetherTemplate *template,
-                                               GMainContext   *context,
-                                               TetherFlight   *flight);
-void         _tether_entry_set_held_locked    (TetherContextRecord *record,
-                                               TetherEntry    *entry,
-                                               gpointer        resource);
+TetherEntry *_tether_entry_add_flight_locked   (TetherContextRecord *record,
+                                                TetherTemplate      *template,
+                                                GMainContext        *context,
+                                                TetherFlight        *flight);
+void         _tether_entry_set_held_locked     (TetherContextRecord *record,
+                                                TetherEntry         *entry,
+                                                gpointer             resource);
 /* Takes @entry, still in flight (its acquire failed), off the tables and
- * frees it. Returns its reference on @template (the template, or NULL if
- * it had none), for the caller to drop after unlocking. */
-TetherTemplate *_tether_entry_remove_flight_locked (TetherTemplate *template,
-                                               TetherEntry    *entry);
-/* Takes held @entry off the tables for graceful release, appended to @out. */
-void         _tether_entry_take_one_locked    (TetherTemplate *template,
-                                               TetherEntry    *entry,
-                                               TetherTakenList *out);
+ * frees it. Returns its reference on its template, for the caller to drop
+ * after unlocking. */
+TetherTemplate *_tether_entry_remove_flight_locked (TetherContextRecord *record,
+                                                TetherEntry         *entry);
+/* Takes held @entry off the tables, appended to @out. */
+void         _tether_entry_take_one_locked     (TetherContextRecord *record,
+                                                TetherEntry         *entry,
+                                                TetherTakenList     *out);
+/* Takes every held entry of @record (NULL: none), or with @only not NULL
+ * those of the templates in @only, off the tables and appends them to
+ * @out, most recently acquired first. */
+void         _tether_entry_take_held_locked    (TetherContextRecord *record,
+                                                GPtrArray           *only,
+                                                TetherTakenList     *out);
 /* Moves every held entry of the dead context of @record (already off the
  * record table) to @dead (a GArray of TetherTakenResource). */
-void         _tether_entry_take_dead_locked   (TetherContextRecord *record,
-                                               GArray         *dead);
-/* Takes every held entry of @context off the tables, or with @only not
- * NULL those of the templates in @only, and appends their resources to
- * @out, most recently acquired first; each item's reference on its
- * template is the caller's, to drop after unlocking. */
-void         _tether_entry_take_held_locked   (GMainContext   *context,
-                                               GPtrArray      *only,
-                                               TetherTakenList *out);
-/* Adds to @out every template holding a resource for @context. */
-void         _tether_entry_collect_held_locked (GMainContext  *context,
-                                               GPtrArray      *out);
+void         _tether_entry_take_dead_locked    (TetherContextRecord *record,
+                                                GArray              *dead);
+/* Adds to @out every template holding a resource in @record, in
+ * acquisition order; no references. */
+void         _tether_entry_collect_held_locked (TetherContextRecord *record,
+                                                GPtrArray           *out);
+/* In a child after fork(): every entry of @template is forgotten, with
+ * nothing released (the resources are the parent's), and every cached copy
+ * goes stale. */
+void         _tether_entry_table_forget_locked (TetherTemplate      *template);
+
+/* ------------------------------------------------------------------------ */
+/* The per-thread cache of the hit path                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A small direct-mapped table per thread, each slot validated by the
+ * template's generation. The lookup is inline so that a hit costs no call
+ * beyond the public one. */
+#define TETHER_CACHE_SLOTS_LOG2 6
+#define TETHER_CACHE_SLOTS      (1u << TETHER_CACHE_SLOTS_LOG2)
+
+typedef struct
+{
+  TetherTemplate *template;   /* identity only */
+  GMainContext   *context;    /* identity only */
+  gpointer        resource;
+  guint64         generation; /* the template's generation when stored */
+} TetherCacheSlot;
+
+typedef struct
+{
+  TetherCacheSlot slots[TETHER_CACHE_SLOTS];
+} TetherThreadCache;
+
+/* initial-exec: one pointer of static TLS, so the hit path reads it with a
+ * single %fs-relative load. The cache itself is on the heap (a large static
+ * TLS block would make dlopen() of the library fail from Python). */
+extern __thread TetherThreadCache *_tether_thread_cache __attribute__((tls_model ("initial-exec")));
+
+static inline guint
+_tether_thread_cache_index (TetherTemplate *template,
+                            GMainContext   *context)
+{
+  /* Fibonacci hashing of the two pointers mixed: one multiply, then the top
+   * bits, whatever the width of a pointer. */
+  guintptr h = ((guintptr) template ^ ((guintptr) context >> 3)) * (guintptr) 0x9E3779B97F4A7C15ull;
+
+  return (guint) (h >> (sizeof h * 8 - TETHER_CACHE_SLOTS_LOG2));
+}
+
+static inline gpointer
+_tether_thread_cache_lookup (TetherTemplate *template,
+                             GMainContext   *context,
+                             guint64         generation)
+{
+  TetherThreadCache *cache = _tether_thread_cache;
+  TetherCacheSlot *slot;
+
+  if (G_UNLIKELY (cache == NULL))
+    return NULL;
+
+  slot = &cache->slots[_tether_thread_cache_index (template, context)];
+  if (slot->template == template &&
+      slot->context == context &&
+      slot->generation == generation)
+    return slot->resource;
+
+  return NULL;
+}
 
 G_END_DECLS

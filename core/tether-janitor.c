@@ -1,6 +1,8 @@
-/* tether-janitor.c: watches the contexts tether serves (a sentinel source
- * in each), cleans up after dead ones (the purge queue and the janitor
- * idle), and reports what exited threads left behind
+/* tether-janitor.c: the record of each context tether serves, found by the
+ * context's address; the sentinel source in each, which notices its death;
+ * the purge of what a dead context left (the purge queue and the janitor
+ * idle); and the reports of unmanaged use (the second-context warning, what
+ * exited threads left behind)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -19,6 +21,8 @@ typedef struct
 } ExitCheck;
 
 /* Protected by the state lock */
+static GHashTable *context_records;   /* GMainContext* -> TetherContextRecord*, no refs */
+static guint32     next_record_id = 1;
 static GArray     *purge_queue;       /* TetherTakenResource */
 static GArray     *exit_checks;       /* ExitCheck: contexts of exited threads */
 static GMainContext *janitor_context; /* owned; NULL means the global default */
@@ -46,6 +50,115 @@ ensure_queues_locked (void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Context records                                                          */
+/* ------------------------------------------------------------------------ */
+
+TetherContextRecord *
+_tether_context_record_lookup_locked (GMainContext *context)
+{
+  if (context_records == NULL)
+    return NULL;
+
+  return g_hash_table_lookup (context_records, context);
+}
+
+/* Off the table (no-op if another record took @record's place: a new
+ * context at the same address may already have one of its own). */
+static void
+record_remove_locked (TetherContextRecord *record)
+{
+  if (g_hash_table_lookup (context_records, record->context) == record)
+    g_hash_table_remove (context_records, record->context);
+}
+
+/* Nothing left for tether to serve: no entries, no manager. A context
+ * that was given the unmanaged warning, or that a manager entered, keeps
+ * its record (and sentinel) for its whole life: the warning stays once per
+ * context, and a manager's next enter, or the next job's manager on a
+ * long-lived context, finds the sentinel in place (making and destroying
+ * one per enter was about half of what a manager's enter and release cost
+ * beyond their providers). The record goes with the context's death. */
+static gboolean
+record_is_idle_locked (TetherContextRecord *record)
+{
+  return record->n_entries == 0 && record->manager == NULL && !record->warned &&
+         !record->entered;
+}
+
+TetherManager *
+_tether_context_record_claim_locked (TetherContextRecord *record,
+                                     TetherManager       *manager)
+{
+  if (record->manager != NULL)
+    return record->manager;
+
+  record->manager = manager;
+  record->entered = TRUE;
+  return NULL;
+}
+
+gboolean
+_tether_context_record_unclaim_locked (TetherContextRecord *record,
+                                       TetherManager       *manager)
+{
+  if (record == NULL || record->manager != manager)
+    return FALSE;
+
+  record->manager = NULL;
+  return TRUE;
+}
+
+guint32
+_tether_context_record_id_for_tests (GMainContext *context)
+{
+  TetherContextRecord *record;
+  guint32 id;
+
+  TETHER_STATE_LOCK ();
+  record = _tether_context_record_lookup_locked (context);
+  id = record != NULL ? record->id : 0;
+  TETHER_STATE_UNLOCK ();
+
+  return id;
+}
+
+/**
+ * tether_dup_managed_contexts:
+ *
+ * Lists the contexts that have an active [class@Tether.Manager] (Pyot's
+ * `resource_managed_loops`). The list is a snapshot; managers may enter or
+ * leave right after it is taken. Callable from any thread.
+ *
+ * Returns: (transfer container) (element-type GLib.MainContext): a new array
+ *   holding a reference on each context; free it with g_ptr_array_unref()
+ */
+GPtrArray *
+tether_dup_managed_contexts (void)
+{
+  GPtrArray *contexts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_main_context_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  TETHER_STATE_LOCK ();
+  if (context_records != NULL)
+    {
+      g_hash_table_iter_init (&iter, context_records);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          TetherContextRecord *record = value;
+
+          /* An active manager holds a reference on its context, so taking
+           * another one here cannot race with the context's finalization. */
+          if (record->manager != NULL)
+            g_ptr_array_add (contexts, g_main_context_ref (record->context));
+        }
+    }
+  TETHER_STATE_UNLOCK ();
+
+  return contexts;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The sentinel                                                             */
 /* ------------------------------------------------------------------------ */
 
@@ -65,14 +178,25 @@ sentinel_never_dispatched (gpointer data)
 /* Attaching takes @context's lock under the state lock, which is safe:
  * GLib never calls the sentinel's notify with a context lock held. */
 TetherContextRecord *
-_tether_janitor_watch_locked (GMainContext *context)
+_tether_janitor_watch_locked (GMainContext *context,
+                              gboolean     *out_first)
 {
   TetherContextRecord *record = _tether_context_record_lookup_locked (context);
 
+  *out_first = record == NULL;
   if (record != NULL)
     return record;
 
-  record = _tether_context_record_insert_locked (context);
+  if (context_records == NULL)
+    context_records = g_hash_table_new (NULL, NULL);
+
+  record = g_new0 (TetherContextRecord, 1);
+  record->context = context;
+  record->id = next_record_id++;
+  if (G_UNLIKELY (next_record_id == 0))
+    next_record_id = 1;
+  g_hash_table_insert (context_records, context, record);
+
   record->sentinel = g_source_new (&sentinel_funcs, sizeof (GSource));
   g_source_set_static_name (record->sentinel, "[tether] context sentinel");
   g_source_set_priority (record->sentinel, G_PRIORITY_LOW);
@@ -87,10 +211,10 @@ _tether_janitor_watch_locked (GMainContext *context)
 GSource *
 _tether_janitor_unwatch_if_idle_locked (TetherContextRecord *record)
 {
-  if (record == NULL || !_tether_context_record_is_idle_locked (record))
+  if (record == NULL || !record_is_idle_locked (record))
     return NULL;
 
-  _tether_context_record_remove_locked (record);
+  record_remove_locked (record);
   record->detached = TRUE;
 
   return g_source_ref (record->sentinel);
@@ -173,15 +297,19 @@ on_context_finalized (gpointer data)
 {
   TetherContextRecord *record = data;
   gboolean attach_to = FALSE;
+  gboolean died = FALSE;
   guint n_queued = 0;
 
+  /* detached is read under the lock that guards its write: this notify may
+   * run on any thread, and only the lock orders it with the unwatch. */
+  TETHER_STATE_LOCK ();
   if (!record->detached)
     {
-      TETHER_STATE_LOCK ();
+      died = TRUE;
 
       /* Off the live tables at once: a new context at the same address
        * starts clean. */
-      _tether_context_record_remove_locked (record);
+      record_remove_locked (record);
 
       ensure_queues_locked ();
       n_queued = purge_queue->len;
@@ -190,10 +318,11 @@ on_context_finalized (gpointer data)
 
       if (purge_queue->len > 0)
         attach_to = janitor_schedule_locked ();
-
-      TETHER_STATE_UNLOCK ();
-      _tether_trace_context_died (record->context, n_queued);
     }
+  TETHER_STATE_UNLOCK ();
+
+  if (died)
+    _tether_trace_context_died (record->context, n_queued);
 
   /* The context is being freed: its reference on the sentinel goes after
    * the free, ours now, without touching the context. */
@@ -210,12 +339,14 @@ on_context_finalized (gpointer data)
 static void
 release_dead (GArray *dead)
 {
+  gint64 clock = _tether_trace_release_start ();
+
   for (guint i = 0; i < dead->len; i++)
     {
       TetherTakenResource *item = &g_array_index (dead, TetherTakenResource, i);
 
-      _tether_provider_release (&item->template->call, item->resource, NULL, FALSE);
-      g_assert (item->owns_ref);   /* the purge queue's items always do */
+      clock = _tether_provider_release (&item->template->call, item->resource, NULL, FALSE,
+                                        clock);
       g_object_unref (item->template);
     }
 }
@@ -410,8 +541,8 @@ tether_dup_janitor_context (void)
 /* Warnings                                                                 */
 /* ------------------------------------------------------------------------ */
 
-gboolean
-_tether_janitor_unmanaged_warning_enabled (void)
+static gboolean
+unmanaged_warning_enabled (void)
 {
   gint value = g_atomic_int_get (&unmanaged_warning);
 
@@ -425,6 +556,16 @@ _tether_janitor_unmanaged_warning_enabled (void)
     }
 
   return value != 0;
+}
+
+gboolean
+_tether_janitor_take_warning_locked (TetherContextRecord *record)
+{
+  if (record->manager != NULL || record->warned || !unmanaged_warning_enabled ())
+    return FALSE;
+
+  record->warned = TRUE;
+  return TRUE;
 }
 
 /**
@@ -471,10 +612,11 @@ _tether_janitor_warn_unmanaged (const char   *name,
  * Entries of contexts tether no longer serves are dropped on the way, so the
  * list stays as short as the set of the thread's live contexts. */
 void
-_tether_janitor_watch_thread_locked (GMainContext *context,
-                                     guint64       record_id)
+_tether_janitor_watch_thread_locked (TetherContextRecord *record)
 {
   GArray *watched = g_private_get (&thread_watch_key);
+  GMainContext *context = record->context;
+  guint64 record_id = record->id;
   ExitCheck check = { context, record_id };
   guint kept = 0;
 
@@ -487,9 +629,9 @@ _tether_janitor_watch_thread_locked (GMainContext *context,
   for (guint i = 0; i < watched->len; i++)
     {
       ExitCheck *other = &g_array_index (watched, ExitCheck, i);
-      TetherContextRecord *record = _tether_context_record_lookup_locked (other->context);
+      TetherContextRecord *live = _tether_context_record_lookup_locked (other->context);
 
-      if (record == NULL || record->id != other->record_id)
+      if (live == NULL || live->id != other->record_id)
         continue;   /* dead or detached: nothing left to check */
 
       if (other->context == context && other->record_id == record_id)
@@ -552,7 +694,7 @@ run_exit_checks (void)
         continue;
 
       held = g_ptr_array_new ();
-      _tether_entry_collect_held_locked (check->context, held);
+      _tether_entry_collect_held_locked (record, held);
       if (held->len == 0)
         continue;
 
@@ -562,17 +704,54 @@ run_exit_checks (void)
                                 ((TetherTemplate *) g_ptr_array_index (held, j))->call.name);
 
       g_ptr_array_add (messages,
-                       g_strdup_printf ("A thread exited while its thread-default context %p "
-                                        "still holds resources no manager will release: %s. "
-                                        "A resource that references its context (SoupSession, "
-                                        "GDBusConnection) keeps it alive, so they leak until "
+                       g_strdup_printf ("A thread exited leaving resources no manager will "
+                                        "release for context %p, which was its thread-default "
+                                        "context when it acquired them: %s. A resource that "
+                                        "references its context (SoupSession, GDBusConnection) "
+                                        "keeps it alive, so they leak until "
                                         "tether_template_release() or a TetherManager releases "
                                         "them on that context",
                                         check->context, names->str));
     }
   TETHER_STATE_UNLOCK ();
 
-  if (_tether_janitor_unmanaged_warning_enabled ())
+  if (unmanaged_warning_enabled ())
     for (guint i = 0; i < messages->len; i++)
       g_warning ("%s", (const char *) g_ptr_array_index (messages, i));
+}
+
+/* ------------------------------------------------------------------------ */
+/* fork()                                                                   */
+/* ------------------------------------------------------------------------ */
+
+void
+_tether_janitor_forget_all_locked (void)
+{
+  /* Every record's sentinel stays attached to its context (the child has
+   * the parent's contexts too), detached: when such a context dies in the
+   * child, its notify frees the record and does nothing else. The queued
+   * resources and the exit checks are the parent's. */
+  if (context_records != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, context_records);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          TetherContextRecord *record = value;
+
+          record->detached = TRUE;
+          record->held = NULL;
+          record->n_entries = 0;
+          record->manager = NULL;
+        }
+      g_hash_table_remove_all (context_records);
+    }
+
+  if (purge_queue != NULL)
+    g_array_set_size (purge_queue, 0);
+  if (exit_checks != NULL)
+    g_array_set_size (exit_checks, 0);
+  /* A pending janitor idle finds an empty queue. */
 }

@@ -1,8 +1,5 @@
 /* tether-lock-private.h: the state lock, its rules, and the atomics of the
- * core. Private to libtether, never installed; the lowest private header:
- * every other core file may include it.
- *
- * See docs/design.md for the layering of core/ and the protocols below.
+ * core. Private to libtether, never installed.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,7 +11,6 @@
 #endif
 
 #include "tether.h"
-#include "tether-trace-private.h"
 
 #if defined (__SANITIZE_THREAD__)
 # define TETHER_PTHREAD_LOCKS 1
@@ -33,7 +29,6 @@ G_BEGIN_DECLS
 /* GMutex and GCond are raw futexes on Linux, which ThreadSanitizer cannot
  * see; under TSan the same code uses pthread primitives so that TSan checks
  * tether's own synchronisation (docs/design.md, "GLib facts"). */
-/* clang-format would break TETHER_MUTEX_INIT over four lines. */
 /* clang-format off */
 #ifdef TETHER_PTHREAD_LOCKS
 typedef pthread_mutex_t TetherMutex;
@@ -43,7 +38,7 @@ typedef pthread_cond_t  TetherCond;
 # define tether_mutex_unlock(m)    pthread_mutex_unlock (m)
 # define tether_cond_init(c)       pthread_cond_init ((c), NULL)
 # define tether_cond_clear(c)      pthread_cond_destroy (c)
-# define tether_cond_wait(c, m)     pthread_cond_wait ((c), (m))
+# define tether_cond_wait(c, m)    pthread_cond_wait ((c), (m))
 # define tether_cond_broadcast(c)  pthread_cond_broadcast (c)
 #else
 typedef GMutex TetherMutex;
@@ -53,7 +48,7 @@ typedef GCond  TetherCond;
 # define tether_mutex_unlock(m)    g_mutex_unlock (m)
 # define tether_cond_init(c)       g_cond_init (c)
 # define tether_cond_clear(c)      g_cond_clear (c)
-# define tether_cond_wait(c, m)     g_cond_wait ((c), (m))
+# define tether_cond_wait(c, m)    g_cond_wait ((c), (m))
 # define tether_cond_broadcast(c)  g_cond_broadcast (c)
 #endif
 /* clang-format on */
@@ -62,70 +57,52 @@ typedef GCond  TetherCond;
  * Locking rules
  *
  * One process-wide mutex, the "state lock", guards all bookkeeping of the
- * slow paths: the template lists (tether-registry.c), every template's
- * entry table (tether-entry.c), the context records
- * (tether-context-record.c), the purge queue and the janitor's state
- * (tether-janitor.c), and the fields of flights and waiters marked so
- * (tether-flight.c). It is never held while
+ * slow paths: the template lists (tether-template.c), every template's
+ * entry table (tether-entry.c), the context records, the purge queue and
+ * the janitor's state (tether-janitor.c), and the fields of flights and
+ * waiters marked so (tether-flight.c). It is never held while
  *   - a provider function runs,
  *   - a user callback runs or a GTask returns,
  *   - a message is logged,
  *   - a GMainContext reference is dropped or a GSource destroyed (the
  *     sentinel's notify takes the lock, and may run inside either).
  * The hit path takes no lock at all: it reads a per-thread cache validated by
- * the template's generation counter (tether-thread-cache-private.h).
+ * the template's generation counter (tether-entry-private.h).
  *
- * Lock order: the loader's lock (only the names being loaded;
- * never held while init or any provider code runs), then the state lock, then a GMainContext's
- * own lock (g_source_attach() under the state lock). Never a context's lock
- * and then the state lock: GLib never calls a source's destroy notify with a
- * context lock held.
+ * Lock order: the loader's lock (only the names being loaded; never held
+ * while init or any provider code runs), then the state lock, then a
+ * GMainContext's own lock (g_source_attach() and g_main_context_acquire()
+ * under the state lock). Never a context's lock and then the state lock:
+ * GLib never calls a source's destroy notify or callback with a context
+ * lock held.
  *
  * "Finish after unlock": a *_locked function that must do something the
- * rules above forbid under the lock (destroy a source, attach the janitor's
- * idle, free an entry whose template may finalize) returns what is left to
- * do, and its caller finishes it once the lock is released.
+ * rules above forbid under the lock (destroy a source, free an entry whose
+ * template may finalize, log) returns what is left to do, and its caller
+ * finishes it once the lock is released.
  *
  * A *_locked function is called with the state lock held and returns with it
  * still held.
  */
 extern TetherMutex _tether_state_lock;
 
-/* The unlock sends the debug messages noticed under the lock, if any: one
- * thread-local test otherwise (tether-trace-private.h). */
-static inline void
-_tether_state_unlock (void)
-{
-  tether_mutex_unlock (&_tether_state_lock);
-  _tether_trace_flush_deferred ();
-}
-
 #define TETHER_STATE_LOCK()   tether_mutex_lock (&_tether_state_lock)
-#define TETHER_STATE_UNLOCK() _tether_state_unlock ()
+#define TETHER_STATE_UNLOCK() tether_mutex_unlock (&_tether_state_lock)
 
 /* Reference counts of flights and waiters. GLib's g_atomic_ref_count_*()
- * are functions inside libglib, whose atomics ThreadSanitizer cannot see, so
- * the free after the last unref looked like a race with the other holders'
- * last accesses; the g_atomic_int_*() macros expand to compiler atomics in
- * the calling file, which TSan instruments. Same semantics. */
+ * are functions inside libglib, whose atomics ThreadSanitizer cannot see;
+ * the g_atomic_int_*() macros expand to compiler atomics in the calling
+ * file, which TSan instruments. */
 #define ref_count_init(rc) g_atomic_int_set ((rc), 1)
 #define ref_count_inc(rc)  g_atomic_int_inc (rc)
 #define ref_count_dec(rc)  g_atomic_int_dec_and_test (rc)
 
-/* For an object no other thread can reach yet (it is published later, by
- * the state lock's unlock or another release): the same count, set
- * without a locked instruction. g_atomic_int_set() is a sequentially
- * consistent store, an xchg on x86-64. */
-#define ref_count_init_private(rc, n) __atomic_store_n ((rc), (n), __ATOMIC_RELAXED)
-#define ref_count_inc_private(rc) \
-  __atomic_store_n ((rc), __atomic_load_n ((rc), __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED)
-
 /* 64-bit loads and stores with explicit ordering, for the hit path's
- * generation counters and type cache; g_atomic_*() has no 64-bit integer
- * form. */
+ * generation counters; g_atomic_*() has no 64-bit integer form. */
 #define tether_atomic_load_acquire(p)     __atomic_load_n ((p), __ATOMIC_ACQUIRE)
 #define tether_atomic_store_release(p, v) __atomic_store_n ((p), (v), __ATOMIC_RELEASE)
 #define tether_atomic_load_relaxed(p)     __atomic_load_n ((p), __ATOMIC_RELAXED)
 #define tether_atomic_store_relaxed(p, v) __atomic_store_n ((p), (v), __ATOMIC_RELAXED)
+#define tether_atomic_add_relaxed(p, v)   ((void) __atomic_fetch_add ((p), (v), __ATOMIC_RELAXED))
 
 G_END_DECLS

@@ -67,20 +67,12 @@ _tether_provider_can_acquire (const TetherProviderCall *call)
 }
 
 /* Each of these runs provider code: never under the state lock. */
-/* @out_elapsed: how long the provider took, for the flight's
- * completion to count (_tether_trace_acquire_counted_locked()), or
- * TETHER_TRACE_UNTIMED, or TETHER_TRACE_NOT_RUN when unknown. */
+/* @out_elapsed: how long the provider took, in nanoseconds, for the
+ * flight's completion to count (_tether_trace_acquire_done_locked()), or
+ * TETHER_TRACE_UNTIMED. @inout_clock, if not NULL (a manager's enter):
+ * a clock read just taken, or 0, on the way in (taken as the start); the
+ * end of this acquire, or 0 when untimed, on the way out. */
 gpointer  _tether_provider_acquire        (TetherProviderCall  *call,
-                                           GMainContext        *context,
-                                           gint64              *out_elapsed,
-                                           GError             **error);
-/* The acquire of a prepared flight, counted by whoever claimed it (in a
- * hold of the state lock, tether-flight.c). With @inout_clock not NULL (a
- * manager's enter), *@inout_clock is the end of the provider acquire the
- * enter ran just before, or 0: taken as this one's start, so that the
- * enter reads the clock once per provider; it is set to this one's end,
- * or 0 when untimed. */
-gpointer  _tether_provider_acquire_claimed (TetherProviderCall  *call,
                                            GMainContext        *context,
                                            gint64              *inout_clock,
                                            gint64              *out_elapsed,
@@ -90,19 +82,28 @@ void      _tether_provider_acquire_async  (TetherProviderCall  *call,
                                            GCancellable        *cancellable,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);
+/* @out_elapsed as above, or TETHER_TRACE_NOT_RUN when @result is not the
+ * completion of _tether_provider_acquire_async(). */
 gpointer  _tether_provider_acquire_finish (TetherProviderCall  *call,
                                            GAsyncResult        *result,
                                            gint64              *out_elapsed,
                                            GError             **error);
+/* Checks what a provider's acquire gave back. Returns the resource, or NULL
+ * with @error set to what every waiter will see (a refused resource is
+ * released at once, uncounted). */
 gpointer  _tether_provider_check_result   (TetherProviderCall  *call,
                                            GMainContext        *context,
                                            gpointer             resource,
                                            GError              *provider_error,
                                            GError             **error);
-/* Graceful: the caller has entered @context (_tether_context_enter()). */
-void      _tether_provider_release        (TetherProviderCall  *call,
+/* The release of a resource tether held. A graceful one's caller has
+ * entered @context (_tether_context_enter()), once for all it releases.
+ * @start: _tether_trace_release_start(), or what the release before it in
+ * the same list returned; returns the next one's. */
+gint64    _tether_provider_release        (TetherProviderCall  *call,
                                            gpointer             resource,
                                            GMainContext        *context,
-                                           gboolean             graceful);
+                                           gboolean             graceful,
+                                           gint64               start);
 
 G_END_DECLS

@@ -150,8 +150,8 @@ _tether_provider_call_clear (TetherProviderCall *call)
   g_free (call->description);
 }
 
-/* What _tether_provider_check_result() accepts, for the counters, which
- * are kept where the provider returns. */
+/* What _tether_provider_check_result() accepts, for the trace, which
+ * shows the outcome where the provider returns. */
 static gboolean
 result_is_valid (TetherProviderCall *call,
                  gpointer            resource,
@@ -166,69 +166,30 @@ result_is_valid (TetherProviderCall *call,
   return type == G_TYPE_INVALID || G_TYPE_CHECK_INSTANCE_TYPE (resource, type);
 }
 
-/* The end of a provider acquire begun at @start (its synchronous return or
- * its finish): shows it when @showing, and returns its duration for the
- * completion to count. *@out_end, if not NULL: where the next acquire of
- * a manager's enter may start, 0 when this one was untimed or showed. */
-static inline gint64
-acquire_ended (TetherProviderCall *call,
-               GMainContext       *context,
-               gint64              start,
-               gboolean            showing,
-               gpointer            resource,
-               const GError       *error,
-               gint64             *out_end)
-{
-  gint64 elapsed = _tether_trace_acquire_duration (start, out_end);
-
-  if (G_UNLIKELY (showing) && elapsed >= 0)
-    {
-      _tether_trace_acquire_end_shown (call->name, context, elapsed,
-                                       result_is_valid (call, resource, error), error);
-      if (out_end != NULL)
-        *out_end = 0;
-    }
-
-  return elapsed;
-}
-
 gpointer
 _tether_provider_acquire (TetherProviderCall  *call,
                           GMainContext        *context,
+                          gint64              *inout_clock,
                           gint64              *out_elapsed,
                           GError             **error)
 {
   GError *local_error = NULL;
-  gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context);
-  gpointer resource = call->provider.acquire (context, call->data, &local_error);
-
-  *out_elapsed = acquire_ended (call, context, start, _tether_trace_showing (), resource,
-                                local_error, NULL);
-  if (local_error != NULL)
-    g_propagate_error (error, local_error);
-
-  return resource;
-}
-
-/* As above, but counted (where it was claimed) and, in a manager's enter,
- * started at the end of the acquire before: one clock read per provider.
- * Whether anything shows is asked once: a shown acquire reads its own
- * start, for exact marks and messages, and hands the next one no end. */
-gpointer
-_tether_provider_acquire_claimed (TetherProviderCall  *call,
-                                  GMainContext        *context,
-                                  gint64              *inout_clock,
-                                  gint64              *out_elapsed,
-                                  GError             **error)
-{
-  GError *local_error = NULL;
   gboolean showing = _tether_trace_showing ();
-  gint64 start = _tether_trace_acquire_start (call->name, context, showing,
+  gint64 start = _tether_trace_acquire_begin (&call->counters, call->name, context, showing,
                                               inout_clock != NULL ? *inout_clock : 0);
-  gpointer resource = call->provider.acquire (context, call->data, &local_error);
+  gpointer resource;
+  gint64 end;
 
-  *out_elapsed = acquire_ended (call, context, start, showing, resource, local_error,
-                                inout_clock);
+  /* An acquire this provider makes reads its own start. */
+  if (inout_clock != NULL)
+    *inout_clock = 0;
+  resource = call->provider.acquire (context, call->data, &local_error);
+
+  *out_elapsed = _tether_trace_acquire_end (call->name, context, start, showing,
+                                            showing && result_is_valid (call, resource, local_error),
+                                            local_error, &end);
+  if (inout_clock != NULL)
+    *inout_clock = end;
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 
@@ -244,6 +205,7 @@ typedef struct
   TetherProviderCall  *call;
   GMainContext        *context;   /* identity only */
   gint64               start;
+  gboolean             showing;
   GAsyncReadyCallback  callback;
   gpointer             user_data;
 } AsyncAcquire;
@@ -278,7 +240,9 @@ _tether_provider_acquire_async (TetherProviderCall  *call,
   acquire->context = context;
   acquire->callback = callback;
   acquire->user_data = user_data;
-  acquire->start = _tether_trace_acquire_begin (&call->counters, call->name, context);
+  acquire->showing = _tether_trace_showing ();
+  acquire->start = _tether_trace_acquire_begin (&call->counters, call->name, context,
+                                                acquire->showing, 0);
   call->provider.acquire_async (context, call->data, cancellable, acquire_async_done, acquire);
 }
 
@@ -291,11 +255,15 @@ _tether_provider_acquire_finish (TetherProviderCall  *call,
   AsyncAcquire *acquire = g_object_steal_qdata (G_OBJECT (result), async_acquire_quark ());
   GError *local_error = NULL;
   gpointer resource = call->provider.acquire_finish (result, &local_error);
+  gint64 end;
 
   *out_elapsed = TETHER_TRACE_NOT_RUN;
   if (acquire != NULL)
-    *out_elapsed = acquire_ended (call, acquire->context, acquire->start,
-                                  _tether_trace_showing (), resource, local_error, NULL);
+    *out_elapsed = _tether_trace_acquire_end (call->name, acquire->context, acquire->start,
+                                              acquire->showing,
+                                              acquire->showing &&
+                                                result_is_valid (call, resource, local_error),
+                                              local_error, &end);
   g_free (acquire);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
@@ -303,10 +271,9 @@ _tether_provider_acquire_finish (TetherProviderCall  *call,
   return resource;
 }
 
-static void provider_release (TetherProviderCall *call,
-                              gpointer            resource,
-                              GMainContext       *context,
-                              gboolean            graceful);
+static void provider_release_unheld (TetherProviderCall *call,
+                                     gpointer            resource,
+                                     GMainContext       *context);
 
 /* Checks what a provider's acquire gave back. Returns the resource, or NULL
  * with @error set to what every waiter will see. */
@@ -332,7 +299,7 @@ _tether_provider_check_result (TetherProviderCall  *call,
                    call->name,
                    G_TYPE_CHECK_INSTANCE (resource) ? G_OBJECT_TYPE_NAME (resource) : "non-instance",
                    context, g_type_name (type));
-      provider_release (call, resource, context, TRUE);
+      provider_release_unheld (call, resource, context);
       return NULL;
     }
 
@@ -357,44 +324,38 @@ _tether_provider_check_result (TetherProviderCall  *call,
                "(the resource was released; acquire must do one or the other): %s",
                call->name, context, provider_error->message);
   g_error_free (provider_error);
-  provider_release (call, resource, context, TRUE);
+  provider_release_unheld (call, resource, context);
 
   return NULL;
 }
 
+/* A resource the provider gave back with an error, or of the wrong type:
+ * never held, so released at once, gracefully, and not counted. */
 static void
-provider_release (TetherProviderCall *call,
-                  gpointer            resource,
-                  GMainContext       *context,
-                  gboolean            graceful)
+provider_release_unheld (TetherProviderCall *call,
+                         gpointer            resource,
+                         GMainContext       *context)
 {
   TetherContextSpan span;
 
   if (call->provider.release == NULL)
     return;
 
-  if (graceful)
-    _tether_context_enter (context, &span);
-  call->provider.release (resource, graceful ? context : NULL, graceful, call->data);
-  if (graceful)
-    _tether_context_leave (context, &span);
+  _tether_context_enter (context, &span);
+  call->provider.release (resource, context, TRUE, call->data);
+  _tether_context_leave (context, &span);
 }
 
-/* The release of a resource tether held. (One the provider gave back with
- * an error was never held: check_result() releases it uncounted.) The
- * caller of a graceful one has entered @context, once for all it releases
- * (tether-release.c), as a manager's enter does for its acquires: a
- * second span here cost a g_main_context_get_thread_default() per
- * resource. */
-void
+gint64
 _tether_provider_release (TetherProviderCall *call,
                           gpointer            resource,
                           GMainContext       *context,
-                          gboolean            graceful)
+                          gboolean            graceful,
+                          gint64              start)
 {
-  gint64 start = _tether_trace_release_begin ();
-
   if (call->provider.release != NULL)
     call->provider.release (resource, graceful ? context : NULL, graceful, call->data);
-  _tether_trace_release (&call->counters, call->name, graceful ? context : NULL, graceful, start);
+
+  return _tether_trace_release_end (&call->counters, call->name, graceful ? context : NULL,
+                                    graceful, start);
 }

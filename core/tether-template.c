@@ -1,13 +1,16 @@
 /* tether-template.c: the TetherTemplate GObject, one resource per
- * GMainContext: its construction, properties and registration (acquiring
- * and releasing are in tether-template-acquire.c)
+ * GMainContext: construction, registration, the public acquire, lookup,
+ * release and purge (from the lock-free hit path down to the flight), and
+ * its counters
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
 
-#include "tether-registry-private.h"
+#include "tether-context-private.h"
+#include "tether-flight-private.h"
+#include "tether-janitor-private.h"
 #include "tether-template-private.h"
 
 /**
@@ -107,6 +110,104 @@ static GParamSpec *properties[N_PROPS];
 static GPrivate constructing_validated;
 
 /* ------------------------------------------------------------------------ */
+/* The template lists                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Protected by the state lock; both made with the first template. */
+static GPtrArray *registered_templates;  /* owned references, registration order */
+static GPtrArray *all_templates;         /* every live template, no references */
+/* The registered eager templates, with references, shared by every enter
+ * until the lists change (a GPtrArray is reference-counted, and nobody
+ * changes a snapshot): an enter costs one reference, not one per
+ * template. NULL when stale. */
+static GPtrArray *eager_snapshot;
+
+/* The lists changed: returns the stale snapshot, for the caller to unref
+ * after unlocking (its last reference drops template references). */
+static GPtrArray *
+registry_changed_locked (void)
+{
+  return g_steal_pointer (&eager_snapshot);
+}
+
+static void
+registry_add_locked (TetherTemplate *self,
+                     gboolean        eager)
+{
+  if (registered_templates == NULL)
+    {
+      registered_templates = g_ptr_array_new ();
+      all_templates = g_ptr_array_new ();
+    }
+  g_ptr_array_add (all_templates, self);
+  g_ptr_array_add (registered_templates, g_object_ref (self));
+  self->registered = TRUE;
+  self->eager = eager != FALSE;
+}
+
+/* Names are unique among registered templates; an unregistered one's name
+ * is free again. */
+static TetherTemplate *
+registry_find_locked (const char *name)
+{
+  for (guint i = 0; registered_templates != NULL && i < registered_templates->len; i++)
+    {
+      TetherTemplate *other = g_ptr_array_index (registered_templates, i);
+
+      if (g_strcmp0 (other->call.name, name) == 0)
+        return other;
+    }
+  return NULL;
+}
+
+GPtrArray *
+_tether_template_dup_eager_locked (void)
+{
+  if (eager_snapshot == NULL)
+    {
+      eager_snapshot = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; registered_templates != NULL && i < registered_templates->len; i++)
+        {
+          TetherTemplate *template = g_ptr_array_index (registered_templates, i);
+
+          if (template->eager)
+            g_ptr_array_add (eager_snapshot, g_object_ref (template));
+        }
+    }
+
+  return g_ptr_array_ref (eager_snapshot);
+}
+
+void
+_tether_template_forget_all_locked (void)
+{
+  for (guint i = 0; all_templates != NULL && i < all_templates->len; i++)
+    _tether_entry_table_forget_locked (g_ptr_array_index (all_templates, i));
+}
+
+/**
+ * tether_dup_templates:
+ *
+ * Lists the registered templates in registration order (Pyot's
+ * `resource_templates`). The list is a snapshot. Callable from any thread.
+ *
+ * Returns: (transfer container) (element-type TetherTemplate): a new array
+ *   holding a reference on each template; free it with g_ptr_array_unref()
+ */
+GPtrArray *
+tether_dup_templates (void)
+{
+  GPtrArray *templates = g_ptr_array_new_with_free_func (g_object_unref);
+
+  TETHER_STATE_LOCK ();
+  for (guint i = 0; registered_templates != NULL && i < registered_templates->len; i++)
+    g_ptr_array_add (templates, g_object_ref (g_ptr_array_index (registered_templates, i)));
+  TETHER_STATE_UNLOCK ();
+
+  return templates;
+}
+
+/* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -116,7 +217,7 @@ tether_template_finalize (GObject *object)
   TetherTemplate *self = (TetherTemplate *)object;
 
   TETHER_STATE_LOCK ();
-  _tether_registry_forget_locked (self);
+  g_ptr_array_remove_fast (all_templates, self);
   TETHER_STATE_UNLOCK ();
 
   _tether_entry_table_clear (&self->table);
@@ -181,7 +282,7 @@ tether_template_constructed (GObject *object)
   G_OBJECT_CLASS (tether_template_parent_class)->constructed (object);
 
   /* Inert: no provider, never registered; every acquire fails with
-   * TETHER_ERROR_NO_ACQUIRE (see tether-flight.c). */
+   * TETHER_ERROR_NO_ACQUIRE (tether-flight.c). */
   if (g_private_get (&constructing_validated) == NULL)
     g_critical ("A TetherTemplate was made with g_object_new(): it has no provider and "
                 "will never acquire anything. Make templates with tether_template_new(), "
@@ -264,6 +365,7 @@ _tether_template_new_validated (const TetherProvider  *copy,
                                 gboolean               eager,
                                 GError               **error)
 {
+  g_autoptr(GPtrArray) stale = NULL;
   TetherTemplate *self;
   gboolean taken;
 
@@ -273,9 +375,12 @@ _tether_template_new_validated (const TetherProvider  *copy,
   _tether_provider_call_init (&self->call, copy, provider_data, provider_data_destroy);
 
   TETHER_STATE_LOCK ();
-  taken = _tether_registry_has_name_locked (self->call.name);
+  taken = registry_find_locked (self->call.name) != NULL;
   if (!taken)
-    _tether_registry_add_locked (self, eager);
+    {
+      registry_add_locked (self, eager);
+      stale = registry_changed_locked ();
+    }
   TETHER_STATE_UNLOCK ();
 
   if (taken)
@@ -424,9 +529,15 @@ tether_template_get_provider_data (TetherTemplate *self)
 gboolean
 tether_template_is_registered (TetherTemplate *self)
 {
+  gboolean registered;
+
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
 
-  return _tether_registry_is_registered (self);
+  TETHER_STATE_LOCK ();
+  registered = self->registered;
+  TETHER_STATE_UNLOCK ();
+
+  return registered;
 }
 
 /**
@@ -455,9 +566,20 @@ void
 tether_template_set_eager (TetherTemplate *self,
                            gboolean        eager)
 {
+  g_autoptr(GPtrArray) stale = NULL;
+  gboolean changed;
+
   g_return_if_fail (TETHER_IS_TEMPLATE (self));
 
-  if (_tether_registry_set_eager (self, eager))
+  eager = eager != FALSE;
+  TETHER_STATE_LOCK ();
+  changed = self->eager != (guint) eager;
+  self->eager = eager;
+  if (changed)
+    stale = registry_changed_locked ();
+  TETHER_STATE_UNLOCK ();
+
+  if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EAGER]);
 }
 
@@ -475,9 +597,15 @@ tether_template_set_eager (TetherTemplate *self,
 gboolean
 tether_template_get_eager (TetherTemplate *self)
 {
+  gboolean eager;
+
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
 
-  return _tether_registry_get_eager (self);
+  TETHER_STATE_LOCK ();
+  eager = self->eager;
+  TETHER_STATE_UNLOCK ();
+
+  return eager;
 }
 
 /**
@@ -496,23 +624,563 @@ tether_template_get_eager (TetherTemplate *self)
 gboolean
 tether_template_unregister (TetherTemplate *self)
 {
+  g_autoptr(GPtrArray) stale = NULL;
   gboolean was_registered;
-  gboolean handed_over = FALSE;
 
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
 
   TETHER_STATE_LOCK ();
-  was_registered = _tether_registry_unregister_locked (self);
-  /* Its entries held no reference while it was registered: they take
-   * theirs now, and a release under way may still need the list's. */
+  was_registered = self->registered;
   if (was_registered)
-    handed_over = _tether_entry_table_unregistered_locked (self);
+    {
+      self->registered = FALSE;
+      g_ptr_array_remove (registered_templates, self);
+      stale = registry_changed_locked ();
+    }
   TETHER_STATE_UNLOCK ();
 
-  /* The list's reference, dropped after the unlock: if it is the last one,
+  /* The references, dropped after the unlock: if one is the last,
    * finalize takes the state lock. */
-  if (was_registered && !handed_over)
+  g_clear_pointer (&stale, g_ptr_array_unref);
+  if (was_registered)
     g_object_unref (self);
 
   return was_registered;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Acquiring: the hit path here, the rest in tether-flight.c                */
+/* ------------------------------------------------------------------------ */
+
+/* The hit path checks the type inline: TetherTemplate is final, so a
+ * template's class is exactly its type. That spares a call through the PLT
+ * to tether_template_get_type() on every call (72.2 -> 67.1 instructions per
+ * hit, docs/performance.md). The type is learnt by the first call that
+ * takes the slow path (template_check_slow()); FALSE sends the caller
+ * there. */
+static GType template_type;   /* atomic; 0 until a valid call took the slow path */
+
+static inline gboolean
+template_check_fast (TetherTemplate *self)
+{
+  GType type = tether_atomic_load_relaxed (&template_type);
+
+  return G_LIKELY (type != 0 && self != NULL &&
+                   ((GTypeInstance *) self)->g_class != NULL &&
+                   ((GTypeInstance *) self)->g_class->g_type == type);
+}
+
+/* The full check, with its critical; it teaches the fast one the type. */
+static gboolean
+template_check_slow (TetherTemplate *self)
+{
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
+
+  tether_atomic_store_relaxed (&template_type, TETHER_TYPE_TEMPLATE);
+  return TRUE;
+}
+
+/**
+ * tether_template_acquire:
+ * @self: a #TetherTemplate
+ * @context: (nullable): the context to acquire for, or %NULL for the calling
+ *   thread's thread-default context (as g_main_context_ref_thread_default()
+ *   resolves it)
+ * @error: return location for a #GError
+ *
+ * Gets the resource @self holds for @context, acquiring it from the provider
+ * the first time.
+ *
+ * When the resource is held, this reads a per-thread cache and takes no
+ * lock. Otherwise, if no acquire for @context is under way, the provider's
+ * `acquire` runs on this thread (with @context pushed as thread-default when
+ * this thread can own it); if one is under way, this call waits for it and
+ * shares its outcome. A failure is returned to every waiting caller and
+ * nothing is cached.
+ *
+ * This call never waits for a context it cannot own. When the result can
+ * only arrive by iterating @context — the provider only has `acquire_async`,
+ * or an asynchronous caller's acquire is under way — and this thread can own
+ * @context (it is the thread-default context, or no thread owns it), it
+ * iterates @context until the result is in, which dispatches other sources
+ * of @context in the meantime; when another thread owns @context, it fails
+ * with %TETHER_ERROR_WOULD_BLOCK, whether it would start the acquire or join
+ * one under way.
+ *
+ * A provider calling this for the very resource it is acquiring, from its
+ * `acquire`, `acquire_async` or `acquire_finish`, gets
+ * %TETHER_ERROR_RECURSIVE; acquiring other templates from inside a provider
+ * is fine. A template made with a bare g_object_new() fails with
+ * %TETHER_ERROR_NO_ACQUIRE.
+ *
+ * @context must stay alive for the duration of the call. Callable from any
+ * thread. The first acquire for a second distinct context without an active
+ * manager logs a warning (see [func@Tether.set_unmanaged_warning_enabled]).
+ *
+ * Returns: (transfer none) (nullable): the resource, borrowed: valid until it
+ *   is released for @context, on the thread running the scope of @context
+ *   (see [method@Tether.Template.lookup]); %NULL with @error set on failure
+ */
+/* Everything but a hit: the checks with their criticals, then the flight.
+ * Out of line, like the NULL form's resolution, so that the explicit hit
+ * makes no call and saves no register (55.1 -> 46.1 instructions per hit,
+ * bench/callgrind-hit-path.sh; docs/performance.md). */
+static G_NO_INLINE gpointer
+template_acquire_slow (TetherTemplate  *self,
+                       GMainContext    *context,
+                       GError         **error)
+{
+  if (!template_check_slow (self))
+    return NULL;
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _tether_flight_acquire (self, _tether_context_resolve (context), error);
+}
+
+/* The hit: the inline type check, the error check, the cache probe. */
+static inline gpointer
+template_acquire_hit (TetherTemplate  *self,
+                      GMainContext    *context,
+                      GError         **error)
+{
+  if (G_LIKELY (template_check_fast (self) && (error == NULL || *error == NULL)))
+    return _tether_thread_cache_lookup (self, context,
+                                        _tether_entry_table_generation (&self->table));
+
+  return NULL;
+}
+
+/* The NULL form, out of line so that the explicit form's hit makes no
+ * call and saves no register: one g_main_context_get_thread_default(),
+ * then the same hit. */
+static G_NO_INLINE gpointer
+template_acquire_default (TetherTemplate  *self,
+                          GError         **error)
+{
+  gpointer resource = template_acquire_hit (self, _tether_context_resolve (NULL), error);
+
+  if (G_LIKELY (resource != NULL))
+    return resource;
+
+  return template_acquire_slow (self, NULL, error);
+}
+
+gpointer
+tether_template_acquire (TetherTemplate  *self,
+                         GMainContext    *context,
+                         GError         **error)
+{
+  gpointer resource;
+
+  if (context == NULL)
+    return template_acquire_default (self, error);
+
+  resource = template_acquire_hit (self, context, error);
+  if (G_LIKELY (resource != NULL))
+    return resource;
+
+  return template_acquire_slow (self, context, error);
+}
+
+/**
+ * tether_template_acquire_async:
+ * @self: a #TetherTemplate
+ * @context: (nullable): the context to acquire for, or %NULL for the calling
+ *   thread's thread-default context
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the resource is ready
+ * @user_data: (closure): data for @callback
+ *
+ * Gets the resource @self holds for @context, acquiring it asynchronously
+ * the first time. Racing callers, synchronous or not, share one provider
+ * acquire.
+ *
+ * When this call starts the acquire, the provider's `acquire_async` (or,
+ * lacking it, its `acquire`) runs at once with @context pushed as
+ * thread-default when this thread can own @context, and otherwise from an
+ * idle source attached to @context, so it runs in the thread iterating
+ * @context; its completion is dispatched in @context.
+ *
+ * @callback is invoked in the thread-default main context of the thread that
+ * called this function. Cancelling @cancellable fails this call with
+ * %G_IO_ERROR_CANCELLED and no other caller. When every caller waiting for
+ * the acquire has left, the provider's `acquire_async` is cancelled, or, if
+ * its start is still waiting in @context, the start is dropped; a
+ * synchronous `acquire` always runs to its end and its resource stays held.
+ * A reference on @context is held until the acquire completes or is
+ * dropped.
+ *
+ * Callable from any thread.
+ */
+void
+tether_template_acquire_async (TetherTemplate      *self,
+                               GMainContext        *context,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GTask *task;
+  gpointer resource;
+
+  g_return_if_fail (TETHER_IS_TEMPLATE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  context = _tether_context_resolve (context);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tether_template_acquire_async);
+  g_task_set_name (task, "[tether] tether_template_acquire_async");
+
+  resource = _tether_thread_cache_lookup (self, context,
+                                          _tether_entry_table_generation (&self->table));
+  if (resource != NULL)
+    {
+      g_task_return_pointer (task, resource, NULL);
+      g_object_unref (task);
+      return;
+    }
+
+  _tether_flight_acquire_async (self, context, cancellable, FALSE, task);
+}
+
+/**
+ * tether_template_acquire_finish:
+ * @self: a #TetherTemplate
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Tether.Template.acquire_async].
+ *
+ * Returns: (transfer none) (nullable): the resource, valid until it is
+ *   released for its context; %NULL with @error set on failure
+ */
+gpointer
+tether_template_acquire_finish (TetherTemplate  *self,
+                                GAsyncResult    *result,
+                                GError         **error)
+{
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tether_template_acquire_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tether_template_lookup:
+ * @self: a #TetherTemplate
+ * @context: (nullable): the context, or %NULL for the calling thread's
+ *   thread-default context
+ *
+ * Gets the resource @self holds for @context without ever acquiring one.
+ * Takes no lock when the resource is in this thread's cache. Callable from
+ * any thread.
+ *
+ * The pointer is borrowed: dereference it only on the thread running the
+ * scope of @context (the one that owns and iterates it), until the resource
+ * is released for @context. Another thread (a UI thread showing what worker
+ * contexts hold) may only compare or print it, never dereference it: the
+ * worker's scope can end, and the resource be freed, at any moment. For a
+ * reference that is safe on any thread, make the template with
+ * [ctor@Tether.Template.new_for_object] and use
+ * [method@Tether.Template.dup_object].
+ *
+ * Returns: (transfer none) (nullable): the held resource, or %NULL if none is
+ *   held (or one is still being acquired)
+ */
+gpointer
+tether_template_lookup (TetherTemplate *self,
+                        GMainContext   *context)
+{
+  gpointer resource;
+
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
+
+  context = _tether_context_resolve (context);
+
+  resource = _tether_thread_cache_lookup (self, context,
+                                          _tether_entry_table_generation (&self->table));
+  if (resource != NULL)
+    return resource;
+
+  return _tether_template_lookup_ref (self, context, NULL);
+}
+
+/* Looks up the held resource of (@self, @context) under the state lock and,
+ * if @ref_func is not NULL, applies it there, before a concurrent release
+ * could take the resource off the table and free it. @context is resolved. */
+gpointer
+_tether_template_lookup_ref (TetherTemplate *self,
+                             GMainContext   *context,
+                             gpointer      (*ref_func) (gpointer))
+{
+  gpointer resource;
+
+  TETHER_STATE_LOCK ();
+  resource = _tether_entry_get_held_locked (self, context);
+  if (resource != NULL && ref_func != NULL)
+    resource = ref_func (resource);
+  TETHER_STATE_UNLOCK ();
+
+  return resource;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Releasing                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Releases what @taken holds, in its order, then finishes the unwatch,
+ * then drops the entries' references. */
+static guint
+release_taken (TetherTakenList *taken,
+               GMainContext    *context,
+               GSource         *detach)
+{
+  TetherContextSpan span;
+  guint n = taken->n;
+  gint64 clock;
+
+  /* Entered once for all of them, as a manager's enter does: each
+   * provider call then finds its context already pushed. */
+  _tether_context_enter (context, &span);
+  clock = _tether_trace_release_start ();
+  for (guint i = 0; i < n; i++)
+    clock = _tether_provider_release (&taken->items[i].template->call,
+                                      taken->items[i].resource, context, TRUE, clock);
+  _tether_context_leave (context, &span);
+
+  _tether_janitor_finish_unwatch (detach);
+
+  /* The entries' references, dropped last: a template may finalize here. */
+  _tether_taken_list_clear (taken);
+
+  return n;
+}
+
+static gboolean
+template_release_one (TetherTemplate  *self,
+                      GMainContext    *context,
+                      GError         **error)
+{
+  TetherContextRecord *record;
+  TetherTakenList taken;
+  TetherEntry *entry;
+  GSource *detach;
+
+  TETHER_STATE_LOCK ();
+  entry = _tether_entry_lookup_locked (self, context);
+  if (entry == NULL || entry->flight != NULL)
+    {
+      TETHER_STATE_UNLOCK ();
+      if (entry != NULL)
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_ACQUIRED,
+                     "Template '%s' holds nothing yet for context %p: it is still being acquired",
+                     self->call.name, context);
+      else
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_ACQUIRED,
+                     "Template '%s' holds nothing for context %p",
+                     self->call.name, context);
+      return FALSE;
+    }
+
+  record = _tether_context_record_lookup_locked (context);
+  _tether_taken_list_init (&taken);
+  _tether_entry_take_one_locked (record, entry, &taken);
+  detach = _tether_janitor_unwatch_if_idle_locked (record);
+  TETHER_STATE_UNLOCK ();
+
+  release_taken (&taken, context, detach);
+
+  return TRUE;
+}
+
+guint
+_tether_template_release_context (GMainContext  *context,
+                                  GPtrArray     *only,
+                                  TetherManager *manager)
+{
+  TetherContextRecord *record;
+  TetherTakenList taken;
+  gboolean left = FALSE;
+  GSource *detach;
+
+  /* One hold takes everything off the tables, LIFO by construction (the
+   * record's list); providers run after it. */
+  _tether_taken_list_init (&taken);
+  TETHER_STATE_LOCK ();
+  record = _tether_context_record_lookup_locked (context);
+  _tether_entry_take_held_locked (record, only, &taken);
+  if (manager != NULL)
+    left = _tether_context_record_unclaim_locked (record, manager);
+  detach = _tether_janitor_unwatch_if_idle_locked (record);
+  TETHER_STATE_UNLOCK ();
+
+  if (left)
+    _tether_trace_context_event ("manager-leave", context, manager);
+
+  return release_taken (&taken, context, detach);
+}
+
+/**
+ * tether_template_release:
+ * @self: a #TetherTemplate
+ * @context: (nullable): the context, or %NULL for the calling thread's
+ *   thread-default context
+ * @error: return location for a #GError
+ *
+ * Releases, gracefully, the resource @self holds for @context: it is taken
+ * off the tables, then the provider's `release` runs on this thread with
+ * `graceful == TRUE` and @context (pushed as thread-default when this thread
+ * can own it). The next acquire for @context acquires anew.
+ *
+ * @context must be alive for the duration of the call. Callable from any
+ * thread; see the thread rules of [class@Tether.Template] about resources
+ * still in use elsewhere.
+ *
+ * Returns: %TRUE if a resource was released; %FALSE with
+ *   %TETHER_ERROR_NOT_ACQUIRED if nothing is held for @context (Pyot's
+ *   `ValueError`)
+ */
+gboolean
+tether_template_release (TetherTemplate  *self,
+                         GMainContext    *context,
+                         GError         **error)
+{
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return template_release_one (self, _tether_context_resolve (context), error);
+}
+
+/**
+ * tether_template_purge:
+ * @self: a #TetherTemplate
+ *
+ * Releases at once, ungracefully, the resources @self held for contexts that
+ * no longer exist and that the janitor has not released yet (Pyot's
+ * `ResourceTemplate.purge()`). The provider's `release` runs on this thread
+ * with `graceful == FALSE` and `context == NULL`. Callable from any thread.
+ *
+ * Returns: the number of resources released
+ */
+guint
+tether_template_purge (TetherTemplate *self)
+{
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), 0);
+
+  return _tether_janitor_purge (self);
+}
+
+/**
+ * tether_template_get_n_held:
+ * @self: a #TetherTemplate
+ *
+ * Counts the contexts @self holds a resource for (acquired and not yet
+ * released or taken off by a context's death). A snapshot; callable from
+ * any thread.
+ *
+ * Returns: the number of held resources
+ */
+guint
+tether_template_get_n_held (TetherTemplate *self)
+{
+  guint n;
+
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), 0);
+
+  TETHER_STATE_LOCK ();
+  n = _tether_entry_count_held_locked (self);
+  TETHER_STATE_UNLOCK ();
+
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Counters                                                                 */
+/* ------------------------------------------------------------------------ */
+
+G_DEFINE_BOXED_TYPE (TetherTemplateStats, tether_template_stats,
+                     tether_template_stats_copy, tether_template_stats_free)
+
+/**
+ * tether_template_stats_copy:
+ * @stats: a #TetherTemplateStats
+ *
+ * Copies @stats. Callable from any thread.
+ *
+ * Returns: (transfer full): a copy of @stats
+ *
+ * Since: 0.2
+ */
+TetherTemplateStats *
+tether_template_stats_copy (const TetherTemplateStats *stats)
+{
+  g_return_val_if_fail (stats != NULL, NULL);
+
+  return g_memdup2 (stats, sizeof *stats);
+}
+
+/**
+ * tether_template_stats_free:
+ * @stats: (nullable): a #TetherTemplateStats
+ *
+ * Frees @stats. Callable from any thread.
+ *
+ * Since: 0.2
+ */
+void
+tether_template_stats_free (TetherTemplateStats *stats)
+{
+  g_free (stats);
+}
+
+/**
+ * tether_template_get_stats:
+ * @self: a #TetherTemplate
+ *
+ * Reads what @self has done since it was created: how many times its
+ * provider acquired and failed, how many callers joined an acquire under
+ * way, how many resources were released gracefully, ungracefully or
+ * purged, how many are held now, and how long the provider's acquires
+ * took. See [struct@Tether.TemplateStats] and docs/debugging.md.
+ *
+ * The counters are kept in the slow paths only: an acquire served from the
+ * per-thread cache is not counted and costs nothing more. Reading them takes
+ * the state lock once, for @n_held. Callable from any thread, and from a
+ * provider function.
+ *
+ * Returns: (transfer full): a new snapshot; free it with
+ *   tether_template_stats_free()
+ *
+ * Since: 0.2
+ */
+TetherTemplateStats *
+tether_template_get_stats (TetherTemplate *self)
+{
+  TetherTemplateStats *stats;
+  TetherTraceCounters c;
+
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), NULL);
+
+  stats = g_new0 (TetherTemplateStats, 1);
+
+  /* acquires_done is read first, with acquire (it is written last, with
+   * release): every acquire it counts has its time and outcome counted. */
+  _tether_trace_counters_read (&self->call.counters, &c);
+  stats->acquires = c.acquires;
+  stats->acquires_done = c.acquires_done;
+  stats->failures = c.failures;
+  stats->joins = c.joins;
+  stats->graceful_releases = c.graceful_releases;
+  stats->ungraceful_releases = c.ungraceful_releases;
+  stats->purged = c.purged;
+  stats->acquire_time_count = c.acquires_timed;
+  stats->acquire_time_total_ns = c.acquire_ns_total;
+  stats->acquire_time_max_ns = c.acquire_ns_max;
+
+  TETHER_STATE_LOCK ();
+  stats->n_held = _tether_entry_count_held_locked (self);
+  TETHER_STATE_UNLOCK ();
+
+  return stats;
 }

@@ -9,11 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-# include <sys/prctl.h>
-#endif
 
 #ifdef HAVE_SYSPROF
 # include <sysprof-capture.h>
@@ -25,10 +21,13 @@
 /* Whether to log                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Atomic: -1 until G_MESSAGES_DEBUG is read, then whether it names us. It
- * is read once, not on every event as g_log_writer_default_would_drop()
- * does: a getenv() per slow-path event would cost more than the event. */
+/* See tether-trace-private.h. G_MESSAGES_DEBUG is read once, not on every
+ * event as g_log_writer_default_would_drop() does: a getenv() per
+ * slow-path event would cost more than the event. */
 gint _tether_trace_debug_from_env = -1;
+gint _tether_trace_marks_wanted = -1;
+gint _tether_trace_timing = -1;
+gint _tether_trace_slow_release_ms = -1;
 
 static gboolean
 env_names_tether (void)
@@ -47,26 +46,38 @@ env_names_tether (void)
   return FALSE;
 }
 
-/* Inline for this file's events, which ask on every provider call; the
- * environment is read by the first call. */
+static gboolean marks_are_wanted (void);
+
+void
+_tether_trace_decide (void)
+{
+  static gsize decided = 0;
+
+  if (g_once_init_enter (&decided))
+    {
+      const char *timing = g_getenv ("TETHER_ACQUIRE_TIMING");
+      const char *slow = g_getenv ("TETHER_SLOW_RELEASE_MS");
+      guint64 slow_ms = 1000;
+
+      g_atomic_int_set (&_tether_trace_debug_from_env, env_names_tether ());
+      g_atomic_int_set (&_tether_trace_marks_wanted, marks_are_wanted ());
+      g_atomic_int_set (&_tether_trace_timing, !(timing != NULL && g_str_equal (timing, "0")));
+      if (slow != NULL && !g_ascii_string_to_unsigned (slow, 10, 0, G_MAXINT, &slow_ms, NULL))
+        {
+          g_warning ("TETHER_SLOW_RELEASE_MS='%s' is not a number of milliseconds; "
+                     "using 1000", slow);
+          slow_ms = 1000;
+        }
+      /* Last: the others are decided once this one is. */
+      g_atomic_int_set (&_tether_trace_slow_release_ms, (gint) slow_ms);
+      g_once_init_leave (&decided, 1);
+    }
+}
+
 static inline gboolean
 trace_enabled (void)
 {
-  gint value = g_atomic_int_get (&_tether_trace_debug_from_env);
-
-  if (G_UNLIKELY (value < 0))
-    {
-      value = env_names_tether ();
-      g_atomic_int_set (&_tether_trace_debug_from_env, value);
-    }
-
-  return value || g_log_get_debug_enabled ();
-}
-
-gboolean
-_tether_trace_enabled (void)
-{
-  return trace_enabled ();
+  return _tether_trace_enabled ();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -135,87 +146,6 @@ trace_log (const TraceMessage *m)
   g_log_structured_array (G_LOG_LEVEL_DEBUG, fields, n);
 }
 
-/* Messages noticed under the state lock, sent by the unlock of the same
- * thread. A short fixed buffer: one lock hold notices one or two events,
- * and nothing is allocated under the lock. */
-#define N_DEFERRED 8
-
-typedef struct
-{
-  const char   *event;        /* static string */
-  char          name[129];    /* a copy: the template may go once unlocked */
-  gconstpointer context;
-  gconstpointer manager;
-} DeferredEvent;
-
-__thread guint _tether_trace_n_deferred __attribute__((tls_model ("initial-exec")));
-static __thread DeferredEvent deferred[N_DEFERRED];
-static __thread guint n_deferred_dropped;
-
-static void
-defer_locked (const char    *event,
-              const char    *name,
-              gconstpointer  context,
-              gconstpointer  manager)
-{
-  DeferredEvent *d;
-
-  if (_tether_trace_n_deferred == N_DEFERRED)
-    {
-      n_deferred_dropped++;
-      return;
-    }
-
-  d = &deferred[_tether_trace_n_deferred++];
-  d->event = event;
-  g_strlcpy (d->name, name != NULL ? name : "", sizeof d->name);
-  d->context = context;
-  d->manager = manager;
-}
-
-void
-_tether_trace_flush_deferred_slow (void)
-{
-  DeferredEvent pending[N_DEFERRED];
-  guint n = _tether_trace_n_deferred;
-  guint dropped = n_deferred_dropped;
-
-  /* Copied out first: a writer that calls tether defers anew. */
-  memcpy (pending, deferred, n * sizeof *pending);
-  _tether_trace_n_deferred = 0;
-  n_deferred_dropped = 0;
-
-  for (guint i = 0; i < n; i++)
-    {
-      DeferredEvent *d = &pending[i];
-      g_autofree char *message = NULL;
-      TraceMessage m = { d->event, d->name[0] ? d->name : NULL, d->context, -1, NULL, -1, NULL };
-
-      if (g_str_equal (d->event, "flight-joined"))
-        message = g_strdup_printf ("%s: joined the acquire under way for context %p",
-                                   d->name, d->context);
-      else if (g_str_equal (d->event, "context-first-served"))
-        message = g_strdup_printf ("context %p: first served, watching it", d->context);
-      else if (g_str_equal (d->event, "manager-enter"))
-        message = g_strdup_printf ("context %p: manager %p entered", d->context, d->manager);
-      else if (g_str_equal (d->event, "manager-leave"))
-        message = g_strdup_printf ("context %p: manager %p left", d->context, d->manager);
-      else
-        message = g_strdup_printf ("context %p: %s", d->context, d->event);
-
-      m.message = message;
-      trace_log (&m);
-    }
-
-  if (dropped > 0)
-    {
-      g_autofree char *message = g_strdup_printf ("%u debug messages dropped", dropped);
-      TraceMessage m = { "dropped", NULL, NULL, -1, NULL, dropped, message };
-
-      trace_log (&m);
-    }
-}
-
 /* ------------------------------------------------------------------------ */
 /* Sysprof                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -264,30 +194,16 @@ capture_get (void)
 
 #endif
 
-/* Atomic: -1 until decided, then whether anyone records marks. Sysprof
- * gives a program it records the collector's socket in SYSPROF_CONTROL_FD,
- * which the collector reads once too; without either variable a mark
- * costs one load instead of a collector lookup per call. Without Sysprof
- * support, nobody ever does. */
-#ifdef HAVE_SYSPROF
-gint _tether_trace_marks_wanted = -1;
-#else
-gint _tether_trace_marks_wanted = 0;
-#endif
-
-/* Whether marks are recorded at all. */
+/* Whether anyone records marks: decided once. Sysprof gives a program it
+ * records the collector's socket in SYSPROF_CONTROL_FD, which the
+ * collector reads once too; without either variable a mark costs one load
+ * instead of a collector lookup per call. Without Sysprof support, nobody
+ * ever does. */
 static gboolean
 marks_are_wanted (void)
 {
 #ifdef HAVE_SYSPROF
-  gint wanted = g_atomic_int_get (&_tether_trace_marks_wanted);
-
-  if (G_UNLIKELY (wanted < 0))
-    {
-      wanted = g_getenv ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
-      g_atomic_int_set (&_tether_trace_marks_wanted, wanted);
-    }
-  return wanted;
+  return g_getenv ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
 #else
   return FALSE;
 #endif
@@ -303,7 +219,7 @@ trace_mark (gint64      start,
             const char *message)
 {
 #ifdef HAVE_SYSPROF
-  if (!marks_are_wanted ())
+  if (!g_atomic_int_get (&_tether_trace_marks_wanted))
     return;
 
   sysprof_collector_mark (start, duration, group, name, message);
@@ -319,181 +235,73 @@ trace_mark (gint64      start,
 #endif
 }
 
+
 /* ------------------------------------------------------------------------ */
 /* Counters                                                                 */
 /* ------------------------------------------------------------------------ */
+
+/* A counter written only under the state lock: the holder is its one
+ * writer, so a plain add, stored atomically for the readers, is enough. */
+#define count_add_locked(p, v) \
+  __atomic_store_n ((p), __atomic_load_n ((p), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
 
 void
 _tether_trace_counters_read (const TetherTraceCounters *c,
                              TetherTraceCounters       *out)
 {
-  /* First, pairing with the release in _tether_trace_acquire_end(). */
+  /* First, pairing with the release in _tether_trace_acquire_done_locked():
+   * every acquire it counts has its time and outcome counted. */
   out->acquires_done = __atomic_load_n (&c->acquires_done, __ATOMIC_ACQUIRE);
-  out->acquires_claimed = __atomic_load_n (&c->acquires_claimed, __ATOMIC_RELAXED);
-  out->acquires = __atomic_load_n (&c->acquires, __ATOMIC_RELAXED) + out->acquires_claimed;
+  out->acquires = __atomic_load_n (&c->acquires, __ATOMIC_RELAXED);
   out->failures = __atomic_load_n (&c->failures, __ATOMIC_RELAXED);
   out->joins = __atomic_load_n (&c->joins, __ATOMIC_RELAXED);
   out->graceful_releases = __atomic_load_n (&c->graceful_releases, __ATOMIC_RELAXED);
   out->ungraceful_releases = __atomic_load_n (&c->ungraceful_releases, __ATOMIC_RELAXED);
   out->purged = __atomic_load_n (&c->purged, __ATOMIC_RELAXED);
-  out->acquire_ticks_total = __atomic_load_n (&c->acquire_ticks_total, __ATOMIC_RELAXED);
-  out->acquire_ticks_max = __atomic_load_n (&c->acquire_ticks_max, __ATOMIC_RELAXED);
+  out->acquire_ns_total = __atomic_load_n (&c->acquire_ns_total, __ATOMIC_RELAXED);
+  out->acquire_ns_max = __atomic_load_n (&c->acquire_ns_max, __ATOMIC_RELAXED);
   out->acquires_timed = __atomic_load_n (&c->acquires_timed, __ATOMIC_RELAXED);
 }
 
-/* ------------------------------------------------------------------------ */
-/* The acquire clock                                                        */
-/* ------------------------------------------------------------------------ */
-
-gint _tether_trace_clock = -1;
-
-/* Where the time-stamp counter's rate is measured from: a tick count and
- * the CLOCK_MONOTONIC time it was read at, first read before
- * _tether_trace_clock says TETHER_TRACE_CLOCK_TSC; and the last rate
- * measured, 0 before the first. Under tsc_lock after that. */
-static GMutex tsc_lock;
-static gint64 tsc_base_ticks;
-static gint64 tsc_base_ns;
-static double tsc_rate;
-
-/* A tick count and the time it was read at, read between two clock reads
- * that are close: a reading interrupted in between (preempted, migrated)
- * is taken again. */
-static void
-tsc_read_pair (gint64 *out_ticks,
-               gint64 *out_ns)
+void
+_tether_trace_acquire_done_locked (TetherTraceCounters *counters,
+                                   gint64               elapsed,
+                                   gboolean             succeeded)
 {
-  gint64 best = G_MAXINT64;
+  if (elapsed == TETHER_TRACE_NOT_RUN)
+    return;
 
-  for (guint i = 0; i < 5; i++)
+  if (elapsed >= 0)
     {
-      gint64 before = _tether_trace_now ();
-      gint64 ticks = _tether_trace_read_tsc ();
-      gint64 after = _tether_trace_now ();
-
-      if (after - before < best)
-        {
-          best = after - before;
-          *out_ticks = ticks;
-          *out_ns = before + (after - before) / 2;
-        }
-      if (best < 1000)
-        break;
+      count_add_locked (&counters->acquire_ns_total, (guint64) elapsed);
+      if ((guint64) elapsed > __atomic_load_n (&counters->acquire_ns_max, __ATOMIC_RELAXED))
+        __atomic_store_n (&counters->acquire_ns_max, (guint64) elapsed, __ATOMIC_RELAXED);
+      count_add_locked (&counters->acquires_timed, 1);
     }
-}
-
-/* Whether this process may use the time-stamp counter as its acquire
- * clock: the kernel keeps time with it, so it runs at a constant rate and
- * agrees between CPUs; and reading it does not trap (PR_SET_TSC). */
-static gboolean
-tsc_usable (void)
-{
-#if defined (__linux__) && (defined (__x86_64__) || defined (__i386__))
-  g_autofree char *source = NULL;
-  int state = 0;
-
-  if (!g_file_get_contents ("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-                            &source, NULL, NULL))
-    return FALSE;
-  if (!g_str_equal (g_strstrip (source), "tsc"))
-    return FALSE;
-
-  return prctl (PR_GET_TSC, &state, 0, 0, 0) == 0 && state == PR_TSC_ENABLE;
-#else
-  return FALSE;
-#endif
-}
-
-TetherTraceClock
-_tether_trace_clock_slow (void)
-{
-  static gsize decided = 0;
-
-  if (g_once_init_enter (&decided))
-    {
-      const char *env = g_getenv ("TETHER_ACQUIRE_TIMING");
-      TetherTraceClock clock = TETHER_TRACE_CLOCK_MONOTONIC;
-
-      if (g_strcmp0 (env, "monotonic") != 0 && tsc_usable ())
-        {
-          /* Before the clock says so: a conversion finds the base. */
-          tsc_read_pair (&tsc_base_ticks, &tsc_base_ns);
-          clock = TETHER_TRACE_CLOCK_TSC;
-        }
-      g_atomic_int_set (&_tether_trace_clock, clock);
-      g_once_init_leave (&decided, 1);
-    }
-
-  return g_atomic_int_get (&_tether_trace_clock);
-}
-
-double
-_tether_trace_ns_per_tick (void)
-{
-  const gint64 min_span_ns = 2 * G_TIME_SPAN_MILLISECOND * 1000;
-  gint64 now_ticks = 0, now_ns = 0;
-  double rate;
-
-  if (_tether_trace_clock_slow () != TETHER_TRACE_CLOCK_TSC)
-    return 1.0;
-
-  g_mutex_lock (&tsc_lock);
-  tsc_read_pair (&now_ticks, &now_ns);
-  /* A counter that went back started over (firmware may reset it in a
-   * suspend): the rate is measured from here on, and until that span is
-   * long enough the last rate stands (the counter's rate is constant). */
-  if (now_ticks <= tsc_base_ticks)
-    {
-      tsc_base_ticks = now_ticks;
-      tsc_base_ns = now_ns;
-    }
-  if (now_ns - tsc_base_ns < min_span_ns)
-    {
-      if (tsc_rate > 0)
-        {
-          rate = tsc_rate;
-          g_mutex_unlock (&tsc_lock);
-          return rate;
-        }
-      g_usleep ((min_span_ns - (now_ns - tsc_base_ns)) / 1000 + 1);
-      tsc_read_pair (&now_ticks, &now_ns);
-    }
-  tsc_rate = (double) (now_ns - tsc_base_ns) / (double) MAX (now_ticks - tsc_base_ticks, 1);
-  rate = tsc_rate;
-  g_mutex_unlock (&tsc_lock);
-
-  return rate;
+  if (!succeeded)
+    count_add_locked (&counters->failures, 1);
+  /* Last: a reader that sees the acquire done sees its time and outcome
+   * counted (docs/debugging.md: acquires - acquires_done are under way). */
+  __atomic_store_n (&counters->acquires_done,
+                    __atomic_load_n (&counters->acquires_done, __ATOMIC_RELAXED) + 1,
+                    __ATOMIC_RELEASE);
 }
 
 void
-_tether_trace_clock_restart_for_tests (void)
+_tether_trace_joined_locked (TetherTraceCounters *counters)
 {
-  g_mutex_lock (&tsc_lock);
-  tsc_base_ticks = G_MAXINT64;
-  g_mutex_unlock (&tsc_lock);
+  count_add_locked (&counters->joins, 1);
+}
+
+void
+_tether_trace_purge_queued_locked (TetherTraceCounters *counters)
+{
+  count_add_locked (&counters->purged, 1);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                   */
 /* ------------------------------------------------------------------------ */
-
-gint _tether_trace_timing = -1;
-
-gboolean
-_tether_trace_timing_slow (void)
-{
-  const char *env = g_getenv ("TETHER_ACQUIRE_TIMING");
-  gint timing = !(env != NULL && g_str_equal (env, "0"));
-
-  g_atomic_int_set (&_tether_trace_timing, timing);
-  return timing;
-}
-
-gboolean
-_tether_trace_showing_slow (void)
-{
-  return marks_are_wanted () || trace_enabled ();
-}
 
 void
 _tether_trace_acquire_begin_shown (const char   *name,
@@ -511,14 +319,11 @@ _tether_trace_acquire_begin_shown (const char   *name,
 void
 _tether_trace_acquire_end_shown (const char   *name,
                                  GMainContext *context,
-                                 guint64       ticks,
+                                 gint64        start,
+                                 gint64        elapsed,
                                  gboolean      succeeded,
                                  const GError *error)
 {
-  gint64 end = _tether_trace_now ();
-  guint64 elapsed = _tether_trace_ticks_to_ns (ticks, _tether_trace_ns_per_tick ());
-  gint64 start = end - (gint64) elapsed;
-
   trace_mark (start, elapsed, "tether acquire", name,
               succeeded ? "acquired" : (error != NULL ? error->message : "result refused"));
 
@@ -540,14 +345,13 @@ _tether_trace_acquire_end_shown (const char   *name,
     }
 }
 
-void
-_tether_trace_release_shown (const char   *name,
-                             GMainContext *context,
-                             gboolean      graceful,
-                             gint64        start)
+static void
+release_shown (const char   *name,
+               GMainContext *context,
+               gboolean      graceful,
+               gint64        start,
+               gint64        elapsed)
 {
-  gint64 elapsed = MAX (_tether_trace_now () - start, 0);
-
   trace_mark (start, elapsed, "tether release", name, graceful ? "graceful" : "ungraceful");
 
   if (trace_enabled ())
@@ -567,30 +371,79 @@ _tether_trace_release_shown (const char   *name,
     }
 }
 
-void
-_tether_trace_joined_locked (TetherTraceCounters *counters,
-                             const char          *name,
-                             GMainContext        *context)
+gint64
+_tether_trace_release_end (TetherTraceCounters *counters,
+                           const char          *name,
+                           GMainContext        *context,
+                           gboolean             graceful,
+                           gint64               start)
 {
-  _tether_trace_count_add_locked (&counters->joins, 1);
+  gboolean showing;
+  gint threshold_ms;
+  gint64 end, elapsed;
 
-  if (trace_enabled ())
-    defer_locked ("flight-joined", name, context, NULL);
+  tether_atomic_add_relaxed (graceful ? &counters->graceful_releases
+                                      : &counters->ungraceful_releases, 1);
+
+  if (start == 0)
+    return 0;
+
+  showing = _tether_trace_showing ();
+  end = _tether_trace_release_now (showing);
+  elapsed = MAX (end - start, 0);
+  threshold_ms = g_atomic_int_get (&_tether_trace_slow_release_ms);
+
+  if (G_UNLIKELY (threshold_ms > 0 && elapsed >= (gint64) threshold_ms * 1000000))
+    g_warning ("Template '%s' took %.3f s to release its resource%s: a release should not "
+               "block (close the resource asynchronously, or hand the blocking part to a "
+               "worker). TETHER_SLOW_RELEASE_MS sets this threshold (now %d ms, 0 turns "
+               "it off)",
+               name, elapsed / 1e9,
+               graceful ? " gracefully" : " ungracefully, after its context died",
+               threshold_ms);
+
+  if (G_UNLIKELY (showing))
+    release_shown (name, context, graceful, start, elapsed);
+
+  return end;
 }
 
 void
-_tether_trace_purge_queued_locked (TetherTraceCounters *counters)
+_tether_trace_joined (const char   *name,
+                      GMainContext *context)
 {
-  _tether_trace_count_add_locked (&counters->purged, 1);
+  if (G_UNLIKELY (trace_enabled ()))
+    {
+      g_autofree char *message =
+        g_strdup_printf ("%s: joined the acquire under way for context %p", name, context);
+      TraceMessage m = { "flight-joined", name, context, -1, NULL, -1, message };
+
+      trace_log (&m);
+    }
 }
 
 void
-_tether_trace_context_event_locked (const char    *event,
-                                    GMainContext  *context,
-                                    gconstpointer  manager)
+_tether_trace_context_event (const char    *event,
+                             GMainContext  *context,
+                             gconstpointer  manager)
 {
-  if (trace_enabled ())
-    defer_locked (event, NULL, context, manager);
+  g_autofree char *message = NULL;
+  TraceMessage m = { event, NULL, context, -1, NULL, -1, NULL };
+
+  if (G_LIKELY (!trace_enabled ()))
+    return;
+
+  if (g_str_equal (event, "context-first-served"))
+    message = g_strdup_printf ("context %p: first served, watching it", context);
+  else if (g_str_equal (event, "manager-enter"))
+    message = g_strdup_printf ("context %p: manager %p entered", context, manager);
+  else if (g_str_equal (event, "manager-leave"))
+    message = g_strdup_printf ("context %p: manager %p left", context, manager);
+  else
+    message = g_strdup_printf ("context %p: %s", context, event);
+
+  m.message = message;
+  trace_log (&m);
 }
 
 void

@@ -10,7 +10,7 @@
 
 #include "test-util.h"
 
-#include "tether-context-record-private.h"
+#include "tether-janitor-private.h"
 #include "tether-flight-private.h"
 
 #define N_PROVIDERS 3
@@ -430,10 +430,11 @@ joiner_thread (gpointer data)
   return NULL;
 }
 
-/* Inside alpha's acquire: another thread asks for template @which, and
- * alpha waits for it: until it has finished (a synchronous ask), or until
- * it waits on the prepared flight (an asynchronous one). A hang would fail
- * the deadline, not the test run. */
+/* Inside alpha's acquire: another thread asks for template @which, which
+ * the enter has not reached, and alpha waits for it: until it has finished
+ * (a synchronous ask), or until it waits on the acquire it started (an
+ * asynchronous one, whose provider starts in the enter's context). A hang
+ * would fail the deadline, not the test run. */
 static void
 start_joiner_hook (TestProvider *tp,
                    GMainContext *context,
@@ -442,7 +443,7 @@ start_joiner_hook (TestProvider *tp,
   Joiner *j = data;
   gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
-  g_assert_true (_tether_flight_is_under_way (j->f->templates[j->which], context));
+  g_assert_false (_tether_flight_is_under_way (j->f->templates[j->which], context));
   j->f->joiner = g_thread_new ("joiner", joiner_thread, j);
 
   if (!j->async)
@@ -454,18 +455,18 @@ start_joiner_hook (TestProvider *tp,
     }
 
   while ((!g_atomic_int_get (&j->waiting) ||
-          _tether_flight_count_callers (j->f->templates[j->which], context) < 2) &&
+          _tether_flight_count_callers (j->f->templates[j->which], context) < 1) &&
          g_get_monotonic_time () < deadline)
     g_usleep (1000);
-  g_assert_cmpuint (_tether_flight_count_callers (j->f->templates[j->which], context), ==, 2);
+  g_assert_cmpuint (_tether_flight_count_callers (j->f->templates[j->which], context), ==, 1);
 }
 
 /* Another thread asks for charlie while the enter is in alpha, and alpha
- * waits for that thread: it takes the prepared flight over and runs
- * charlie's provider itself; the enter shares the outcome. Before, it
- * waited for the enter, which waited for it: a deadlock. With @data, bravo
- * then fails: the rollback leaves charlie, which the other thread
- * acquired (the enter only joined it). */
+ * waits for that thread: that thread runs charlie's provider itself, and
+ * the enter finds charlie held at its turn. (When an enter prepared its
+ * flights ahead, this was a deadlock: the other thread waited for the
+ * enter, which waited for it.) With @data, bravo then fails: the rollback
+ * leaves charlie, which the other thread acquired. */
 static void
 test_join_takes_over (Fixture       *f,
                       gconstpointer  data)
@@ -505,10 +506,10 @@ test_join_takes_over (Fixture       *f,
   test_assert_order (f->order, "+c+a+b-b-a-c");
 }
 
-/* An asynchronous ask from another thread waits on charlie's prepared
- * flight (it blocks no thread); alpha fails; the enter drops the flight,
- * and the ask starts over and gets charlie anyway, from an acquire that
- * starts in the enter's context once that is iterated. */
+/* An asynchronous ask from another thread for charlie starts an acquire in
+ * the enter's context (it blocks no thread); alpha fails and the enter is
+ * rolled back without touching it; the ask gets charlie once the context
+ * is iterated. */
 static void
 test_join_async_dropped (Fixture       *f,
                          gconstpointer  data)
@@ -697,9 +698,11 @@ test_join_race_at_turn (Fixture       *f,
   g_assert_cmpint (f->tp[1]->n_double_release, ==, 0);
 }
 
-/* A manager's enters share one record of the context (and its sentinel)
- * until the manager is disposed: the record is not made and destroyed per
- * cycle. What the manager acquired is released each time all the same. */
+/* A manager's enters share one record of the context (and its sentinel),
+ * and so do the enters of the managers after it: once a manager entered
+ * the context, the record stays until the context dies, not made and
+ * destroyed per scope. What each manager acquired is released all the
+ * same. */
 static void
 test_record_kept (Fixture       *f,
                   gconstpointer  data)
@@ -729,14 +732,20 @@ test_record_kept (Fixture       *f,
         g_assert_cmpint (f->tp[i]->live, ==, 1);
     }
 
-  /* Disposing the manager releases, and the idle record goes. */
+  /* Disposing the manager releases; the record stays for the next one. */
   g_object_unref (manager);
   assert_nothing_held (f);
-  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
+
+  manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
+  g_object_unref (manager);
+  assert_nothing_held (f);
 }
 
-/* A kept record still holds what unmanaged callers acquire for the
- * context after the manager left, and goes once both are done. */
+/* A kept record also holds what unmanaged callers acquire for the context
+ * after the manager left. */
 static void
 test_record_kept_then_unmanaged (Fixture       *f,
                                  gconstpointer  data)
@@ -753,48 +762,44 @@ test_record_kept_then_unmanaged (Fixture       *f,
   tether_set_unmanaged_warning_enabled (TRUE);
   g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
 
-  /* The manager goes first: the record stays for the held resource. */
   g_object_unref (manager);
   g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
   g_assert_cmpint (f->tp[0]->live, ==, 1);
 
   g_assert_true (tether_template_release (f->templates[0], f->context, NULL));
-  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
 }
 
-/* Two managers of one context: the one disposed first stops keeping the
- * record (one bit, not a count), which stays while the other holds the
- * scope and goes when it leaves; the other's next enter keeps it again. */
+/* Two managers of one context share the record, whichever goes first. */
 static void
 test_record_two_managers (Fixture       *f,
                           gconstpointer  data)
 {
   TetherManager *first = tether_manager_new (NULL, TETHER_MANAGER_NONE);
   TetherManager *second = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  guint32 id;
 
   g_assert_true (tether_manager_acquire (first, NULL));
+  id = _tether_context_record_id_for_tests (f->context);
   tether_manager_release (first);
   g_assert_true (tether_manager_acquire (second, NULL));
 
   g_object_unref (first);
-  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), !=, 0);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
   for (guint i = 0; i < N_PROVIDERS; i++)
     g_assert_cmpint (f->tp[i]->live, ==, 1);
 
   tether_manager_release (second);
-  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
   for (guint i = 0; i < N_PROVIDERS; i++)
     g_assert_cmpint (f->tp[i]->live, ==, 0);
 
-  g_assert_true (tether_manager_acquire (second, NULL));
-  tether_manager_release (second);
-  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), !=, 0);
   g_object_unref (second);
-  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, 0);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (f->context), ==, id);
 }
 
-/* With the record kept between enters, the context still finalizes once
- * the manager is gone, with nothing queued for purge. */
+/* With the record kept, the context still finalizes once the manager is
+ * gone, with nothing queued for purge, and its record goes with it. */
 static void
 test_record_context_dies (Fixture       *f,
                           gconstpointer  data)
@@ -812,8 +817,11 @@ test_record_context_dies (Fixture       *f,
   g_main_context_pop_thread_default (context);
 
   g_object_unref (manager);
+  g_assert_cmpuint (_tether_context_record_id_for_tests (context), !=, 0);
   g_main_context_unref (context);
   g_assert_true (g_atomic_int_get (&finalized));
+  /* Only the address is looked up: no record for it any more. */
+  g_assert_cmpuint (_tether_context_record_id_for_tests (context), ==, 0);
   g_assert_cmpuint (tether_get_n_pending_purge (), ==, 0);
   for (guint i = 0; i < N_PROVIDERS; i++)
     g_assert_cmpint (f->tp[i]->n_released_ungraceful, ==, 0);
@@ -841,7 +849,7 @@ main (int    argc,
   ADD ("/enter/join/async-waiter-dropped", test_join_async_dropped);
   ADD ("/enter/join/race-at-the-enters-turn", test_join_race_at_turn);
   ADD ("/enter/sizes", test_sizes);
-  ADD ("/enter/record/kept-between-enters", test_record_kept);
+  ADD ("/enter/record/kept-between-managers", test_record_kept);
   ADD ("/enter/record/kept-then-unmanaged", test_record_kept_then_unmanaged);
   ADD ("/enter/record/two-managers", test_record_two_managers);
   ADD ("/enter/record/context-dies", test_record_context_dies);

@@ -629,6 +629,11 @@ churn_thread (gpointer data)
 
       g_assert_nonnull (tether_template_acquire_object (churn->template, NULL, &error));
       g_assert_no_error (error);
+      /* Held for a moment, as a job would use it (without this, the
+       * window between the acquire's end and the release's start is a few
+       * instructions, and the other thread may never see the object). */
+      for (guint i = 0; i < 100; i++)
+        g_assert_nonnull (tether_template_lookup (churn->template, NULL));
       g_assert_true (tether_template_release (churn->template, NULL, &error));
       churn->cycles++;
     }

@@ -1,11 +1,9 @@
 /* test-stats-enter.c: the counters and acquire times of what a manager's
- * synchronous enter does. Its prepared flights are claimed in several
- * ways, each counted in its own place: the first in the hold that
- * prepares them, each next one in the hold that publishes the one before,
- * by an atomic exchange after a turn on the general path or a join, by a
- * provider of the enter asking for a later template, by another thread;
- * or dropped after a failure. And the enter reads the clock once per
- * provider: each acquire is timed from the end of the one before it.
+ * synchronous enter does, in each way it can meet a template: a template
+ * it acquires, one already held, one that only acquires asynchronously,
+ * one a provider of the enter asked for first, one another thread is
+ * acquiring, and the ones it never reaches after a failure. Each acquire
+ * is timed on its own: a slow one does not make the next one slow.
  *
  * Every case checks the counters against what the providers themselves
  * counted, and against the numbers the case expects. meson runs this file
@@ -138,13 +136,12 @@ enter_and_check (Fixture        *f,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Each way a prepared flight is claimed                                    */
+/* Each way an enter meets a template                                       */
 /* ------------------------------------------------------------------------ */
 
-/* The first in the hold that prepares, every next one in the hold that
- * publishes the one before. */
+/* Each enter acquires each template once. */
 static void
-test_claimed_in_holds (Fixture       *f,
+test_each_enter (Fixture       *f,
                        gconstpointer  data)
 {
   const Expected expected[N_TEMPLATES] = { { 1 }, { 1 }, { 1 }, { 1 } };
@@ -154,10 +151,10 @@ test_claimed_in_holds (Fixture       *f,
   enter_and_check (f, TRUE, (const Expected[N_TEMPLATES]) { { 2 }, { 2 }, { 2 }, { 2 } });
 }
 
-/* bravo already holds a resource for the context: its turn is the general
- * path (a hit), and charlie, the turn after, is claimed by exchange. */
+/* bravo already holds a resource for the context: its turn is a hit, not
+ * an acquire. */
 static void
-test_claimed_after_a_hit (Fixture       *f,
+test_held_already (Fixture       *f,
                           gconstpointer  data)
 {
   const Expected expected[N_TEMPLATES] = { { 1 }, { 1 }, { 1 }, { 1 } };
@@ -167,11 +164,10 @@ test_claimed_after_a_hit (Fixture       *f,
   enter_and_check (f, TRUE, expected);
 }
 
-/* bravo only acquires asynchronously: the enter takes the general path
- * for it (and iterates the context), then charlie is claimed by
- * exchange. */
+/* bravo only acquires asynchronously: the enter iterates the context for
+ * it, and goes on. */
 static void
-test_claimed_after_async_only (Fixture       *f,
+test_async_only (Fixture       *f,
                                gconstpointer  data)
 {
   const Expected expected[N_TEMPLATES] = { { 1 }, { 1 }, { 1 }, { 1 } };
@@ -195,19 +191,17 @@ ask_hook (TestProvider *tp,
   g_assert_nonnull (f->nested);
 }
 
-/* alpha's provider asks for @which, a later template of the enter: that
- * flight is claimed by the asking caller (a join of the flight, which it
- * runs); the enter's turn for it joins; the turn after is claimed by
- * exchange. */
+/* alpha's provider asks for @which, a later template of the enter: it is
+ * acquired then, once, and the enter's turn for it is a hit (nobody waited
+ * for anybody: no join). */
 static void
-test_claimed_by_a_provider (Fixture       *f,
+test_asked_by_a_provider (Fixture       *f,
                             gconstpointer  data)
 {
   guint which = GPOINTER_TO_UINT (data);
   gpointer args[2] = { f, GUINT_TO_POINTER (which) };
-  Expected expected[N_TEMPLATES] = { { 1 }, { 1 }, { 1 }, { 1 } };
+  const Expected expected[N_TEMPLATES] = { { 1 }, { 1 }, { 1 }, { 1 } };
 
-  expected[which].joins = 1;
   templates_new (f);
   f->tp[0]->acquire_hook = ask_hook;
   f->tp[0]->acquire_hook_data = args;
@@ -224,8 +218,8 @@ ask_from_thread (gpointer data)
 }
 
 /* alpha's provider starts a thread that asks for bravo and waits until
- * bravo's provider runs there: the thread took bravo over; the enter's
- * turn for bravo joins it and waits for it. */
+ * bravo's provider runs there; the enter's turn for bravo joins that
+ * acquire and waits for it. */
 static void
 other_thread_hook (TestProvider *tp,
                    GMainContext *context,
@@ -240,7 +234,7 @@ other_thread_hook (TestProvider *tp,
 }
 
 static void
-test_claimed_by_another_thread (Fixture       *f,
+test_joined_another_thread (Fixture       *f,
                                 gconstpointer  data)
 {
   const Expected expected[N_TEMPLATES] = { { 1 }, { 1, 0, 1 }, { 1 }, { 1 } };
@@ -253,10 +247,10 @@ test_claimed_by_another_thread (Fixture       *f,
   g_assert_nonnull (g_thread_join (f->other));
 }
 
-/* bravo fails: charlie and delta, prepared, are dropped (no acquire
- * counted), alpha is rolled back (a graceful release). */
+/* bravo fails: charlie and delta are never acquired, alpha is rolled
+ * back (a graceful release). */
 static void
-test_dropped_after_a_failure (Fixture       *f,
+test_not_reached_after_a_failure (Fixture       *f,
                               gconstpointer  data)
 {
   const Expected expected[N_TEMPLATES] = { { 1 }, { 1, 1 }, { 0 }, { 0 } };
@@ -271,7 +265,7 @@ test_dropped_after_a_failure (Fixture       *f,
 }
 
 /* ------------------------------------------------------------------------ */
-/* One clock read per provider                                              */
+/* Each acquire timed on its own                                            */
 /* ------------------------------------------------------------------------ */
 
 static guint64
@@ -287,28 +281,26 @@ time_of (Fixture *f,
 /* Which template is slow, and how the enter reaches it. */
 typedef enum
 {
-  SLOW_PREPARED,      /* alpha sleeps in its acquire */
-  SLOW_ASYNC_ONLY,    /* bravo completes after a timeout: a general-path turn,
-                       * after alpha's prepared one */
+  SLOW_FIRST,         /* alpha sleeps in its acquire */
+  SLOW_ASYNC_ONLY,    /* bravo completes after a timeout, in the context */
   SLOW_JOINED,        /* bravo runs on another thread: the enter's turn joins */
 } Slow;
 
-/* The slow acquire's time is at least its sleep; the acquire after it is
- * timed from the end of the slow one (or, after a turn the enter did not
- * run itself, from its own start), never from before: a trivial acquire
- * takes far less than the sleep. */
+/* The slow acquire's time is at least its sleep; the acquires after it are
+ * timed from their own start: a trivial acquire takes far less than the
+ * sleep. */
 static void
 test_times (Fixture       *f,
             gconstpointer  data)
 {
   Slow slow = GPOINTER_TO_INT (data);
   g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
-  guint slow_one = slow == SLOW_PREPARED ? 0 : 1;
+  guint slow_one = slow == SLOW_FIRST ? 0 : 1;
   guint64 after;
 
   switch (slow)
     {
-    case SLOW_PREPARED:
+    case SLOW_FIRST:
       f->tp[0]->delay_ms = SLOW_MS;
       break;
     case SLOW_ASYNC_ONLY:
@@ -388,9 +380,8 @@ worker_thread (gpointer data)
   return NULL;
 }
 
-/* Managers, whose acquires and releases are counted under the lock, and
- * direct callers, whose acquires are counted with atomic adds, on the
- * same templates at once: no count is lost. */
+/* Managers and direct callers on the same templates at once: no count is
+ * lost. */
 static void
 test_concurrent_totals (Fixture       *f,
                         gconstpointer  data)
@@ -424,25 +415,25 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add ("/stats-enter/claimed/in-holds", Fixture, NULL,
-              fixture_set_up, test_claimed_in_holds, fixture_tear_down);
-  g_test_add ("/stats-enter/claimed/after-a-hit", Fixture, NULL,
-              fixture_set_up, test_claimed_after_a_hit, fixture_tear_down);
-  g_test_add ("/stats-enter/claimed/after-async-only", Fixture, NULL,
-              fixture_set_up, test_claimed_after_async_only, fixture_tear_down);
-  g_test_add ("/stats-enter/claimed/by-a-provider/the-next", Fixture, GUINT_TO_POINTER (1),
-              fixture_set_up, test_claimed_by_a_provider, fixture_tear_down);
-  g_test_add ("/stats-enter/claimed/by-a-provider/a-later", Fixture, GUINT_TO_POINTER (2),
-              fixture_set_up, test_claimed_by_a_provider, fixture_tear_down);
-  g_test_add ("/stats-enter/claimed/by-a-provider/the-last", Fixture, GUINT_TO_POINTER (3),
-              fixture_set_up, test_claimed_by_a_provider, fixture_tear_down);
-  g_test_add ("/stats-enter/claimed/by-another-thread", Fixture, NULL,
-              fixture_set_up, test_claimed_by_another_thread, fixture_tear_down);
-  g_test_add ("/stats-enter/dropped/after-a-failure", Fixture, NULL,
-              fixture_set_up, test_dropped_after_a_failure, fixture_tear_down);
-  g_test_add ("/stats-enter/times/after-a-prepared-one", Fixture, GINT_TO_POINTER (SLOW_PREPARED),
+  g_test_add ("/stats-enter/each-enter", Fixture, NULL,
+              fixture_set_up, test_each_enter, fixture_tear_down);
+  g_test_add ("/stats-enter/held-already", Fixture, NULL,
+              fixture_set_up, test_held_already, fixture_tear_down);
+  g_test_add ("/stats-enter/async-only", Fixture, NULL,
+              fixture_set_up, test_async_only, fixture_tear_down);
+  g_test_add ("/stats-enter/asked-by-a-provider/the-next", Fixture, GUINT_TO_POINTER (1),
+              fixture_set_up, test_asked_by_a_provider, fixture_tear_down);
+  g_test_add ("/stats-enter/asked-by-a-provider/a-later", Fixture, GUINT_TO_POINTER (2),
+              fixture_set_up, test_asked_by_a_provider, fixture_tear_down);
+  g_test_add ("/stats-enter/asked-by-a-provider/the-last", Fixture, GUINT_TO_POINTER (3),
+              fixture_set_up, test_asked_by_a_provider, fixture_tear_down);
+  g_test_add ("/stats-enter/joined-another-thread", Fixture, NULL,
+              fixture_set_up, test_joined_another_thread, fixture_tear_down);
+  g_test_add ("/stats-enter/not-reached-after-a-failure", Fixture, NULL,
+              fixture_set_up, test_not_reached_after_a_failure, fixture_tear_down);
+  g_test_add ("/stats-enter/times/after-a-slow-one", Fixture, GINT_TO_POINTER (SLOW_FIRST),
               fixture_set_up, test_times, fixture_tear_down);
-  g_test_add ("/stats-enter/times/after-a-general-path-turn", Fixture,
+  g_test_add ("/stats-enter/times/after-an-async-one", Fixture,
               GINT_TO_POINTER (SLOW_ASYNC_ONLY), fixture_set_up, test_times, fixture_tear_down);
   g_test_add ("/stats-enter/times/after-a-joined-turn", Fixture, GINT_TO_POINTER (SLOW_JOINED),
               fixture_set_up, test_times, fixture_tear_down);
