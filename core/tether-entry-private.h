@@ -32,7 +32,7 @@ typedef struct _TetherEntry
                                    * NULL: a free inline slot */
   gpointer             resource;  /* valid when flight == NULL */
   TetherFlight        *flight;    /* non-NULL while the provider acquires */
-  TetherTemplate      *template;  /* owned: a template lives while it holds */
+  TetherTemplate      *template;  /* alive while the entry is (see n_alive) */
   struct _TetherEntry *next_held; /* in the record's list, while held */
 } TetherEntry;
 
@@ -55,14 +55,25 @@ typedef struct
   TetherEntry     inline_entries[TETHER_ENTRY_TABLE_N_INLINE];
   GHashTable     *entries;    /* the others: set of TetherEntry*, keyed by
                                * ->context; NULL until the inline part is full */
+
+  /* Protected by the state lock. A template stays alive while it has
+   * entries, or resources taken off them and not yet released: the
+   * registry's reference keeps a registered one alive; an unregistered one
+   * holds a single reference for all of them (@holds_ref), taken when its
+   * first one comes, or handed over by unregister, and dropped when the
+   * last one goes. (One reference per entry was two locked instructions
+   * and a GObject reference count per template of every scope.) */
+  guint           n_alive;
+  gboolean        holds_ref;
 } TetherEntryTable;
 
-/* A resource taken off the tables, with its entry's reference on its
- * template: for graceful release after the lock, or for ungraceful release
- * of a dead context's. */
+/* A resource taken off the tables for graceful release after the lock, or
+ * for ungraceful release of a dead context's: it still counts in its
+ * template's n_alive until _tether_entry_released() says it was
+ * released. */
 typedef struct
 {
-  TetherTemplate *template;   /* owned */
+  TetherTemplate *template;
   gpointer        resource;
 } TetherTakenResource;
 
@@ -77,9 +88,19 @@ typedef struct
 } TetherTakenList;
 
 void         _tether_taken_list_init          (TetherTakenList  *list);
-/* Unlocked: drops the items' references (a template may finalize here)
- * and frees the list's storage. */
+/* Unlocked, after the provider releases: _tether_entry_released() for
+ * the list's items, and frees its storage. */
 void         _tether_taken_list_clear         (TetherTakenList  *list);
+/* Unlocked, after the provider releases of @n resources taken off the
+ * tables: counts them as released (gracefully or not), in one hold, and
+ * lets their templates go (one may finalize here). */
+void         _tether_entry_released           (TetherTakenResource *items,
+                                               guint             n,
+                                               gboolean          graceful);
+/* The state lock held: @template was just unregistered. Returns TRUE when
+ * its entries keep the registry's reference (the caller then does not
+ * drop it). */
+gboolean     _tether_entry_table_unregistered_locked (TetherTemplate *template);
 
 void         _tether_entry_table_init         (TetherEntryTable *table);
 void         _tether_entry_table_clear        (TetherEntryTable *table);
@@ -116,8 +137,8 @@ void         _tether_entry_set_held_locked     (TetherContextRecord *record,
                                                 TetherEntry         *entry,
                                                 gpointer             resource);
 /* Takes @entry, still in flight (its acquire failed), off the tables and
- * frees it. Returns its reference on its template, for the caller to drop
- * after unlocking. */
+ * frees it. Returns the template's reference its entries held, if this was
+ * the last, for the caller to drop after unlocking, or NULL. */
 TetherTemplate *_tether_entry_remove_flight_locked (TetherContextRecord *record,
                                                 TetherEntry         *entry);
 /* Takes held @entry off the tables, appended to @out. */

@@ -49,11 +49,52 @@ _tether_entry_table_init (TetherEntryTable *table)
 void
 _tether_entry_table_clear (TetherEntryTable *table)
 {
-  /* Entries hold references on the template, so none is left. */
+  /* A template with entries stays alive, so none is left. */
+  g_assert (table->n_alive == 0 && !table->holds_ref);
   for (guint i = 0; i < TETHER_ENTRY_TABLE_N_INLINE; i++)
     g_assert (table->inline_entries[i].context == NULL);
   g_assert (table->entries == NULL || g_hash_table_size (table->entries) == 0);
   g_clear_pointer (&table->entries, g_hash_table_unref);
+}
+
+/* One more entry of @template. g_object_ref() under the lock: never the
+ * first reference. */
+static void
+alive_inc_locked (TetherTemplate *template)
+{
+  TetherEntryTable *table = &template->table;
+
+  if (table->n_alive++ == 0 && !template->registered)
+    {
+      g_object_ref (template);
+      table->holds_ref = TRUE;
+    }
+}
+
+/* One fewer: returns the template to unref after unlocking when its
+ * entries held a reference and this was the last of them, else NULL. */
+static TetherTemplate *
+alive_dec_locked (TetherTemplate *template)
+{
+  TetherEntryTable *table = &template->table;
+
+  g_assert (table->n_alive > 0);
+  if (--table->n_alive > 0 || !table->holds_ref)
+    return NULL;
+
+  table->holds_ref = FALSE;
+  return template;
+}
+
+gboolean
+_tether_entry_table_unregistered_locked (TetherTemplate *template)
+{
+  TetherEntryTable *table = &template->table;
+
+  g_assert (!table->holds_ref);
+  table->holds_ref = table->n_alive > 0;
+
+  return table->holds_ref;
 }
 
 static gboolean
@@ -158,9 +199,10 @@ _tether_entry_add_flight_locked (TetherContextRecord *record,
   entry->context = context;
   entry->resource = NULL;
   entry->flight = flight;
-  entry->template = g_object_ref (template);   /* under the lock: never the first */
+  entry->template = template;
   entry->next_held = NULL;
   record->n_entries++;
+  alive_inc_locked (template);
 
   if (!entry_is_inline (table, entry))
     g_hash_table_add (table->entries, entry);
@@ -181,7 +223,8 @@ _tether_entry_set_held_locked (TetherContextRecord *record,
 
 /* Takes @entry off its template's table and out of @record's count, and
  * frees it; a held entry's cached copies go stale. Its place in the
- * record's list, and its reference on its template, are the caller's. */
+ * record's list is the caller's, and so is its count in the template's
+ * n_alive. */
 static void
 entry_forget_locked (TetherContextRecord *record,
                      TetherEntry         *entry,
@@ -214,7 +257,7 @@ _tether_entry_remove_flight_locked (TetherContextRecord *record,
   g_assert (entry->flight != NULL);
   entry_forget_locked (record, entry, &fresh);
 
-  return template;
+  return alive_dec_locked (template);
 }
 
 void
@@ -228,11 +271,41 @@ _tether_taken_list_init (TetherTakenList *list)
 void
 _tether_taken_list_clear (TetherTakenList *list)
 {
-  for (guint i = 0; i < list->n; i++)
-    g_object_unref (list->items[i].template);
+  _tether_entry_released (list->items, list->n, TRUE);
   if (list->items != list->on_stack)
     g_free (list->items);
   _tether_taken_list_init (list);
+}
+
+void
+_tether_entry_released (TetherTakenResource *items,
+                        guint                n,
+                        gboolean             graceful)
+{
+  TetherTemplate *on_stack[16];
+  TetherTemplate **last = on_stack;
+  guint n_last = 0;
+
+  if (n == 0)
+    return;
+  if (n > G_N_ELEMENTS (on_stack))
+    last = g_new (TetherTemplate *, n);
+
+  TETHER_STATE_LOCK ();
+  for (guint i = 0; i < n; i++)
+    {
+      TetherTemplate *template = items[i].template;
+
+      _tether_trace_released_locked (&template->call.counters, graceful);
+      if (alive_dec_locked (template) != NULL)
+        last[n_last++] = template;
+    }
+  TETHER_STATE_UNLOCK ();
+
+  for (guint i = 0; i < n_last; i++)
+    g_object_unref (last[i]);
+  if (last != on_stack)
+    g_free (last);
 }
 
 static void
@@ -250,7 +323,7 @@ taken_append (TetherTakenList *out,
       out->capacity *= 2;
     }
 
-  out->items[out->n].template = entry->template;   /* the entry's reference */
+  out->items[out->n].template = entry->template;   /* still alive: counted */
   out->items[out->n].resource = entry->resource;
   out->n++;
 }
@@ -344,9 +417,11 @@ _tether_entry_table_forget_locked (TetherTemplate *template)
   TetherEntryTable *table = &template->table;
   guint64 fresh = 0;
 
-  /* The entries' references on @template are the parent's too: dropping
-   * them could finalize a template the child's code still points to, so
-   * they are leaked with the resources. */
+  /* The reference the entries held is the parent's too: dropping it could
+   * finalize a template the child's code still points to, so it is leaked
+   * with the resources. */
+  table->n_alive = 0;
+  table->holds_ref = FALSE;
   memset (table->inline_entries, 0, sizeof table->inline_entries);
   if (table->entries != NULL)
     {

@@ -208,7 +208,11 @@ flight_init_locked (TetherFlight        *flight,
   flight->for_thread_default = context == flight->thread_default;
   flight->entry = _tether_entry_add_flight_locked (record, self, context, flight);
 
-  if (start_in_context)
+  /* Counted in the hold that decides to start it (for a start in the
+   * context, the idle's). */
+  if (!start_in_context)
+    _tether_trace_acquire_started_locked (&self->call.counters);
+  else
     {
       GSource *source = g_idle_source_new ();
 
@@ -410,6 +414,7 @@ flight_start_in_context (gpointer data)
       flight->start = START_RUNNING;
       flight->leader = _tether_thread_self ();
       source = g_steal_pointer (&flight->start_source);
+      _tether_trace_acquire_started_locked (&flight->template->call.counters);
     }
   TETHER_STATE_UNLOCK ();
 

@@ -347,8 +347,8 @@ release_dead (GArray *dead)
 
       clock = _tether_provider_release (&item->template->call, item->resource, NULL, FALSE,
                                         clock);
-      g_object_unref (item->template);
     }
+  _tether_entry_released ((TetherTakenResource *) (gpointer) dead->data, dead->len, FALSE);
 }
 
 guint

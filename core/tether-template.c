@@ -626,6 +626,7 @@ tether_template_unregister (TetherTemplate *self)
 {
   g_autoptr(GPtrArray) stale = NULL;
   gboolean was_registered;
+  gboolean handed_over = FALSE;
 
   g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
 
@@ -636,13 +637,16 @@ tether_template_unregister (TetherTemplate *self)
       self->registered = FALSE;
       g_ptr_array_remove (registered_templates, self);
       stale = registry_changed_locked ();
+      /* Its entries, and resources being released, keep it alive from
+       * now on with the registry's reference. */
+      handed_over = _tether_entry_table_unregistered_locked (self);
     }
   TETHER_STATE_UNLOCK ();
 
   /* The references, dropped after the unlock: if one is the last,
    * finalize takes the state lock. */
   g_clear_pointer (&stale, g_ptr_array_unref);
-  if (was_registered)
+  if (was_registered && !handed_over)
     g_object_unref (self);
 
   return was_registered;

@@ -31,13 +31,14 @@ G_BEGIN_DECLS
  * word could lose one). Lives in the template's TetherProviderCall. */
 typedef struct
 {
-  guint64 acquires;            /* atomic add: provider acquires started */
+  guint64 acquires;            /* state lock: provider acquires started, counted in
+                                * the hold that decides to start them */
   guint64 acquires_done;       /* state lock: ... completed, with a resource or not;
                                 * stored last, with release */
   guint64 failures;            /* state lock: ... completed without a resource */
   guint64 joins;               /* state lock: callers that joined a flight under way */
-  guint64 graceful_releases;   /* atomic add */
-  guint64 ungraceful_releases; /* atomic add */
+  guint64 graceful_releases;   /* state lock: counted in the hold after the release */
+  guint64 ungraceful_releases; /* state lock: the same */
   guint64 purged;              /* state lock: resources of dead contexts queued */
   guint64 acquire_ns_total;    /* state lock: provider acquire time, start to completion */
   guint64 acquire_ns_max;      /* state lock */
@@ -120,7 +121,7 @@ void     _tether_trace_acquire_end_shown   (const char          *name,
                                             const GError        *error);
 
 /* A provider acquire of @name for @context starts (@showing: asked once,
- * for both ends): counts it, shows it, and returns its start, or 0 when
+ * for both ends): shows it, and returns its start, or 0 when
  * neither the timing nor anything showing wants it (the clock is then not
  * read). @start_hint, if not 0, is a clock read just taken (the end of the
  * acquire before it in a manager's enter): it is the start, unless the
@@ -132,8 +133,6 @@ _tether_trace_acquire_begin (TetherTraceCounters *counters,
                              gboolean             showing,
                              gint64               start_hint)
 {
-  tether_atomic_add_relaxed (&counters->acquires, 1);
-
   if (G_UNLIKELY (showing))
     {
       _tether_trace_acquire_begin_shown (name, context);
@@ -206,8 +205,8 @@ _tether_trace_release_start (void)
   return 0;
 }
 
-/* A provider's release returned; @context is NULL when ungraceful. Counts
- * it, and with @start (from _tether_trace_release_start(), or the end of
+/* A provider's release returned; @context is NULL when ungraceful. With
+ * @start (from _tether_trace_release_start(), or the end of
  * the release before it in the same list) shows it, and logs it as slow
  * past the threshold, naming its template and duration. Returns its end,
  * the next release's start. */
@@ -217,6 +216,9 @@ gint64   _tether_trace_release_end         (TetherTraceCounters *counters,
                                             gboolean             graceful,
                                             gint64               start);
 
+void     _tether_trace_acquire_started_locked (TetherTraceCounters *counters);
+void     _tether_trace_released_locked     (TetherTraceCounters *counters,
+                                            gboolean             graceful);
 void     _tether_trace_joined_locked       (TetherTraceCounters *counters);
 void     _tether_trace_purge_queued_locked (TetherTraceCounters *counters);
 

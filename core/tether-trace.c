@@ -288,6 +288,19 @@ _tether_trace_acquire_done_locked (TetherTraceCounters *counters,
 }
 
 void
+_tether_trace_acquire_started_locked (TetherTraceCounters *counters)
+{
+  count_add_locked (&counters->acquires, 1);
+}
+
+void
+_tether_trace_released_locked (TetherTraceCounters *counters,
+                               gboolean             graceful)
+{
+  count_add_locked (graceful ? &counters->graceful_releases : &counters->ungraceful_releases, 1);
+}
+
+void
 _tether_trace_joined_locked (TetherTraceCounters *counters)
 {
   count_add_locked (&counters->joins, 1);
@@ -381,9 +394,6 @@ _tether_trace_release_end (TetherTraceCounters *counters,
   gboolean showing;
   gint threshold_ms;
   gint64 end, elapsed;
-
-  tether_atomic_add_relaxed (graceful ? &counters->graceful_releases
-                                      : &counters->ungraceful_releases, 1);
 
   if (start == 0)
     return 0;
