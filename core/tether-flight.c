@@ -587,7 +587,10 @@ waiters_finish (TetherFlight *flight,
 
       /* Waits for a handler running in another thread; it will see done. */
       if (waiter->cancellable != NULL && waiter->handler != 0)
-        g_cancellable_disconnect (waiter->cancellable, waiter->handler);
+        {
+          g_cancellable_disconnect (waiter->cancellable, waiter->handler);
+          tether_tsan_acquire (waiter);
+        }
       waiter_unref (waiter);
     }
 
@@ -1035,7 +1038,10 @@ _tether_flight_acquire_async (TetherTemplate *self,
       /* Completed (or cancelled) while connecting: nobody else will
        * disconnect, and we are not inside the handler. */
       if (completed && handler != 0)
-        g_cancellable_disconnect (cancellable, handler);
+        {
+          g_cancellable_disconnect (cancellable, handler);
+          tether_tsan_acquire (waiter);
+        }
 
       waiter_unref (waiter);
     }
@@ -1128,6 +1134,10 @@ on_waiter_cancelled (GCancellable *cancellable,
       g_cancellable_cancel (abandon);
       g_object_unref (abandon);
     }
+
+  /* g_cancellable_disconnect() returns only after this handler has: what
+   * it read of @waiter happens before a disconnecting thread frees it. */
+  tether_tsan_release (waiter);
 }
 
 static void

@@ -89,6 +89,19 @@ extern TetherMutex _tether_state_lock;
 #define TETHER_STATE_LOCK()   tether_mutex_lock (&_tether_state_lock)
 #define TETHER_STATE_UNLOCK() tether_mutex_unlock (&_tether_state_lock)
 
+/* Orderings that GLib provides with its own locks, invisible to TSan, made
+ * visible to it: the thread that releases @p happens before the one that
+ * acquires it. No-ops in other builds. */
+#ifdef TETHER_PTHREAD_LOCKS
+void __tsan_acquire (void *addr);
+void __tsan_release (void *addr);
+# define tether_tsan_acquire(p) __tsan_acquire (p)
+# define tether_tsan_release(p) __tsan_release (p)
+#else
+# define tether_tsan_acquire(p) ((void) (p))
+# define tether_tsan_release(p) ((void) (p))
+#endif
+
 /* Reference counts of flights and waiters. GLib's g_atomic_ref_count_*()
  * are functions inside libglib, whose atomics ThreadSanitizer cannot see;
  * the g_atomic_int_*() macros expand to compiler atomics in the calling

@@ -21,7 +21,9 @@ stage_setup "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false \
 
 # fast_unwind_on_malloc=0: GLib is built without frame pointers, so the fast
 # unwinder stops at g_malloc and leak reports would name no caller.
-export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:fast_unwind_on_malloc=0:malloc_context_size=40
+# detect_stack_use_after_return: a flight led by a synchronous caller lives on
+# its stack, and the callers that joined it must be done with it first.
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:fast_unwind_on_malloc=0:malloc_context_size=40:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/suppressions/lsan.supp:print_suppressions=0
 # GLib 2.74's slice allocator caches memory per thread: plain malloc lets the
