@@ -753,5 +753,9 @@ _tether_janitor_forget_all_locked (void)
     g_array_set_size (purge_queue, 0);
   if (exit_checks != NULL)
     g_array_set_size (exit_checks, 0);
-  /* A pending janitor idle finds an empty queue. */
+  /* A janitor idle pending in the parent is the parent's (it may be
+   * attached to a context no thread of the child iterates): the child
+   * schedules its own. */
+  janitor_scheduled = FALSE;
+  janitor_source = NULL;
 }

@@ -1150,8 +1150,8 @@ tether_template_stats_free (TetherTemplateStats *stats)
  *
  * The counters are kept in the slow paths only: an acquire served from the
  * per-thread cache is not counted and costs nothing more. Reading them takes
- * the state lock once, for @n_held. Callable from any thread, and from a
- * provider function.
+ * the state lock once, for @n_held, and never sleeps. Callable from any
+ * thread, and from a provider function.
  *
  * Returns: (transfer full): a new snapshot; free it with
  *   tether_template_stats_free()

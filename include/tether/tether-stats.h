@@ -42,14 +42,12 @@ typedef struct _TetherTemplateStats TetherTemplateStats;
  *   `TETHER_ACQUIRE_TIMING=0` in its environment, which turns off the
  *   clock reads of every provider acquire (then 0, and so are the times)
  * @acquire_time_total_ns: time spent in the provider's acquire, summed over
- *   the completed acquires, in nanoseconds: from the call of `acquire` or
- *   `acquire_async` to its return or to the provider's callback. A
- *   manager's enter reads the clock once per provider: each of its
- *   acquires is timed from the end of the one before it, so it also counts
- *   tether's own work in between (a fraction of a microsecond). The clock
- *   is the CPU's time-stamp counter where the kernel keeps time with it
- *   (clocksource "tsc"), converted at its measured rate, and
- *   CLOCK_MONOTONIC otherwise or with `TETHER_ACQUIRE_TIMING=monotonic`
+ *   the completed acquires, in nanoseconds of `CLOCK_MONOTONIC`: from the
+ *   call of `acquire` or `acquire_async` to its return or to the
+ *   provider's callback. A manager's enter reads the clock once per
+ *   acquire: each of its acquires is timed from the end of the one before
+ *   it, so it also counts tether's own work in between (a fraction of a
+ *   microsecond)
  * @acquire_time_max_ns: the longest of those acquires, in nanoseconds
  *
  * What a template has done since it was created, from
