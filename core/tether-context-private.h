@@ -57,6 +57,13 @@ void          _tether_context_enter_known    (GMainContext      *context,
 void          _tether_context_leave          (GMainContext      *context,
                                               TetherContextSpan *span);
 
+/* Dispatches, without waiting, what is ready in @context (what releases
+ * just queued there: a GDBusConnection's closing, a GTask's completion),
+ * so that it runs and lets go of its references before the context is
+ * dropped: at most 100 iterations, or 50 ms. Does nothing unless this
+ * thread can own @context. */
+void          _tether_context_drain          (GMainContext *context);
+
 /* g_thread_self(), without its lookup after the first call. */
 GThread      *_tether_thread_self            (void);
 

@@ -92,3 +92,20 @@ _tether_context_iterate_until (GMainContext *context,
   while (!g_atomic_int_get (done))
     g_main_context_iteration (context, TRUE);
 }
+
+void
+_tether_context_drain (GMainContext *context)
+{
+  const guint max_iterations = 100;
+  gint64 deadline;
+
+  if (!g_main_context_acquire (context))
+    return;
+
+  deadline = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
+  for (guint i = 0; i < max_iterations && g_get_monotonic_time () < deadline; i++)
+    if (!g_main_context_iteration (context, FALSE))
+      break;
+
+  g_main_context_release (context);
+}

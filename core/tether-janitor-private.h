@@ -72,6 +72,14 @@ void                 _tether_janitor_warn_unmanaged       (const char          *
  * thread-default @context, for the leak check at its exit. */
 void                 _tether_janitor_watch_thread_locked  (TetherContextRecord *record);
 
+/* Takes held @entry of @record off the tables into the purge queue, for an
+ * ungraceful release by the janitor, as if its context had died. Returns
+ * whether the caller must attach a janitor idle once unlocked (with
+ * _tether_janitor_schedule()). */
+gboolean             _tether_janitor_discard_locked       (TetherContextRecord *record,
+                                                           struct _TetherEntry *entry);
+void                 _tether_janitor_schedule             (gboolean             attach);
+
 /* Releases, ungracefully and outside the lock, every queued resource of a
  * dead context (only @only's when @only is not NULL). Returns how many. */
 guint                _tether_janitor_purge                (TetherTemplate      *only);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include "tether-context-private.h"
 #include "tether-entry-private.h"
 #include "tether-janitor-private.h"
 #include "tether-lock-private.h"
@@ -120,6 +121,34 @@ _tether_context_record_id_for_tests (GMainContext *context)
   TETHER_STATE_UNLOCK ();
 
   return id;
+}
+
+/**
+ * tether_is_managed:
+ * @context: (nullable): a context, or %NULL for the calling thread's
+ *   thread-default context
+ *
+ * Whether @context has an active [class@Tether.Manager] (its scope has
+ * been entered and not yet left). A snapshot; callable from any thread.
+ *
+ * Returns: %TRUE if a manager is active on @context
+ *
+ * Since: 0.2
+ */
+gboolean
+tether_is_managed (GMainContext *context)
+{
+  TetherContextRecord *record;
+  gboolean managed;
+
+  context = _tether_context_resolve (context);
+
+  TETHER_STATE_LOCK ();
+  record = _tether_context_record_lookup_locked (context);
+  managed = record != NULL && record->manager != NULL;
+  TETHER_STATE_UNLOCK ();
+
+  return managed;
 }
 
 /**
@@ -335,6 +364,27 @@ on_context_finalized (gpointer data)
 /* ------------------------------------------------------------------------ */
 /* The purge queue and the janitor                                          */
 /* ------------------------------------------------------------------------ */
+
+gboolean
+_tether_janitor_discard_locked (TetherContextRecord *record,
+                                TetherEntry         *entry)
+{
+  TetherTakenList taken;
+
+  ensure_queues_locked ();
+  _tether_taken_list_init (&taken);
+  _tether_entry_take_one_locked (record, entry, &taken);
+  _tether_trace_purge_queued_locked (&taken.items[0].template->call.counters);
+  g_array_append_vals (purge_queue, taken.items, taken.n);
+
+  return janitor_schedule_locked ();
+}
+
+void
+_tether_janitor_schedule (gboolean attach)
+{
+  janitor_attach (attach);
+}
 
 static void
 release_dead (GArray *dead)
@@ -589,6 +639,24 @@ void
 tether_set_unmanaged_warning_enabled (gboolean enabled)
 {
   g_atomic_int_set (&unmanaged_warning, enabled ? 1 : 0);
+}
+
+/**
+ * tether_get_unmanaged_warning_enabled:
+ *
+ * Whether the diagnostics about resources no manager will release are on
+ * (see [func@Tether.set_unmanaged_warning_enabled]), as the environment
+ * (`TETHER_UNMANAGED_WARNING`) or that function last set them. Callable
+ * from any thread.
+ *
+ * Returns: %TRUE if tether warns
+ *
+ * Since: 0.2
+ */
+gboolean
+tether_get_unmanaged_warning_enabled (void)
+{
+  return unmanaged_warning_enabled ();
 }
 
 void

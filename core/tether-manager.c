@@ -267,15 +267,38 @@ scope_check_context (GMainContext  *context,
 {
   GMainContext *current = _tether_context_resolve (NULL);
 
-  if (current == context)
-    return TRUE;
+  if (current != context)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_CONTEXT,
+                   "Cannot %s a TetherManager for context %p from a thread whose "
+                   "thread-default context is %p; push the manager's context with "
+                   "g_main_context_push_thread_default() first",
+                   what, context, current);
+      return FALSE;
+    }
 
-  g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_CONTEXT,
-               "Cannot %s a TetherManager for context %p from a thread whose "
-               "thread-default context is %p; push the manager's context with "
-               "g_main_context_push_thread_default() first",
-               what, context, current);
-  return FALSE;
+  /* A pushed context is owned by the thread that pushed it; the global
+   * default, which a thread with no context of its own resolves NULL to,
+   * may be owned by another thread that iterates it (a GTask worker while
+   * the main thread runs its GMainLoop): that thread's resources are not
+   * this one's to make or release. */
+  if (!g_main_context_acquire (context))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_CONTEXT,
+                   "Cannot %s a TetherManager for context %p: another thread owns it "
+                   "(it is iterating it). %s",
+                   what, context,
+                   context == g_main_context_default ()
+                     ? "This thread has no thread-default context of its own, so it means "
+                       "the global default context; give it one "
+                       "(g_main_context_push_thread_default (g_main_context_new ())) or run "
+                       "the work with tether_run_in_new_context()"
+                     : "Enter the manager on the thread that iterates the context");
+      return FALSE;
+    }
+  g_main_context_release (context);
+
+  return TRUE;
 }
 
 /* Another manager, @other, is active on @context: a no-op scope with
@@ -552,7 +575,10 @@ tether_manager_is_noop (TetherManager *self)
  * first use inside the scope; either kind is released when it ends.
  *
  * Fails with %TETHER_ERROR_WRONG_CONTEXT if the calling thread's
- * thread-default context is not the manager's, and with
+ * thread-default context is not the manager's, or if another thread owns
+ * the context (a thread with no thread-default context of its own means
+ * the global default, which the main thread owns while it runs a
+ * #GMainLoop), and with
  * %TETHER_ERROR_ALREADY_MANAGED if the context has an active manager and
  * @self lacks %TETHER_MANAGER_EXIST_OK (with it, @self becomes a no-op scope
  * and this returns %TRUE). If a template fails, exactly what this call
@@ -601,6 +627,14 @@ tether_manager_acquire (TetherManager  *self,
  * `release` run on this thread with the context as thread-default. A no-op
  * scope releases nothing.
  *
+ * When called outside any dispatch (g_main_depth() is 0), it then
+ * dispatches, without waiting, what is ready in the context: what the
+ * releases queued there (a #GDBusConnection's closing, a #GTask's
+ * completion) runs and lets go of the context, which may be about to be
+ * dropped; at most 100 iterations or 50 ms. Work that waits for I/O or a
+ * timer is not waited for. Inside a dispatch, the main loop running it
+ * dispatches that work itself.
+ *
  * Must be called from a thread whose thread-default context is the
  * manager's, on an active manager; anything else is a programmer error that
  * logs a critical and releases nothing. A released manager can acquire
@@ -632,7 +666,14 @@ tether_manager_release (TetherManager *self)
   manager_set_state (self, MANAGER_IDLE);
 
   if (state == MANAGER_ACTIVE)
-    _tether_template_release_context (self->context, NULL, self);
+    {
+      _tether_template_release_context (self->context, NULL, self);
+      /* Outside any dispatch, nothing else may iterate the context again
+       * (it may be about to be dropped): what the releases queued there
+       * runs now. Inside one, the loop running it will. */
+      if (g_main_depth () == 0)
+        _tether_context_drain (self->context);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -912,11 +953,14 @@ tether_manager_run (GMainContext        *context,
  * managed coroutine, for a worker thread or a GTask thread function.
  *
  * A new context is created and pushed as the calling thread's thread-default
- * context; every registered template is acquired for it; @func runs; then,
- * whether @func succeeded or not, everything held for the context is released
- * gracefully in reverse order, the context is popped and unreffed. If
- * resources cannot be acquired, @func is not called and the error is
- * returned.
+ * context; every eager template is acquired for it (on-demand ones when
+ * @func first uses them); @func runs; then, whether @func succeeded or not,
+ * everything held for the context is released gracefully in reverse order,
+ * what is ready in the context is dispatched (what the releases and @func
+ * left there, such as a #GDBusConnection's closing, so that it lets go of
+ * the context; at most 100 iterations or 50 ms, without waiting for I/O or
+ * timers), and the context is popped and unreffed. If resources cannot be
+ * acquired, @func is not called and the error is returned.
  *
  * @func may iterate the context (g_main_context_iteration() or a GMainLoop on
  * g_main_context_get_thread_default()) to drive asynchronous work.
@@ -971,6 +1015,10 @@ tether_run_in_new_context (TetherScopeFunc   func,
 
   ret = tether_manager_run (context, TETHER_MANAGER_NONE, func, user_data, error);
 
+  /* The context is this call's alone, and about to go: what the releases
+   * (and @func) left ready in it runs now, even inside a dispatch of
+   * another context, so that it lets go of the context. */
+  _tether_context_drain (context);
   g_main_context_pop_thread_default (context);
   g_main_context_unref (context);
 

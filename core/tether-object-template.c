@@ -585,3 +585,30 @@ tether_template_dup_object (TetherTemplate *self,
    * toggle notify). */
   return _tether_template_lookup_ref (self, _tether_context_resolve (context), g_object_ref);
 }
+
+/**
+ * tether_template_discard_object:
+ * @self: a #TetherTemplate made with [ctor@Tether.Template.new_for_object]
+ * @context: (nullable): the context, or %NULL for the calling thread's
+ *   thread-default context
+ * @object: the object to discard
+ *
+ * [method@Tether.Template.discard] for object templates and language
+ * bindings: if @self still holds exactly @object for @context, the next
+ * acquire makes a new one, and @object is released ungracefully by the
+ * janitor or [func@Tether.purge]. Same thread rules.
+ *
+ * Returns: %TRUE if @object was held and is now discarded
+ *
+ * Since: 0.2
+ */
+gboolean
+tether_template_discard_object (TetherTemplate *self,
+                                GMainContext   *context,
+                                GObject        *object)
+{
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
+  g_return_val_if_fail (G_IS_OBJECT (object), FALSE);
+
+  return tether_template_discard (self, context, object);
+}

@@ -186,6 +186,34 @@ _tether_template_forget_all_locked (void)
 }
 
 /**
+ * tether_find_template:
+ * @name: a provider name
+ *
+ * Finds the registered template whose provider is named @name (names are
+ * unique among registered templates). Callable from any thread.
+ *
+ * Returns: (transfer full) (nullable): the template, or %NULL if no
+ *   registered template has that name
+ *
+ * Since: 0.2
+ */
+TetherTemplate *
+tether_find_template (const char *name)
+{
+  TetherTemplate *template;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  TETHER_STATE_LOCK ();
+  template = registry_find_locked (name);
+  if (template != NULL)
+    g_object_ref (template);
+  TETHER_STATE_UNLOCK ();
+
+  return template;
+}
+
+/**
  * tether_dup_templates:
  *
  * Lists the registered templates in registration order (Pyot's
@@ -678,7 +706,14 @@ template_check_fast (TetherTemplate *self)
 static gboolean
 template_check_slow (TetherTemplate *self)
 {
-  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
+  /* g_return_val_if_fail() would name this function: the critical names
+   * the public one the caller called. */
+  if (G_UNLIKELY (!TETHER_IS_TEMPLATE (self)))
+    {
+      g_return_if_fail_warning (G_LOG_DOMAIN, "tether_template_acquire",
+                                "TETHER_IS_TEMPLATE (self)");
+      return FALSE;
+    }
 
   tether_atomic_store_relaxed (&template_type, TETHER_TYPE_TEMPLATE);
   return TRUE;
@@ -736,7 +771,12 @@ template_acquire_slow (TetherTemplate  *self,
 {
   if (!template_check_slow (self))
     return NULL;
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  if (G_UNLIKELY (error != NULL && *error != NULL))
+    {
+      g_return_if_fail_warning (G_LOG_DOMAIN, "tether_template_acquire",
+                                "error == NULL || *error == NULL");
+      return NULL;
+    }
 
   return _tether_flight_acquire (self, _tether_context_resolve (context), error);
 }
@@ -1054,6 +1094,65 @@ tether_template_release (TetherTemplate  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return template_release_one (self, _tether_context_resolve (context), error);
+}
+
+/**
+ * tether_template_discard:
+ * @self: a #TetherTemplate
+ * @context: (nullable): the context, or %NULL for the calling thread's
+ *   thread-default context
+ * @resource: the resource to discard, as an acquire returned it
+ *
+ * Says that @resource, which @self holds for @context, can no longer be
+ * used (a connection that closed on its own, a handle that hit a fatal
+ * error): if @self still holds exactly @resource for @context, it is taken
+ * off at once, so that the next acquire for @context makes a new one, and
+ * it is released ungracefully (`graceful == FALSE`, `context == NULL`) by
+ * the janitor (see [func@Tether.set_janitor_context]) or by
+ * [func@Tether.purge], counted as purged. If @self holds another resource
+ * for @context, or none, nothing happens: a late signal about a resource
+ * already replaced does not discard its successor.
+ *
+ * Callable from any thread, from a provider function, and from a signal
+ * handler of the resource itself (such as #GDBusConnection::closed): it
+ * takes tether's lock briefly and runs no provider code.
+ *
+ * Returns: %TRUE if @resource was held and is now discarded
+ *
+ * Since: 0.2
+ */
+gboolean
+tether_template_discard (TetherTemplate *self,
+                         GMainContext   *context,
+                         gpointer        resource)
+{
+  TetherContextRecord *record;
+  TetherEntry *entry;
+  gboolean discarded = FALSE;
+  gboolean attach = FALSE;
+  GSource *detach = NULL;
+
+  g_return_val_if_fail (TETHER_IS_TEMPLATE (self), FALSE);
+  g_return_val_if_fail (resource != NULL, FALSE);
+
+  context = _tether_context_resolve (context);
+
+  TETHER_STATE_LOCK ();
+  entry = _tether_entry_lookup_locked (self, context);
+  if (entry != NULL && entry->flight == NULL && entry->resource == resource)
+    {
+      record = _tether_context_record_lookup_locked (context);
+      attach = _tether_janitor_discard_locked (record, entry);
+      detach = _tether_janitor_unwatch_if_idle_locked (record);
+      discarded = TRUE;
+    }
+  TETHER_STATE_UNLOCK ();
+
+  /* The context is alive: the caller names it, or holds it. */
+  _tether_janitor_finish_unwatch (detach);
+  _tether_janitor_schedule (attach);
+
+  return discarded;
 }
 
 /**

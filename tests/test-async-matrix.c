@@ -69,6 +69,7 @@ typedef struct
   gint           n_cancelled;
   gint           n_released;
   gint           n_bad_thread_default;
+  gint           n_sync_inside_async;  /* acquire ran inside an _async call */
   gint           live;
   TetherMutex    made_lock;         /* visible to ThreadSanitizer, unlike GMutex */
   GPtrArray     *made;              /* every resource, freed with the provider */
@@ -108,6 +109,13 @@ mx_make (MxProvider   *mp,
   return res;
 }
 
+/* Depth of the test's _async calls on this thread: an _async call returns
+ * at once, so a provider's synchronous acquire never runs inside one. */
+static __thread gint in_async_call;
+
+#define ASYNC_CALL(call) \
+  G_STMT_START { in_async_call++; call; in_async_call--; } G_STMT_END
+
 /* Where tether promises to push the context: whenever this thread owns it. */
 static void
 mx_check_thread_default (MxProvider   *mp,
@@ -126,6 +134,8 @@ mx_acquire (GMainContext  *context,
   gint64 deadline = g_get_monotonic_time () + MX_BOUND_US;
 
   g_atomic_int_inc (&mp->n_acquire);
+  if (in_async_call > 0)
+    g_atomic_int_inc (&mp->n_sync_inside_async);
   mx_check_thread_default (mp, context);
   while (!g_atomic_int_get (&mp->gate))
     {
@@ -534,8 +544,9 @@ partner_thread_func (gpointer data)
 
       g_main_context_push_thread_default (own);
       g_atomic_int_set (&run->partner_started, TRUE);
-      tether_template_acquire_async (run->template, run->context, run->partner_cancellable,
-                                     partner_async_done, run);
+      ASYNC_CALL (tether_template_acquire_async (run->template, run->context,
+                                                 run->partner_cancellable,
+                                                 partner_async_done, run));
       g_atomic_int_set (&run->partner_returned, TRUE);
       while (!g_atomic_int_get (&run->partner_done))
         g_main_context_iteration (own, TRUE);
@@ -781,8 +792,8 @@ run_cell (gconstpointer data)
       break;
 
     case CALLER_ASYNC:
-      tether_template_acquire_async (run->template, run->context, run->ours_cancellable,
-                                     ours_async_done, run);
+      ASYNC_CALL (tether_template_acquire_async (run->template, run->context,
+                                                 run->ours_cancellable, ours_async_done, run));
       drive_until (run, &run->ours_done);
       break;
 
@@ -796,7 +807,8 @@ run_cell (gconstpointer data)
 
     case CALLER_MGR_ASYNC:
       run->manager = tether_manager_new (run->context, TETHER_MANAGER_NONE);
-      tether_manager_acquire_async (run->manager, run->ours_cancellable, ours_manager_done, run);
+      ASYNC_CALL (tether_manager_acquire_async (run->manager, run->ours_cancellable,
+                                                ours_manager_done, run));
       drive_until (run, &run->ours_done);
       break;
 
@@ -834,6 +846,8 @@ run_cell (gconstpointer data)
   g_assert_cmpint (g_atomic_int_get (&run->mp->n_acquire), ==, run->e.n_acquire);
   g_assert_cmpint (g_atomic_int_get (&run->mp->n_acquire_async), ==, run->e.n_acquire_async);
   g_assert_cmpint (g_atomic_int_get (&run->mp->n_bad_thread_default), ==, 0);
+  /* No _async call blocked its caller on a synchronous acquire. */
+  g_assert_cmpint (g_atomic_int_get (&run->mp->n_sync_inside_async), ==, 0);
 
   /* What stays held, and the manager's state. */
   g_assert_cmpuint (tether_template_get_n_held (run->template), ==, run->e.n_held);

@@ -4,7 +4,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <string.h>
+
 #include "test-util.h"
+
+#include "tether-janitor-private.h"   /* a context's record, for tests */
 
 typedef struct
 {
@@ -436,6 +440,168 @@ test_manager_properties (Fixture       *f,
   g_assert_cmpint (tether_manager_get_flags (manager), ==, TETHER_MANAGER_EXIST_OK);
 }
 
+
+/* A GTask worker, with no thread-default context of its own, while the
+ * main thread runs a GMainLoop on the global default: NULL means the
+ * global default there, which the main thread owns. Its manager refuses
+ * it, naming the fix, instead of making and later releasing the main
+ * thread's resources from the worker. */
+typedef struct
+{
+  GMainLoop *loop;
+  GError    *error;
+  gboolean   entered;
+  gint       calls_before;
+  gint       calls_after;
+  TestProvider *tp;
+} OwnedElsewhere;
+
+static void
+owned_elsewhere_thread (GTask        *task,
+                        gpointer      source,
+                        gpointer      data,
+                        GCancellable *cancellable)
+{
+  OwnedElsewhere *o = data;
+  g_autoptr(TetherManager) manager = NULL;
+
+  g_assert_null (g_main_context_get_thread_default ());
+  manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_assert_true (tether_manager_get_context (manager) == g_main_context_default ());
+  o->calls_before = g_atomic_int_get (&o->tp->n_acquire_calls);
+  o->entered = tether_manager_acquire (manager, &o->error);
+  o->calls_after = g_atomic_int_get (&o->tp->n_acquire_calls);
+  if (o->entered)
+    tether_manager_release (manager);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+owned_elsewhere_done (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      data)
+{
+  g_main_loop_quit (((OwnedElsewhere *) data)->loop);
+}
+
+/* Whether a context is managed: while a manager's scope is entered. */
+static void
+test_manager_is_managed (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(TetherManager) manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_autoptr(GMainContext) other = g_main_context_new ();
+
+  g_assert_false (tether_is_managed (NULL));
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  g_assert_true (tether_is_managed (NULL));
+  g_assert_true (tether_is_managed (f->context));
+  g_assert_false (tether_is_managed (other));
+  tether_manager_release (manager);
+  g_assert_false (tether_is_managed (f->context));
+}
+
+static void
+test_manager_owned_by_another_thread (Fixture       *f,
+                                      gconstpointer  data)
+{
+  OwnedElsewhere o = { 0 };
+  g_autoptr(GTask) task = NULL;
+
+  o.tp = f->tp[0];
+  /* The main thread iterates the global default context. */
+  g_main_context_pop_thread_default (f->context);
+  o.loop = g_main_loop_new (NULL, FALSE);
+  task = g_task_new (NULL, NULL, owned_elsewhere_done, &o);
+  g_task_set_task_data (task, &o, NULL);
+  g_task_run_in_thread (task, owned_elsewhere_thread);
+  g_main_loop_run (o.loop);
+  g_main_loop_unref (o.loop);
+  g_main_context_push_thread_default (f->context);
+
+  g_assert_false (o.entered);
+  g_assert_error (o.error, TETHER_ERROR, TETHER_ERROR_WRONG_CONTEXT);
+  g_assert_nonnull (strstr (o.error->message, "another thread owns it"));
+  g_assert_nonnull (strstr (o.error->message, "tether_run_in_new_context"));
+  /* Nothing was acquired for the main thread's context from the worker. */
+  g_assert_cmpint (o.calls_after, ==, o.calls_before);
+  g_assert_null (tether_template_lookup (f->templates[0], g_main_context_default ()));
+  g_clear_error (&o.error);
+}
+
+/* What a provider's release leaves in its context: an idle holding a
+ * reference on the context, as GDBus queues its "closed" emission. */
+static gboolean
+queued_by_release (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_idle_hook (TestProvider *tp,
+                 GMainContext *context,
+                 gpointer      data)
+{
+  GSource *source;
+
+  if (context == NULL)
+    return;
+  source = g_idle_source_new ();
+  g_source_set_callback (source, queued_by_release, g_main_context_ref (context),
+                         (GDestroyNotify) g_main_context_unref);
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
+static gboolean
+do_nothing_scope (gpointer   user_data,
+                  GError   **error)
+{
+  GMainContext **seen = user_data;
+
+  *seen = g_main_context_get_thread_default ();
+  return TRUE;
+}
+
+/* tether_run_in_new_context() dispatches what the releases queued before
+ * it drops the context: the context dies with the call. */
+static void
+test_manager_run_in_new_context_drains (Fixture       *f,
+                                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  GMainContext *seen = NULL;
+  gint finalized = 0;
+
+  for (guint i = 0; i < 3; i++)
+    f->tp[i]->release_hook = queue_idle_hook;
+
+  g_assert_true (tether_run_in_new_context (do_nothing_scope, &seen, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (seen);
+  /* Its memory is gone: only whether its record went can be asked. */
+  g_assert_cmpuint (_tether_context_record_id_for_tests (seen), ==, 0);
+
+  /* The same by hand: a manager released outside any dispatch drains. */
+  {
+    GMainContext *context = g_main_context_new ();
+    g_autoptr(TetherManager) manager = NULL;
+
+    test_watch_context (context, &finalized);
+    g_main_context_push_thread_default (context);
+    manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+    g_assert_true (tether_manager_acquire (manager, &error));
+    tether_manager_release (manager);
+    g_clear_object (&manager);
+    g_main_context_pop_thread_default (context);
+    g_main_context_unref (context);
+    g_assert_true (g_atomic_int_get (&finalized));
+  }
+
+  for (guint i = 0; i < 3; i++)
+    f->tp[i]->release_hook = NULL;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -461,6 +627,9 @@ main (int   argc,
   ADD ("/manager/run/releases-on-failure", test_manager_run_releases_on_failure);
   ADD ("/manager/run/new-context", test_manager_run_in_new_context);
   ADD ("/manager/properties", test_manager_properties);
+  ADD ("/manager/acquire/owned-by-another-thread", test_manager_owned_by_another_thread);
+  ADD ("/manager/is-managed", test_manager_is_managed);
+  ADD ("/manager/run/new-context-drains", test_manager_run_in_new_context_drains);
 
 #undef ADD
 

@@ -679,6 +679,180 @@ test_template_invalid_provider (void)
   g_test_trap_assert_stderr ("*neither acquire nor the complete*");
 }
 
+
+/* An asynchronous acquire returns to its caller at once: a provider with
+ * only a synchronous acquire runs from the context's dispatch, later. */
+static void
+on_async_never_blocks (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  gpointer *out = user_data;
+
+  out[0] = tether_template_acquire_finish (TETHER_TEMPLATE (object), result, NULL);
+  g_atomic_int_set ((gint *) &out[1], 1);
+}
+
+static void
+test_template_async_never_blocks (void)
+{
+  TestProvider *tp = test_provider_new ("never-blocks");
+  TetherTemplate *template;
+  GMainContext *context = g_main_context_new ();
+  gpointer out[2] = { NULL, NULL };
+
+  tp->vtable.acquire_async = NULL;
+  tp->vtable.acquire_finish = NULL;
+  template = test_provider_template (tp);
+  g_main_context_push_thread_default (context);
+
+  tether_template_acquire_async (template, NULL, NULL, on_async_never_blocks, out);
+  /* Returned before the provider ran. */
+  g_assert_cmpint (g_atomic_int_get (&tp->n_acquire_calls), ==, 0);
+  g_assert_true (test_iterate_until (context, (gint *) &out[1], 5000));
+  g_assert_cmpint (g_atomic_int_get (&tp->n_acquire_calls), ==, 1);
+  g_assert_nonnull (out[0]);
+  /* It ran with the context pushed, on the thread iterating it. */
+  g_assert_true (((TestResource *) out[0])->thread_default == context);
+
+  g_assert_true (tether_template_release (template, NULL, NULL));
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  test_provider_finish (tp, template);
+}
+
+/* Discarding a resource that died on its own: exactly that one, once; the
+ * next acquire makes a new one (also on the thread whose cache held the
+ * old one); the old one is released ungracefully by the purge. */
+static gpointer
+discard_from_thread (gpointer data)
+{
+  gpointer *args = data;
+
+  return GINT_TO_POINTER (tether_template_discard (args[0], args[1], args[2]));
+}
+
+static void
+test_template_discard (void)
+{
+  TestProvider *tp = test_provider_new ("discarded");
+  TetherTemplate *template = test_provider_template (tp);
+  GMainContext *context = g_main_context_new ();
+  g_autoptr(TetherTemplateStats) stats = NULL;
+  TestResource *first, *second, *third;
+  int other;
+  gpointer args[3];
+
+  tether_set_unmanaged_warning_enabled (FALSE);
+  g_main_context_push_thread_default (context);
+  first = tether_template_acquire (template, NULL, NULL);
+  g_assert_nonnull (first);
+
+  /* Not what is held: nothing happens. */
+  g_assert_false (tether_template_discard (template, NULL, &other));
+  g_assert_true (tether_template_acquire (template, NULL, NULL) == first);
+
+  g_assert_true (tether_template_discard (template, NULL, first));
+  g_assert_null (tether_template_lookup (template, NULL));
+  /* A late second discard of the same resource does nothing. */
+  g_assert_false (tether_template_discard (template, NULL, first));
+  second = tether_template_acquire (template, NULL, NULL);
+  g_assert_nonnull (second);
+  g_assert_true (second != first);
+  g_assert_cmpint (first->released, ==, 0);
+  g_assert_cmpuint (tether_get_n_pending_purge (), ==, 1);
+
+  /* From another thread, while this one has it cached. */
+  args[0] = template;
+  args[1] = context;
+  args[2] = second;
+  g_assert_true (GPOINTER_TO_INT (g_thread_join (g_thread_new ("discard", discard_from_thread,
+                                                               args))));
+  third = tether_template_acquire (template, NULL, NULL);
+  g_assert_true (third != second && third != first);
+
+  g_assert_cmpuint (tether_purge (), ==, 2);
+  g_assert_cmpint (tp->n_released_ungraceful, ==, 2);
+  stats = tether_template_get_stats (template);
+  g_assert_cmpuint (stats->purged, ==, 2);
+  g_assert_cmpuint (stats->ungraceful_releases, ==, 2);
+  g_assert_cmpuint (stats->n_held, ==, 1);
+
+  g_assert_true (tether_template_release (template, NULL, NULL));
+  g_assert_cmpint (tp->n_released_graceful, ==, 1);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  tether_set_unmanaged_warning_enabled (TRUE);
+  test_provider_finish (tp, template);
+}
+
+/* Inside a scope: the manager's release releases what replaced the
+ * discarded resource, and only it. */
+static void
+test_template_discard_in_scope (void)
+{
+  TestProvider *tp = test_provider_new ("discarded-in-scope");
+  TetherTemplate *template = test_provider_template (tp);
+  GMainContext *context = g_main_context_new ();
+  g_autoptr(TetherManager) manager = NULL;
+  gpointer first;
+
+  g_main_context_push_thread_default (context);
+  manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_assert_true (tether_manager_acquire (manager, NULL));
+  first = tether_template_lookup (template, NULL);
+  g_assert_true (tether_template_discard (template, NULL, first));
+  g_assert_true (tether_template_acquire (template, NULL, NULL) != first);
+  tether_manager_release (manager);
+  g_assert_cmpint (tp->n_released_graceful, ==, 1);
+  g_assert_cmpuint (tether_purge (), ==, 1);
+  g_assert_cmpint (tp->n_released_ungraceful, ==, 1);
+
+  g_clear_object (&manager);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  test_provider_finish (tp, template);
+}
+
+static void
+test_template_warning_switch (void)
+{
+  gboolean was = tether_get_unmanaged_warning_enabled ();
+
+  tether_set_unmanaged_warning_enabled (FALSE);
+  g_assert_false (tether_get_unmanaged_warning_enabled ());
+  tether_set_unmanaged_warning_enabled (TRUE);
+  g_assert_true (tether_get_unmanaged_warning_enabled ());
+  tether_set_unmanaged_warning_enabled (was);
+}
+
+static void
+test_template_find (void)
+{
+  TestProvider *tp = test_provider_new ("findable");
+  TetherTemplate *template = test_provider_template (tp);
+  TetherTemplate *found = tether_find_template ("findable");
+
+  g_assert_true (found == template);
+  g_object_unref (found);
+  g_assert_null (tether_find_template ("no-such-template"));
+  tether_template_unregister (template);
+  g_assert_null (tether_find_template ("findable"));
+  test_provider_finish (tp, template);
+}
+
+/* A critical names the public function the caller called. */
+static void
+test_template_critical_names_public_function (void)
+{
+  g_autoptr(GCancellable) not_a_template = g_cancellable_new ();
+
+  g_test_expect_message ("Tether", G_LOG_LEVEL_CRITICAL,
+                         "tether_template_acquire: assertion 'TETHER_IS_TEMPLATE (self)' failed");
+  g_assert_null (tether_template_acquire ((TetherTemplate *) not_a_template, NULL, NULL));
+  g_test_assert_expected_messages ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -697,6 +871,13 @@ main (int   argc,
   g_test_add_func ("/template/async/async-only-would-block", test_template_async_only_would_block);
   g_test_add_func ("/template/async/shared-flight", test_template_async_sync_share_flight);
   g_test_add_func ("/template/async/cancel", test_template_async_cancel);
+  g_test_add_func ("/template/async/never-blocks", test_template_async_never_blocks);
+  g_test_add_func ("/template/discard/exact", test_template_discard);
+  g_test_add_func ("/template/discard/in-scope", test_template_discard_in_scope);
+  g_test_add_func ("/template/find", test_template_find);
+  g_test_add_func ("/template/warning/switch", test_template_warning_switch);
+  g_test_add_func ("/template/critical-names-public-function",
+                   test_template_critical_names_public_function);
   g_test_add_func ("/template/release/not-acquired", test_template_release_not_acquired);
   g_test_add_func ("/template/warning/once-per-context", test_template_warning_once);
   g_test_add_func ("/template/registry", test_template_registry);

@@ -109,5 +109,9 @@ GObject        *tether_template_lookup_object  (TetherTemplate           *self,
 TETHER_AVAILABLE_IN_0_2
 GObject        *tether_template_dup_object     (TetherTemplate           *self,
                                                 GMainContext             *context) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_0_2
+gboolean        tether_template_discard_object (TetherTemplate           *self,
+                                                GMainContext             *context,
+                                                GObject                  *object);
 
 G_END_DECLS

@@ -76,6 +76,10 @@ TETHER_AVAILABLE_IN_ALL
 gboolean        tether_template_release        (TetherTemplate        *self,
                                                 GMainContext          *context,
                                                 GError               **error);
+TETHER_AVAILABLE_IN_0_2
+gboolean        tether_template_discard        (TetherTemplate        *self,
+                                                GMainContext          *context,
+                                                gpointer               resource);
 TETHER_AVAILABLE_IN_ALL
 guint           tether_template_purge          (TetherTemplate        *self);
 TETHER_AVAILABLE_IN_ALL
