@@ -351,6 +351,13 @@ def _wrap_object_release(name, release):
     return wrapped
 
 
+# The GClosure form: tether_template_new_for_object() itself takes C
+# callbacks, which gjs can use (a thrown exception becomes their GError) and
+# PyGObject cannot report an exception through.
+_new_for_object_with_closures = getattr(Tether.Template, 'new_for_object_with_closures',
+                                        Tether.Template.new_for_object)
+
+
 class Template(Tether.Template):
     @staticmethod
     def new_for_object(name, description, object_type, acquire, release=None):
@@ -361,7 +368,7 @@ class Template(Tether.Template):
         resources API waits for it)."""
         holder = {}
         gtype = _object_gtype(object_type)
-        template = Tether.Template.new_for_object(
+        template = _new_for_object_with_closures(
             name, description, gtype,
             _wrap_object_acquire(holder, name, gtype, acquire),
             _wrap_object_release(name, release) if release is not None else None)
@@ -473,7 +480,7 @@ class ResourceTemplate:
         self._release_func = release_func
         _install_warning_handler()
         name = name if name is not None else _default_name(acquire_func)
-        self._template = Tether.Template.new_for_object(
+        self._template = _new_for_object_with_closures(
             name, 'a Python resource (Tether.ResourceTemplate)', _Resource.__gtype__,
             self._c_acquire, self._c_release)
         self._name = name
