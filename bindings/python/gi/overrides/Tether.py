@@ -357,6 +357,14 @@ class _InContext:
                 value, error = None, e
 
 
+def _isawaitable(value):
+    # inspect.isawaitable(), without its abc check for the plain values
+    # most acquire and release functions return.
+    if type(value) is types.CoroutineType or hasattr(type(value), '__await__'):
+        return True
+    return isinstance(value, types.GeneratorType) and inspect.isawaitable(value)
+
+
 def _close_awaitable(aw):
     close = getattr(aw, 'close', None)
     if close is not None:
@@ -406,6 +414,8 @@ async def _wait_for(future):
     """Awaits @future without cancelling it when this task is cancelled, as
     asyncio.shield() does (without shield's report, on Python 3.14, of a
     failure that comes after the waiter left)."""
+    if future.done():
+        return future.result()
     mine = future.get_loop().create_future()
 
     def copy(done):
@@ -531,6 +541,13 @@ _new_for_object_with_closures = getattr(Tether.Template, 'new_for_object_with_cl
                                         Tether.Template.new_for_object)
 
 
+# The templates whose acquire function is Python code made by these
+# overrides (object templates and ResourceTemplates): an async enter whose
+# eager templates are all such can run tether's synchronous enter, which
+# calls them in one go (see ResourceManager._acquire_async()).
+_python_acquired = weakref.WeakSet()
+
+
 class Template(Tether.Template):
     @staticmethod
     def new_for_object(name, description, object_type, acquire, release=None):
@@ -546,6 +563,7 @@ class Template(Tether.Template):
             _wrap_object_acquire(holder, name, gtype, acquire),
             _wrap_object_release(name, release) if release is not None else None)
         holder['template'] = template
+        _python_acquired.add(template)
         return template
 
     def acquire(self, context=None):
@@ -611,21 +629,24 @@ class _Resource(GObject.Object):
 
     __gtype_name__ = 'TetherPyResource'
 
+    # Defaults, set on an instance only when they change: a box is made for
+    # every acquire, and a manager's enter makes one per template.
+    state = _READY
+    pending = None      # asyncio future, while _PENDING
+    coro = None         # the acquire_func's awaitable, until started
+    task = None         # the task awaiting it, while it runs
+    loop = None         # weakref to the loop it runs in, while _PENDING
+    waiters = 0         # callers awaiting `pending` (the last one leaving stops it)
+    cancelling = False  # stopped by the override (not by the coroutine)
+    counted = False     # counted in its template's served count
+    released = False
+    cached_in = ()      # weakrefs to the loops whose cache holds it (a list once cached)
+    warning = None      # an unmanaged warning for the first Python caller
+    owner = None        # weakref to its ResourceTemplate, while _PENDING
+
     def __init__(self, value=None):
         super().__init__()
         self.value = value
-        self.state = _READY
-        self.pending = None      # asyncio future, while _PENDING
-        self.coro = None         # the acquire_func's awaitable, until started
-        self.task = None         # the task awaiting it, while it runs
-        self.loop = None         # weakref to the loop it runs in, while _PENDING
-        self.waiters = 0         # callers awaiting `pending` (the last one leaving stops it)
-        self.cancelling = False  # stopped by the override (not by the coroutine)
-        self.counted = False     # counted in its template's served count
-        self.released = False
-        self.cached_in = []      # weakrefs to the loops whose cache holds it
-        self.warning = None      # an unmanaged warning for the first Python caller
-        self.owner = None        # weakref to its ResourceTemplate, while _PENDING
 
 
 resource_templates = []
@@ -745,6 +766,7 @@ class ResourceTemplate:
             self._c_acquire, self._c_release)
         self._name = name
         _python_template_names.add(name)
+        _python_acquired.add(self._template)
         resource_templates.append(self)
 
     def __repr__(self):
@@ -804,6 +826,8 @@ class ResourceTemplate:
         if cache is None:
             cache = loop.__dict__.setdefault(_CACHE, {})
         cache[self] = box.value
+        if not box.cached_in:
+            box.cached_in = []
         box.cached_in.append(weakref.ref(loop))
         if box.released:
             cache.pop(self, None)
@@ -815,7 +839,7 @@ class ResourceTemplate:
         frame = _current_frame(context)
         try:
             value = self._acquire_func()
-            if inspect.isawaitable(value):
+            if _isawaitable(value):
                 loop = _running_glib_loop_for(context)
                 if loop is not None:
                     return self._new_pending(loop, value, context, frame)
@@ -929,7 +953,7 @@ class ResourceTemplate:
         what = f"release_func of ResourceTemplate '{self._name}'"
         try:
             result = self._release_func(box.value)
-            if not inspect.isawaitable(result):
+            if not _isawaitable(result):
                 return
             if not graceful:
                 # Its loop is gone: the coroutine cannot be awaited where it
@@ -1163,6 +1187,13 @@ async def _await_releases(frame):
         raise frame.release_errors[0]
 
 
+def _only_python_eager_templates():
+    for template in Tether.dup_templates():
+        if template not in _python_acquired and template.get_eager():
+            return False
+    return True
+
+
 def _stop_unstarted(boxes):
     """Closes the coroutines an enter did not start (tether released their
     boxes already, or is about to)."""
@@ -1335,11 +1366,20 @@ class ResourceManager:
 
     async def _acquire_async(self):
         loop = _require_glib_loop('async with Tether.resource_manager()')
+        if _only_python_eager_templates():
+            # Every acquire function tether calls on enter is Python: a
+            # plain one runs at once (as in Pyot), a coroutine one is
+            # deferred and awaited below, so tether's synchronous enter
+            # blocks nothing, and saves the loop iteration per template
+            # its asynchronous enter takes.
+            return await self._acquire_async_with(loop, None)
+        return await self._acquire_async_with(loop, Gio.Cancellable.new())
+
+    async def _acquire_async_with(self, loop, cancellable):
         self._check_loop(loop)
         self._check_not_entered()
         context = _resolve_context(self._context_arg, loop)
         manager = Tether.Manager.new(context, self._flags())
-        cancellable = Gio.Cancellable.new()
         done = loop.create_future()
 
         def on_acquired(source, result, *_user_data):
@@ -1354,13 +1394,21 @@ class ResourceManager:
 
         with _call_frame(context, can_await=True, in_order=True) as frame:
             with _thread_default(context):
-                manager.acquire_async(cancellable, on_acquired)
+                if cancellable is None:
+                    try:
+                        manager.acquire()
+                        done.set_result(True)
+                    except GLib.Error as e:
+                        done.set_exception(e)
+                else:
+                    manager.acquire_async(cancellable, on_acquired)
             try:
                 await _wait_for(done)
             except asyncio.CancelledError:
                 # Cancelled while tether enters: tether rolls back what it
                 # started; wait for that, then leave nothing behind.
-                cancellable.cancel()
+                if cancellable is not None:
+                    cancellable.cancel()
                 await _settle(done)
                 if done.exception() is None:
                     await self._roll_back(manager, context, frame)
