@@ -17,7 +17,7 @@
 #   `with resource_manager()`, 16 templates        (no Pyot equivalent; against
 #                                              the same dict-and-lock work)
 #
-# Each figure is the median of 5 runs. The asyncio rows need PyGObject >=
+# Each figure is the median of 7 runs, tether's and the baseline's in turn. The asyncio rows need PyGObject >=
 # 3.50 (gi.events) and are left out, saying so, elsewhere.
 #
 #   meson test -C build --benchmark bench-python-acquire
@@ -40,7 +40,7 @@ try:
 except ImportError:
     gi_events = None
 
-REPEATS = 5
+REPEATS = 7
 HITS = int(os.environ.get('BENCH_PYTHON_HITS', '200000'))
 CYCLES = int(os.environ.get('BENCH_PYTHON_CYCLES', '300'))
 N_TEMPLATES = 16
@@ -145,24 +145,27 @@ class ContextDictTemplate:
 
 # -- measuring ------------------------------------------------------------
 
-def median_ns(run, n):
-    """Median over REPEATS of the time of @run (which does @n operations),
-    per operation, in ns."""
-    samples = []
+def compare_ns(run_ours, run_base, n):
+    """Medians over REPEATS of the time per operation, in ns, of @run_ours
+    and @run_base (each doing @n operations), run in turn so that a change
+    of the machine's load touches both alike."""
+    ours, base = [], []
     for _ in range(REPEATS):
-        start = time.perf_counter_ns()
-        run()
-        samples.append((time.perf_counter_ns() - start) / n)
-    return statistics.median(samples)
+        for run, samples in ((run_ours, ours), (run_base, base)):
+            start = time.perf_counter_ns()
+            run()
+            samples.append((time.perf_counter_ns() - start) / n)
+    return statistics.median(ours), statistics.median(base)
 
 
-async def amedian_ns(run, n):
-    samples = []
+async def acompare_ns(run_ours, run_base, n):
+    ours, base = [], []
     for _ in range(REPEATS):
-        start = time.perf_counter_ns()
-        await run()
-        samples.append((time.perf_counter_ns() - start) / n)
-    return statistics.median(samples)
+        for run, samples in ((run_ours, ours), (run_base, base)):
+            start = time.perf_counter_ns()
+            await run()
+            samples.append((time.perf_counter_ns() - start) / n)
+    return statistics.median(ours), statistics.median(base)
 
 
 rows = []
@@ -190,7 +193,7 @@ def fmt(ns):
 def print_table():
     print(f'Python {sys.version.split()[0]}, PyGObject {gi.__version__}, '
           f'GLib {GLib.MAJOR_VERSION}.{GLib.MINOR_VERSION}.{GLib.MICRO_VERSION}; '
-          f'median of {REPEATS}')
+          f'median of {REPEATS} runs each, in turn')
     head = ('', 'tether', 'Pyot-style', 'ratio', 'target', 'met')
     widths = [max(len(str(x)) for x in col) for col in zip(head, *[
         (r[0], fmt(r[1]), fmt(r[2]), r[3], r[4], r[5]) for r in rows])]
@@ -221,7 +224,7 @@ def sync_rows():
                 acquire()
 
         row('cached acquire_sync(), no loop (thread-default context)',
-            median_ns(run_ours, HITS), median_ns(run_base, HITS), 1.0)
+            *compare_ns(run_ours, run_base, HITS), 1.0)
         ours.release_sync()
         base.release_sync()
     finally:
@@ -247,7 +250,7 @@ def sync_rows():
                     template.release_sync()
 
         row(f'with resource_manager(), {N_TEMPLATES} templates (sync)',
-            median_ns(run_ours, CYCLES), median_ns(run_base, CYCLES), None)
+            *compare_ns(run_ours, run_base, CYCLES), None)
     finally:
         context.pop_thread_default()
         for template in templates:
@@ -272,7 +275,7 @@ async def async_rows():
             await acquire()
 
     row('cached await template.acquire()',
-        await amedian_ns(run_ours, HITS), await amedian_ns(run_base, HITS), 1.0)
+        *await acompare_ns(run_ours, run_base, HITS), 1.0)
 
     def run_ours_sync():
         acquire = ours.acquire_sync
@@ -285,7 +288,7 @@ async def async_rows():
             acquire()
 
     row('cached acquire_sync() in a running loop',
-        median_ns(run_ours_sync, HITS), median_ns(run_base_sync, HITS), 1.0)
+        *compare_ns(run_ours_sync, run_base_sync, HITS), 1.0)
     await ours.release()
     await base.release()
     ours.unregister()
@@ -306,8 +309,7 @@ async def async_rows():
                     pass
 
         row(f'async with resource_manager(), {N_TEMPLATES} templates',
-            await amedian_ns(cycle_ours, CYCLES), await amedian_ns(cycle_base, CYCLES),
-            10.0, faster_is_ratio=True)
+            *await acompare_ns(cycle_ours, cycle_base, CYCLES), 10.0, faster_is_ratio=True)
     finally:
         for template in templates:
             template.unregister()

@@ -764,6 +764,7 @@ class ResourceTemplate:
         self._template = _new_for_object_with_closures(
             name, 'a Python resource (Tether.ResourceTemplate)', _Resource.__gtype__,
             self._c_acquire, self._c_release)
+        self._lookup_object = self._template.lookup_object
         self._name = name
         _python_template_names.add(name)
         _python_acquired.add(self._template)
@@ -822,9 +823,10 @@ class ResourceTemplate:
         """Puts @box's resource in @loop's cache (see _CACHE), unless it was
         released meanwhile (by another thread: _c_release() sets `released`
         before it empties the caches, so one of the two sees the other)."""
-        cache = loop.__dict__.get(_CACHE)
+        cache = getattr(loop, _CACHE, None)
         if cache is None:
-            cache = loop.__dict__.setdefault(_CACHE, {})
+            cache = {}
+            setattr(loop, _CACHE, cache)
         cache[self] = box.value
         if not box.cached_in:
             box.cached_in = []
@@ -927,7 +929,7 @@ class ResourceTemplate:
         for ref in box.cached_in:
             loop = ref()
             if loop is not None:
-                loop.__dict__.get(_CACHE, {}).pop(self, None)
+                getattr(loop, _CACHE, {}).pop(self, None)
         if box.counted:
             box.counted = False
             with self._served_lock:
@@ -993,11 +995,11 @@ class ResourceTemplate:
             loop = _get_running_loop()
             if loop is not None:
                 try:
-                    return loop.__dict__[_CACHE][self]
-                except KeyError:
+                    return loop._tether_resources[self]   # see _CACHE
+                except (AttributeError, KeyError):
                     pass
             else:
-                box = self._template.lookup_object(None)
+                box = self._lookup_object(None)
                 if box is not None and box.state is _READY:
                     return box.value
         return self._acquire_sync(context)
@@ -1065,7 +1067,7 @@ class ResourceTemplate:
             if context is None:
                 try:
                     # The hit: the running loop's cache (see _CACHE).
-                    return _get_running_loop().__dict__[_CACHE][self]
+                    return _get_running_loop()._tether_resources[self]
                 except (AttributeError, KeyError):
                     pass
             return await self._acquire_async(context)
