@@ -194,7 +194,7 @@ def print_table():
     print(f'Python {sys.version.split()[0]}, PyGObject {gi.__version__}, '
           f'GLib {GLib.MAJOR_VERSION}.{GLib.MINOR_VERSION}.{GLib.MICRO_VERSION}; '
           f'median of {REPEATS} runs each, in turn')
-    head = ('', 'tether', 'Pyot-style', 'ratio', 'target', 'met')
+    head = ('', 'tether', 'baseline', 'ratio', 'target', 'met')
     widths = [max(len(str(x)) for x in col) for col in zip(head, *[
         (r[0], fmt(r[1]), fmt(r[2]), r[3], r[4], r[5]) for r in rows])]
     line = '| ' + ' | '.join(f'{{:{w}}}' for w in widths) + ' |'
