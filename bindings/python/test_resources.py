@@ -552,6 +552,7 @@ class TestAsyncFormsNeedPyGObject350(ResourcesTestCase):
             'template.purge()': lambda: template.purge(),
             'manager.acquire()': lambda: Tether.resource_manager().acquire(),
             'manager.release()': lambda: Tether.resource_manager().release(),
+            'Tether.new_event_loop()': lambda: Tether.new_event_loop(),
         }
         for what, form in forms.items():
             with self.subTest(form=what):
