@@ -168,6 +168,10 @@ get_object_provider (TetherTemplate *self)
  * function @acquire. This is how a language binding (Python, JavaScript)
  * writes a provider, and a convenient one for GObject-based C code.
  *
+ * In JavaScript (gjs), an exception thrown by @acquire becomes the #GError
+ * the acquire fails with (domain `Gjs.JSError`, with the exception's
+ * message), and a JavaScript caller catches the exception again.
+ *
  * The template holds one strong reference on each object it holds (a
  * floating reference returned by @acquire is sunk), and drops it after
  * @release has run. Acquire the objects with
@@ -315,7 +319,7 @@ closure_take (GClosure *closure)
 }
 
 /**
- * tether_template_new_for_object_with_closures: (rename-to tether_template_new_for_object)
+ * tether_template_new_for_object_with_closures:
  * @name: the provider name: ASCII letters, digits, `-`, `_` and `.`,
  *   starting with a letter
  * @description: (nullable): one line saying what the object is
@@ -328,10 +332,12 @@ closure_take (GClosure *closure)
  *   [callback@Tether.ObjectReleaseFunc]), or %NULL
  * @error: return location for a #GError
  *
- * Like [ctor@Tether.Template.new_for_object], with #GClosure arguments: the
- * form language bindings use, where `acquire` and `release` are plain
- * functions of the language (in Python:
- * `Tether.Template.new_for_object(name, description, MyType, acquire, release)`).
+ * Like [ctor@Tether.Template.new_for_object], with #GClosure arguments, for
+ * bindings that cannot report an exception through a callback's #GError:
+ * PyGObject's overrides of tether use it under the name
+ * `Tether.Template.new_for_object(name, description, MyType, acquire, release)`.
+ * gjs uses [ctor@Tether.Template.new_for_object] itself, whose @acquire
+ * callback turns an exception thrown in JavaScript into its #GError.
  *
  * The same thread and context rules apply: @acquire runs on the acquiring
  * thread with the context pushed as thread-default, @release on the

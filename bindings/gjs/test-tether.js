@@ -100,6 +100,54 @@ check(released.length === 3 && released.every(r => r.graceful && r.hasContext),
 
 check(acquiredOnContext.every(x => x), 'acquire ran with its context pushed');
 template.unregister();
+
+// An exception thrown by a JavaScript acquire is the acquire's error: a
+// direct caller and a manager (a C caller) get it, named, and nothing is held.
+{
+    const throwing = Tether.Template.new_for_object('js-throwing', null, Session.$gtype,
+        () => {
+            throw new TypeError('the server said no');
+        }, null);
+    const context = GLib.MainContext.new();
+    let caught = null;
+    try {
+        throwing.acquire_object(context);
+    } catch (e) {
+        caught = e;
+    }
+    check(caught instanceof TypeError && caught.message === 'the server said no',
+        'a thrown TypeError reaches the caller as itself', `${caught}`);
+    check(throwing.get_n_held() === 0, 'nothing held after a thrown acquire');
+
+    context.push_thread_default();
+    const manager = Tether.Manager.new(context, Tether.ManagerFlags.NONE);
+    caught = null;
+    try {
+        manager.acquire();
+    } catch (e) {
+        caught = e;
+    }
+    context.pop_thread_default();
+    check(caught !== null && `${caught}`.includes('the server said no') && !manager.is_active(),
+        'a manager entering fails with the thrown error and stays inactive', `${caught}`);
+    check(Tether.dup_managed_contexts().length === 0, 'the context is left unmanaged');
+    throwing.unregister();
+
+    const failing = Tether.Template.new_for_object('js-gerror', null, Session.$gtype,
+        () => {
+            throw new GLib.Error(GLib.file_error_quark(), GLib.FileError.NOENT, 'no such file');
+        }, null);
+    caught = null;
+    try {
+        failing.acquire_object(GLib.MainContext.new());
+    } catch (e) {
+        caught = e;
+    }
+    check(caught instanceof GLib.Error && caught.matches(GLib.file_error_quark(), GLib.FileError.NOENT) &&
+        caught.message === 'no such file',
+        'a thrown GLib.Error keeps its domain, code and message', `${caught}`);
+    failing.unregister();
+}
 print(`1..${n}`);
 if (failed)
     imports.system.exit(1);

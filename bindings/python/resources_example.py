@@ -28,16 +28,17 @@ gi.require_version('Tether', '1')
 from gi.repository import GLib, Soup, Tether  # noqa: E402
 
 try:
-    from gi.events import GLibEventLoopPolicy
-except ImportError:   # PyGObject < 3.50: no asyncio over GLib
-    GLibEventLoopPolicy = None
+    import gi.events  # noqa: F401 - asyncio over GLib, PyGObject >= 3.50
+    HAS_EVENTS = True
+except ImportError:   # PyGObject < 3.50 (Debian 12): the sync forms only
+    HAS_EVENTS = False
 
 
 def async_to_sync(func):
-    """Pyot's pyot.utils.sync.async_to_sync."""
+    """Pyot's pyot.utils.sync.async_to_sync, with a loop over GLib."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        return asyncio.run(func(*args, **kwargs))
+        return asyncio.run(func(*args, **kwargs), loop_factory=Tether.new_event_loop)
     return wrapper
 
 
@@ -145,8 +146,7 @@ def sync_average(summoner_name):
 
 def main():
     names = ['faker', 'caps', 'chovy', 'showmaker']
-    if GLibEventLoopPolicy is not None:
-        asyncio.set_event_loop_policy(GLibEventLoopPolicy())
+    if HAS_EVENTS:
         sync_sessions.unregister()
         forms = [('async with', average_match_duration_millis),
                  ('as_decorator', decorated_average)]
