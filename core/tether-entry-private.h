@@ -73,8 +73,9 @@ typedef struct
  * released. */
 typedef struct
 {
-  TetherTemplate *template;
-  gpointer        resource;
+  TetherTemplate  *template;
+  gpointer         resource;
+  TetherHeldWatch *watch;     /* its provider's watch, released, or NULL */
 } TetherTakenResource;
 
 /* Resources taken off the tables for graceful release, in the order to
@@ -133,9 +134,11 @@ TetherEntry *_tether_entry_add_flight_locked   (TetherContextRecord *record,
                                                 TetherTemplate      *template,
                                                 GMainContext        *context,
                                                 TetherFlight        *flight);
+/* @watch: the resource's watch, when its provider watches (or NULL). */
 void         _tether_entry_set_held_locked     (TetherContextRecord *record,
                                                 TetherEntry         *entry,
-                                                gpointer             resource);
+                                                gpointer             resource,
+                                                TetherHeldWatch     *watch);
 /* Takes @entry, still in flight (its acquire failed), off the tables and
  * frees it. Returns the template's reference its entries held, if this was
  * the last, for the caller to drop after unlocking, or NULL. */

@@ -15,6 +15,11 @@
 /* Atomic */
 static guint64 next_generation = 1;
 
+/* Protected by the state lock: held resource -> its TetherHeldWatch, for
+ * the providers that watch theirs (ABI 1.2). Kept apart from the entries,
+ * which stay 40 bytes: most providers watch nothing. */
+static GHashTable *held_watches;
+
 static guint
 entry_hash (gconstpointer data)
 {
@@ -213,8 +218,16 @@ _tether_entry_add_flight_locked (TetherContextRecord *record,
 void
 _tether_entry_set_held_locked (TetherContextRecord *record,
                                TetherEntry         *entry,
-                               gpointer             resource)
+                               gpointer             resource,
+                               TetherHeldWatch     *watch)
 {
+  if (watch != NULL)
+    {
+      if (held_watches == NULL)
+        held_watches = g_hash_table_new (NULL, NULL);
+      g_hash_table_insert (held_watches, resource, watch);
+    }
+
   entry->resource = resource;
   entry->flight = NULL;
   entry->next_held = record->held;
@@ -302,10 +315,32 @@ _tether_entry_released (TetherTakenResource *items,
     }
   TETHER_STATE_UNLOCK ();
 
+  /* The provider's release returned: nothing calls these any more. */
+  for (guint i = 0; i < n; i++)
+    g_free (items[i].watch);
   for (guint i = 0; i < n_last; i++)
     g_object_unref (last[i]);
   if (last != on_stack)
     g_free (last);
+}
+
+/* The watch of held @entry's resource, taken with it: released, so that a
+ * late discard does nothing. */
+static TetherHeldWatch *
+take_watch_locked (TetherEntry *entry)
+{
+  TetherHeldWatch *watch;
+
+  if (!_tether_provider_has_watch (&entry->template->call) || held_watches == NULL)
+    return NULL;
+
+  watch = g_hash_table_lookup (held_watches, entry->resource);
+  if (watch != NULL)
+    {
+      g_hash_table_remove (held_watches, entry->resource);
+      watch->released = TRUE;
+    }
+  return watch;
 }
 
 static void
@@ -325,6 +360,7 @@ taken_append (TetherTakenList *out,
 
   out->items[out->n].template = entry->template;   /* still alive: counted */
   out->items[out->n].resource = entry->resource;
+  out->items[out->n].watch = take_watch_locked (entry);
   out->n++;
 }
 
@@ -422,6 +458,10 @@ _tether_entry_table_forget_locked (TetherTemplate *template)
    * with the resources. */
   table->n_alive = 0;
   table->holds_ref = FALSE;
+  /* The watches are the parent's too (its providers may still call them
+   * there): forgotten, not freed. */
+  if (held_watches != NULL)
+    g_hash_table_steal_all (held_watches);
   memset (table->inline_entries, 0, sizeof table->inline_entries);
   if (table->entries != NULL)
     {

@@ -629,9 +629,19 @@ flight_complete (TetherFlight *flight,
   GError *error = NULL;
   GSource *detach = NULL;
   TetherTemplate *failed_ref = NULL;
+  TetherHeldWatch *watch = NULL;
+  gpointer died = NULL;
   gboolean wake;
 
   resource = _tether_provider_check_result (&self->call, context, resource, provider_error, &error);
+
+  /* A provider that watches its resources (ABI 1.2) gets the watch before
+   * anyone sees the resource. */
+  if (resource != NULL && _tether_provider_has_watch (&self->call))
+    {
+      watch = _tether_janitor_held_watch_new (self, context, resource);
+      _tether_provider_watch (&self->call, resource, context, &watch->public);
+    }
 
   TETHER_STATE_LOCK ();
   {
@@ -639,13 +649,26 @@ flight_complete (TetherFlight *flight,
     TetherContextRecord *record = flight->record;
 
     g_assert (entry != NULL);
+
+    /* It died before it was handed out: the acquire fails, and the
+     * resource is released here, once unlocked. */
+    if (watch != NULL && watch->died)
+      {
+        died = g_steal_pointer (&resource);
+        watch->released = TRUE;
+        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                     "Provider '%s' discarded the resource it had just acquired for "
+                     "context %p: it died before it was handed out",
+                     self->call.name, context);
+      }
+
     _tether_trace_acquire_done_locked (&self->call.counters, elapsed, resource != NULL);
     flight->entry = NULL;
     flight->leader = NULL;
 
     if (resource != NULL)
       {
-        _tether_entry_set_held_locked (record, entry, resource);
+        _tether_entry_set_held_locked (record, entry, resource, watch);
 
         /* The creating thread's thread-default context: its next acquire
          * is a hit. And, for the thread-exit leak check, an unmanaged
@@ -702,6 +725,12 @@ flight_complete (TetherFlight *flight,
 
   if (wake)
     g_main_context_wakeup (context);
+
+  if (died != NULL)
+    {
+      _tether_provider_release (&self->call, died, NULL, FALSE, 0);
+      g_free (watch);
+    }
 
   if (taken != NULL)
     waiters_finish (flight, taken, resource, error);

@@ -80,6 +80,22 @@ gboolean             _tether_janitor_discard_locked       (TetherContextRecord *
                                                            struct _TetherEntry *entry);
 void                 _tether_janitor_schedule             (gboolean             attach);
 
+/* The watch tether gives a provider that watches its resources (ABI 1.2)
+ * for one resource; freed after the provider's release of it. */
+typedef struct
+{
+  TetherResourceWatch  public;     /* discard: the janitor's */
+  TetherTemplate      *template;   /* alive while the resource counts in its n_alive */
+  GMainContext        *context;    /* identity only */
+  gpointer             resource;
+  gboolean             died;       /* state lock: discarded before it was handed out */
+  gboolean             released;   /* state lock: taken for release: discard does nothing */
+} TetherHeldWatch;
+
+TetherHeldWatch     *_tether_janitor_held_watch_new       (TetherTemplate      *template,
+                                                           GMainContext        *context,
+                                                           gpointer             resource);
+
 /* Releases, ungracefully and outside the lock, every queued resource of a
  * dead context (only @only's when @only is not NULL). Returns how many. */
 guint                _tether_janitor_purge                (TetherTemplate      *only);

@@ -386,6 +386,47 @@ _tether_janitor_schedule (gboolean attach)
   janitor_attach (attach);
 }
 
+/* A provider says its resource died (TetherResourceWatch.discard). */
+static void
+held_watch_discard (TetherResourceWatch *public)
+{
+  TetherHeldWatch *watch = (TetherHeldWatch *) public;
+  gboolean attach = FALSE;
+
+  /* The context's record stays (idle) until the context dies or tether
+   * serves it again: this may run on any thread, which cannot vouch for
+   * the context's life, as a sentinel's destruction needs. */
+  TETHER_STATE_LOCK ();
+  if (!watch->released && !watch->died)
+    {
+      TetherEntry *entry = _tether_entry_lookup_locked (watch->template, watch->context);
+
+      if (entry != NULL && entry->flight == NULL && entry->resource == watch->resource)
+        attach = _tether_janitor_discard_locked (
+                   _tether_context_record_lookup_locked (watch->context), entry);
+      else
+        /* Not handed out yet: the acquire's completion fails it. */
+        watch->died = TRUE;
+    }
+  TETHER_STATE_UNLOCK ();
+
+  janitor_attach (attach);
+}
+
+TetherHeldWatch *
+_tether_janitor_held_watch_new (TetherTemplate *template,
+                                GMainContext   *context,
+                                gpointer        resource)
+{
+  TetherHeldWatch *watch = g_new0 (TetherHeldWatch, 1);
+
+  watch->public.discard = held_watch_discard;
+  watch->template = template;
+  watch->context = context;
+  watch->resource = resource;
+  return watch;
+}
+
 static void
 release_dead (GArray *dead)
 {

@@ -106,4 +106,16 @@ gint64    _tether_provider_release        (TetherProviderCall  *call,
                                            gboolean             graceful,
                                            gint64               start);
 
+/* ABI 1.2: whether the provider watches its resources, and the call. */
+static inline gboolean
+_tether_provider_has_watch (const TetherProviderCall *call)
+{
+  return call->provider.watch != NULL;
+}
+
+void      _tether_provider_watch          (TetherProviderCall  *call,
+                                           gpointer             resource,
+                                           GMainContext        *context,
+                                           TetherResourceWatch *watch);
+
 G_END_DECLS

@@ -88,6 +88,9 @@ _tether_provider_validate (const TetherProvider  *provider,
    * bytes there are not a function, whatever they hold. */
   if (TETHER_PROVIDER_ABI_VERSION_MINOR (provider->abi_version) < 1)
     out_copy->resource_type = NULL;
+  /* watch, likewise, in what ABI 1.1 called reserved. */
+  if (TETHER_PROVIDER_ABI_VERSION_MINOR (provider->abi_version) < 2)
+    out_copy->watch = NULL;
 
   if (out_copy->resource_type != NULL)
     {
@@ -358,4 +361,13 @@ _tether_provider_release (TetherProviderCall *call,
 
   return _tether_trace_release_end (&call->counters, call->name, graceful ? context : NULL,
                                     graceful, start);
+}
+
+void
+_tether_provider_watch (TetherProviderCall  *call,
+                        gpointer             resource,
+                        GMainContext        *context,
+                        TetherResourceWatch *watch)
+{
+  call->provider.watch (resource, context, watch, call->data);
 }

@@ -814,6 +814,73 @@ test_template_discard_in_scope (void)
   test_provider_finish (tp, template);
 }
 
+/* A provider that watches its resources (ABI 1.2) discards one that died
+ * on its own: taken off at once, replaced at the next acquire, released
+ * ungracefully by the purge; a second discard does nothing. */
+static void
+test_template_watch_discard (void)
+{
+  TestProvider *tp = test_provider_new ("watched");
+  TetherTemplate *template;
+  GMainContext *context = g_main_context_new ();
+  TestResource *first, *second;
+
+  tp->watch = TRUE;
+  template = test_provider_template (tp);
+  g_main_context_push_thread_default (context);
+  tether_set_unmanaged_warning_enabled (FALSE);
+
+  first = tether_template_acquire (template, NULL, NULL);
+  g_assert_nonnull (first);
+  g_assert_nonnull (first->watch);
+  first->watch->discard (first->watch);
+  first->watch->discard (first->watch);
+  g_assert_null (tether_template_lookup (template, NULL));
+
+  second = tether_template_acquire (template, NULL, NULL);
+  g_assert_true (second != first);
+  g_assert_cmpuint (tether_purge (), ==, 1);
+  g_assert_cmpint (tp->n_released_ungraceful, ==, 1);
+
+  /* Released the usual way: its watch goes with it. */
+  g_assert_true (tether_template_release (template, NULL, NULL));
+  g_assert_cmpint (tp->n_released_graceful, ==, 1);
+
+  tether_set_unmanaged_warning_enabled (TRUE);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  test_provider_finish (tp, template);
+}
+
+/* Discarded before it was handed out (from the watch function itself):
+ * the acquire fails, the resource is released, nothing is held. */
+static void
+test_template_watch_discard_before_handed_out (void)
+{
+  TestProvider *tp = test_provider_new ("watched-early");
+  TetherTemplate *template;
+  GMainContext *context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTemplateStats) stats = NULL;
+
+  tp->watch = TRUE;
+  tp->discard_in_watch = TRUE;
+  template = test_provider_template (tp);
+
+  g_assert_null (tether_template_acquire (template, context, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_assert_cmpint (tp->n_acquired, ==, 1);
+  g_assert_cmpint (tp->n_released_ungraceful, ==, 1);
+  g_assert_cmpint (tp->live, ==, 0);
+  g_assert_null (tether_template_lookup (template, context));
+  stats = tether_template_get_stats (template);
+  g_assert_cmpuint (stats->failures, ==, 1);
+  g_assert_cmpuint (stats->n_held, ==, 0);
+
+  g_main_context_unref (context);
+  test_provider_finish (tp, template);
+}
+
 static void
 test_template_warning_switch (void)
 {
@@ -875,6 +942,9 @@ main (int   argc,
   g_test_add_func ("/template/discard/exact", test_template_discard);
   g_test_add_func ("/template/discard/in-scope", test_template_discard_in_scope);
   g_test_add_func ("/template/find", test_template_find);
+  g_test_add_func ("/template/watch/discard", test_template_watch_discard);
+  g_test_add_func ("/template/watch/discard-before-handed-out",
+                   test_template_watch_discard_before_handed_out);
   g_test_add_func ("/template/warning/switch", test_template_warning_switch);
   g_test_add_func ("/template/critical-names-public-function",
                    test_template_critical_names_public_function);

@@ -215,9 +215,27 @@ test_provider_new (const char *name)
   return tp;
 }
 
+static void
+test_watch (gpointer             resource,
+            GMainContext        *context,
+            TetherResourceWatch *watch,
+            gpointer             provider_data)
+{
+  TestProvider *tp = provider_data;
+  TestResource *res = resource;
+
+  g_assert_cmpuint (res->magic, ==, TEST_RESOURCE_MAGIC);
+  g_assert_true (res->context == context);
+  res->watch = watch;
+  if (tp->discard_in_watch)
+    watch->discard (watch);
+}
+
 TetherTemplate *
 test_provider_template (TestProvider *tp)
 {
+  if (tp->watch)
+    tp->vtable.watch = test_watch;
   if (tp->async_only)
     tp->vtable.acquire = NULL;
   if (tp->no_release)

@@ -18,6 +18,7 @@ typedef struct
   GMainContext *thread_default; /* the thread-default context during acquire */
   struct _TestProvider *owner;
   gint          released;     /* atomic: times released (must end at 1) */
+  TetherResourceWatch *watch; /* with TestProvider.watch: tether's watch */
 } TestResource;
 
 #define TEST_RESOURCE_MAGIC 0x7e57e500u
@@ -43,6 +44,8 @@ typedef struct _TestProvider
   TestHookFunc    release_hook;     /* called inside release */
   gpointer        release_hook_data;
   GArray         *order_log;        /* if set: appends ±serial of this provider, under order_lock */
+  gboolean        watch;            /* ABI 1.2: keep tether's watch in each resource */
+  gboolean        discard_in_watch; /* ... and discard at once, before it is handed out */
 
   /* counters */
   gint            n_acquire_calls;

@@ -31,7 +31,7 @@ G_BEGIN_DECLS
  * The minor version of the provider ABI. Minor versions only append fields to
  * [struct@Tether.Provider]; `struct_size` tells which are there.
  */
-#define TETHER_PROVIDER_ABI_MINOR 1
+#define TETHER_PROVIDER_ABI_MINOR 2
 
 /**
  * TETHER_PROVIDER_ABI_VERSION:
@@ -59,6 +59,32 @@ G_BEGIN_DECLS
 #define TETHER_PROVIDER_ABI_VERSION_MINOR(v) (((guint32) (v)) & 0xffff)
 
 typedef struct _TetherProvider TetherProvider;
+typedef struct _TetherResourceWatch TetherResourceWatch;
+
+/**
+ * TetherResourceWatch:
+ * @discard: says that the resource died on its own (a connection that
+ *   closed, a handle that hit a fatal error): the watch's resource, if its
+ *   template still holds it, is taken off at once, the next acquire for its
+ *   context makes a new one, and it is released ungracefully by the janitor
+ *   (as [method@Tether.Template.discard] does). Callable from any thread,
+ *   from a signal handler of the resource, and more than once (later calls
+ *   do nothing). Called before tether handed the resource to anyone (from
+ *   @watch itself, say), it fails that acquire instead.
+ *
+ * What tether gives a provider's `watch` function for one resource it
+ * acquired (provider ABI 1.2): the way to tell tether that resource is
+ * dead, without linking to libtether. It stays valid until the provider's
+ * `release` of that resource returns: `release` must first disconnect
+ * whatever may still call @discard.
+ */
+struct _TetherResourceWatch
+{
+  void     (*discard) (TetherResourceWatch *watch);
+
+  /*< private >*/
+  gpointer   reserved[3];
+};
 
 /**
  * TetherProvider:
@@ -92,6 +118,12 @@ typedef struct _TetherProvider TetherProvider;
  *   acquire with %TETHER_ERROR_INVALID_RESULT. Read only from providers whose
  *   `abi_version` says 1.1 or later, so an older module's reserved bytes are
  *   never taken for it.
+ * @watch: (nullable): ABI 1.2: called once for each resource @acquire (or
+ *   @acquire_finish) returned, before tether hands it to any caller, on the
+ *   thread that completed the acquire, with a #TetherResourceWatch to call
+ *   when the resource dies on its own, for instance from the
+ *   #GDBusConnection::closed handler it connects here. Read only from
+ *   providers whose `abi_version` says 1.2 or later.
  * @reserved: for fields added in later minor versions; leave zeroed
  *
  * The vtable a provider gives tether: how to acquire and release one resource
@@ -163,8 +195,14 @@ struct _TetherProvider
   /* ABI 1.1 */
   GType     (*resource_type)  (void);
 
+  /* ABI 1.2 */
+  void      (*watch)          (gpointer              resource,
+                               GMainContext         *context,
+                               TetherResourceWatch  *watch,
+                               gpointer              provider_data);
+
   /*< private >*/
-  gpointer    reserved[7];
+  gpointer    reserved[6];
 };
 
 /**
