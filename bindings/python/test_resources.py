@@ -449,6 +449,34 @@ class TestPyotSemanticsSync(ResourcesTestCase):
         self.assertEqual(len(made), 3)
 
 
+    def test_discard_replaces_a_dead_resource(self):
+        """A resource that died on its own is discarded: the next acquire
+        makes a new one, and release_func gets the old one from the purge,
+        ungracefully."""
+        made, released = [], []
+
+        def make():
+            made.append(object())
+            return made[-1]
+
+        template = self.template(make, released.append)
+        context = GLib.MainContext.new()
+        with _pushed(context):
+            first = template.acquire_sync()
+            self.assertFalse(template.discard(object()))
+            self.assertTrue(template.discard(first))
+            self.assertFalse(template.discard(first))
+            self.assertIsNone(template.lookup())
+            second = template.acquire_sync()
+            self.assertIsNot(second, first)
+            self.assertIs(template.acquire_sync(), second)
+            self.assertEqual(released, [])
+            self.assertEqual(Tether.purge(), 1)
+            self.assertEqual(released, [first])
+            template.release_sync()
+        self.assertEqual(released, [first, second])
+
+
 class TestErrorsCrossTheBoundary(ResourcesTestCase):
     def test_acquire_exception_reraised_in_python(self):
         def broken():

@@ -1057,6 +1057,23 @@ class ResourceTemplate:
             return None
         return box.value
 
+    def discard(self, resource, context=None):
+        """Says that @resource, held for @context, can no longer be used (a
+        connection that closed on its own): if this template still holds
+        exactly @resource for @context, the next acquire makes a new one,
+        and release_func runs later, ungracefully, from the janitor or
+        Tether.purge(). Returns whether it was held. Any thread."""
+        context = _resolve_context(context)
+        box = self._template.lookup_object(context)
+        if box is None or box.state is not _READY or box.value is not resource:
+            return False
+        # The loops' caches forget it first, as a release does.
+        for ref in box.cached_in or ():
+            loop = ref()
+            if loop is not None:
+                getattr(loop, _CACHE, {}).pop(self, None)
+        return self._template.discard_object(context, box)
+
     # -- asyncio forms (PyGObject >= 3.50) --
 
     if _gi_events is not None:
