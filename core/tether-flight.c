@@ -159,6 +159,21 @@ set_recursive_error (TetherTemplate  *self,
                self->call.name, context);
 }
 
+/* A synchronous caller would have to iterate @context, which another
+ * thread owns. */
+static void
+set_would_block_error (TetherTemplate  *self,
+                       GMainContext    *context,
+                       const char      *what,
+                       GError         **error)
+{
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_BLOCK,
+               "Template '%s' %s context %p, which another thread owns: its result only "
+               "arrives there. Use tether_template_acquire_async(), or acquire from that "
+               "thread",
+               self->call.name, what, context);
+}
+
 void
 _tether_flight_prefix_error (GError         **error,
                              TetherTemplate  *self,
@@ -776,11 +791,7 @@ flight_join_sync_and_unlock (TetherFlight  *flight,
       if (!owned)
         {
           TETHER_STATE_UNLOCK ();
-          g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_BLOCK,
-                       "Template '%s' is being acquired asynchronously for context %p, "
-                       "which another thread owns: its result only arrives there. Use "
-                       "tether_template_acquire_async(), or acquire from that thread",
-                       self->call.name, context);
+          set_would_block_error (self, context, "is being acquired asynchronously for", error);
           return NULL;
         }
     }
@@ -870,11 +881,7 @@ flight_lead_sync_and_unlock (TetherTemplate  *self,
   if (!g_main_context_acquire (context))
     {
       TETHER_STATE_UNLOCK ();
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_BLOCK,
-                   "Template '%s' only acquires asynchronously and context %p "
-                   "is owned by another thread; use "
-                   "tether_template_acquire_async() or acquire from that thread",
-                   self->call.name, context);
+      set_would_block_error (self, context, "only acquires asynchronously, for", error);
       return NULL;
     }
 
