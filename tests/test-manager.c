@@ -501,20 +501,31 @@ test_manager_is_managed (Fixture       *f,
   g_assert_false (tether_is_managed (f->context));
 }
 
+/* Started from inside the main loop, so that the main thread owns the
+ * global default context by the time the worker asks. */
+static gboolean
+start_owned_elsewhere (gpointer data)
+{
+  OwnedElsewhere *o = data;
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, owned_elsewhere_done, o);
+
+  g_assert_true (g_main_context_is_owner (g_main_context_default ()));
+  g_task_set_task_data (task, o, NULL);
+  g_task_run_in_thread (task, owned_elsewhere_thread);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 test_manager_owned_by_another_thread (Fixture       *f,
                                       gconstpointer  data)
 {
   OwnedElsewhere o = { 0 };
-  g_autoptr(GTask) task = NULL;
 
   o.tp = f->tp[0];
   /* The main thread iterates the global default context. */
   g_main_context_pop_thread_default (f->context);
   o.loop = g_main_loop_new (NULL, FALSE);
-  task = g_task_new (NULL, NULL, owned_elsewhere_done, &o);
-  g_task_set_task_data (task, &o, NULL);
-  g_task_run_in_thread (task, owned_elsewhere_thread);
+  g_idle_add (start_owned_elsewhere, &o);
   g_main_loop_run (o.loop);
   g_main_loop_unref (o.loop);
   g_main_context_push_thread_default (f->context);
