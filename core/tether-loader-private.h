@@ -28,6 +28,7 @@
 
 #pragma once
 
+#include "tether-env-private.h"
 #include "tether-provider-private.h"
 #include "tether-template-private.h"
 
@@ -94,7 +95,7 @@ gboolean   _tether_loader_parse_config      (const char  *data,
 
 /* The search path as it would be for @env_value and @secure_mode; what
  * tether_get_provider_search_path() uses with the real environment and
- * getauxval (AT_SECURE). */
+ * _tether_env_is_secure_mode (). */
 char     **_tether_loader_search_path_for   (const char  *env_value,
                                              gboolean     secure_mode);
 
@@ -102,10 +103,6 @@ char     **_tether_loader_search_path_for   (const char  *env_value,
  * of TETHER_PROVIDER_PATH that is not used, and one when the whole
  * variable is ignored because the process runs in secure mode. */
 char     **_tether_loader_search_path_checked (GPtrArray  *ignored);
-
-/* Whether the process runs in secure mode (setuid, setgid, capabilities):
- * getauxval (AT_SECURE). */
-gboolean   _tether_loader_is_secure_mode    (void);
 
 /* tether-loader.c --------------------------------------------------------- */
 

@@ -61,9 +61,9 @@ _tether_scan_result_free (TetherScanResult *result)
 char *
 _tether_scan_get_helper_path (void)
 {
-  const char *env = _tether_loader_is_secure_mode () ? NULL : g_getenv (TETHER_SCANNER_ENV);
+  const char *env = _tether_env_get_path (TETHER_SCANNER_ENV);
 
-  return g_strdup (env != NULL && env[0] != '\0' ? env : TETHER_SCANNER_PATH);
+  return g_strdup (env != NULL ? env : TETHER_SCANNER_PATH);
 }
 
 typedef struct

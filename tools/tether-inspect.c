@@ -522,7 +522,7 @@ use_scanner_beside_us (void)
   g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
   g_autofree char *beside = dir != NULL ? g_build_filename (dir, "tether-scanner", NULL) : NULL;
 
-  if (g_getenv (TETHER_SCANNER_ENV) == NULL && !_tether_loader_is_secure_mode () &&
+  if (g_getenv (TETHER_SCANNER_ENV) == NULL && !_tether_env_is_secure_mode () &&
       beside != NULL && g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
     g_setenv (TETHER_SCANNER_ENV, beside, FALSE);
 }

@@ -1144,7 +1144,7 @@ test_search_path_env (void)
   const char *expected_secure[] = { TETHER_PROVIDER_DIR, NULL };
 
   /* This test runs without privileges. */
-  g_assert_false (_tether_loader_is_secure_mode ());
+  g_assert_false (_tether_env_is_secure_mode ());
 
   g_setenv (TETHER_PROVIDER_PATH_ENV, "/one:relative:/two", TRUE);
   path = tether_get_provider_search_path ();
