@@ -19,6 +19,7 @@
 # include <sysprof-capture.h>
 #endif
 
+#include "tether-env-private.h"
 #include "tether-trace-private.h"
 
 /* ------------------------------------------------------------------------ */
@@ -245,9 +246,9 @@ capture_get (void)
 {
   if (g_once_init_enter (&capture_once))
     {
-      const char *path = g_getenv ("TETHER_SYSPROF_CAPTURE");
+      const char *path = _tether_env_get_path ("TETHER_SYSPROF_CAPTURE");
 
-      if (path != NULL && path[0] != '\0')
+      if (path != NULL)
         {
           capture_writer = sysprof_capture_writer_new (path, 0);
           if (capture_writer == NULL)
@@ -284,7 +285,7 @@ marks_are_wanted (void)
 
   if (G_UNLIKELY (wanted < 0))
     {
-      wanted = g_getenv ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
+      wanted = _tether_env_get_path ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
       g_atomic_int_set (&_tether_trace_marks_wanted, wanted);
     }
   return wanted;
