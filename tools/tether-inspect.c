@@ -522,9 +522,9 @@ use_scanner_beside_us (void)
   g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
   g_autofree char *beside = dir != NULL ? g_build_filename (dir, "tether-scanner", NULL) : NULL;
 
-  if (g_getenv (TETHER_SCANNER_ENV) == NULL && !_tether_env_is_secure_mode () &&
+  if (!_tether_env_is_secure_mode () && _tether_env_get_path (TETHER_SCANNER_ENV) == NULL &&
       beside != NULL && g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
-    g_setenv (TETHER_SCANNER_ENV, beside, FALSE);
+    g_setenv (TETHER_SCANNER_ENV, beside, TRUE);
 }
 
 int
