@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "tether-loader-private.h"
 
 struct _TetherLoadFailure
@@ -63,6 +65,89 @@ _tether_provider_info_new_take (char     *name,
   info->is_async = is_async;
   info->resource_type = resource_type;
   return info;
+}
+
+char *
+_tether_loader_escape (const char *text,
+                       gsize       max_bytes)
+{
+  GString *out = g_string_new (NULL);
+  const char *p = text;
+  const char *end = text + strlen (text);
+
+  while (p < end)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      gsize before = out->len;
+      int length;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guint) (guchar) *p);
+          length = 1;
+        }
+      else
+        {
+          length = g_utf8_next_char (p) - p;
+          if (c == '\\')
+            g_string_append (out, "\\\\");
+          else if (c < 0x20 || c == 0x7f)
+            g_string_append_printf (out, "\\x%02x", (guint) c);
+          else
+            g_string_append_len (out, p, length);
+        }
+
+      if (out->len > max_bytes)
+        {
+          g_string_truncate (out, before);
+          g_string_append (out, "\u2026");
+          break;
+        }
+      p += length;
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+_tether_loader_text_is_plain (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2 || c < 0x20 || c == 0x7f || c == '\\')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+void
+_tether_loader_make_message_safe (GError **error)
+{
+  char *safe;
+
+  if (error == NULL || *error == NULL)
+    return;
+  if (g_utf8_validate ((*error)->message, -1, NULL) &&
+      strlen ((*error)->message) <= TETHER_LOADER_MESSAGE_MAX)
+    return;
+
+  /* Escapes what is not UTF-8 (a name or path of Latin-1 bytes), and cuts
+   * what a 64 MiB provider name would make of the message. */
+  safe = g_utf8_validate ((*error)->message, -1, NULL)
+    ? g_strdup ((*error)->message) : _tether_loader_escape ((*error)->message, G_MAXSIZE);
+  if (strlen (safe) > TETHER_LOADER_MESSAGE_MAX)
+    {
+      const char *cut = g_utf8_find_prev_char (safe, safe + TETHER_LOADER_MESSAGE_MAX);
+      char *shorter = g_strdup_printf ("%.*s\u2026 (%" G_GSIZE_FORMAT " more bytes left out)",
+                                       (int) (cut - safe), safe, strlen (safe) - (gsize) (cut - safe));
+
+      g_free (safe);
+      safe = shorter;
+    }
+  g_free ((*error)->message);
+  (*error)->message = safe;
 }
 
 static const struct

@@ -67,6 +67,21 @@ const char         *_tether_load_stage_to_string    (TetherLoadStage     stage);
 gboolean            _tether_load_stage_from_string  (const char         *word,
                                                      TetherLoadStage    *out_stage);
 
+/* @text made fit for a message: valid UTF-8 kept, each byte that is not
+ * shown as \xNN, control characters as \xNN, a backslash doubled; at
+ * most @max_bytes bytes, then an ellipsis. */
+char               *_tether_loader_escape           (const char         *text,
+                                                     gsize               max_bytes);
+/* Whether _tether_loader_escape () would leave @text as it is. */
+gboolean            _tether_loader_text_is_plain    (const char         *text);
+
+/* The longest message the loader gives, in bytes. */
+#define TETHER_LOADER_MESSAGE_MAX 4096
+
+/* Makes @error's message valid UTF-8 (escaping invalid bytes) of at most
+ * TETHER_LOADER_MESSAGE_MAX bytes and an ellipsis. */
+void                _tether_loader_make_message_safe (GError           **error);
+
 /* tether-loader-config.c -------------------------------------------------- */
 
 /* Whether @name is a valid provider name (the alphabet the core enforces). */
@@ -104,6 +119,31 @@ char     **_tether_loader_search_path_for   (const char  *env_value,
  * variable is ignored because the process runs in secure mode. */
 char     **_tether_loader_search_path_checked (GPtrArray  *ignored);
 
+/* tether-loader-path.c ---------------------------------------------------- */
+
+struct stat;
+
+/* Opens the module file @path for reading, once: walks it from "/" holding
+ * each directory open, follows symbolic links by hand, and (unless @flags
+ * has TETHER_LOAD_ALLOW_INSECURE_PATH) refuses with INSECURE_PATH, naming
+ * the fix, any directory on the way that another user could change, and a
+ * module or module directory anyone but root or the effective user could
+ * write. Returns the descriptor (O_CLOEXEC), the physical path in
+ * @out_real_path and the descriptor's stat in @out_stat; or -1 with
+ * @error set. */
+int              _tether_loader_open_file        (const char           *path,
+                                                  TetherLoadFlags       flags,
+                                                  char                **out_real_path,
+                                                  struct stat          *out_stat,
+                                                  GError              **error);
+
+/* The same walk for a directory (a search directory; @what says how the
+ * message calls it): every directory on the way, and the directory itself
+ * as a module's directory is. */
+gboolean         _tether_loader_check_secure     (const char           *path,
+                                                  const char           *what,
+                                                  GError              **error);
+
 /* tether-loader.c --------------------------------------------------------- */
 
 /* Called by the loader just before it enters @stage. The scanner writes
@@ -122,11 +162,6 @@ typedef struct
 void             _tether_loader_module_clear     (TetherLoaderModule   *module);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherLoaderModule, _tether_loader_module_clear)
 
-/* Refuses @path (a "module" or "directory", says @what) when anyone but
- * root or the caller could have written it: INSECURE_PATH, with the fix. */
-gboolean         _tether_loader_check_secure     (const char           *path,
-                                                  const char           *what,
-                                                  GError              **error);
 
 /* DUPLICATE_NAME for the module at @path whose provider @name was first
  * registered (or, when @listing, listed) from @first: an absolute path,
