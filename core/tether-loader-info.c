@@ -71,14 +71,18 @@ char *
 _tether_loader_escape (const char *text,
                        gsize       max_bytes)
 {
+  static const char ellipsis[] = "\u2026";
   GString *out = g_string_new (NULL);
   const char *p = text;
   const char *end = text + strlen (text);
 
-  while (p < end)
+  /* Past the bound by more than an escape's length, stop: a 64 MiB name
+   * costs no more than a short one. */
+  gsize stop = max_bytes > G_MAXSIZE - 8 ? G_MAXSIZE : max_bytes + 8;
+
+  while (p < end && out->len <= stop)
     {
       gunichar c = g_utf8_get_char_validated (p, end - p);
-      gsize before = out->len;
       int length;
 
       if (c == (gunichar) -1 || c == (gunichar) -2)
@@ -89,21 +93,24 @@ _tether_loader_escape (const char *text,
       else
         {
           length = g_utf8_next_char (p) - p;
-          if (c == '\\')
-            g_string_append (out, "\\\\");
-          else if (c < 0x20 || c == 0x7f)
+          if (c < 0x20 || c == 0x7f)
             g_string_append_printf (out, "\\x%02x", (guint) c);
           else
             g_string_append_len (out, p, length);
         }
-
-      if (out->len > max_bytes)
-        {
-          g_string_truncate (out, before);
-          g_string_append (out, "\u2026");
-          break;
-        }
       p += length;
+    }
+
+  if (out->len > max_bytes || p < end)
+    {
+      gsize room = max_bytes > strlen (ellipsis) ? max_bytes - strlen (ellipsis) : 0;
+      const char *cut = out->str + MIN (room, out->len);
+
+      /* Back to the start of a character: the text is valid UTF-8. */
+      while (cut > out->str && (*cut & 0xc0) == 0x80)
+        cut--;
+      g_string_truncate (out, (gsize) (cut - out->str));
+      g_string_append (out, ellipsis);
     }
 
   return g_string_free (out, FALSE);
@@ -116,16 +123,27 @@ _tether_loader_text_is_plain (const char *text)
     {
       gunichar c = g_utf8_get_char_validated (p, -1);
 
-      if (c == (gunichar) -1 || c == (gunichar) -2 || c < 0x20 || c == 0x7f || c == '\\')
+      if (c == (gunichar) -1 || c == (gunichar) -2 || c < 0x20 || c == 0x7f)
         return FALSE;
     }
   return TRUE;
+}
+
+/* The start of the character @p is in (@text is valid UTF-8). */
+static const char *
+char_start (const char *text,
+            const char *p)
+{
+  while (p > text && (*p & 0xc0) == 0x80)
+    p--;
+  return p;
 }
 
 void
 _tether_loader_make_message_safe (GError **error)
 {
   char *safe;
+  gsize length;
 
   if (error == NULL || *error == NULL)
     return;
@@ -133,15 +151,20 @@ _tether_loader_make_message_safe (GError **error)
       strlen ((*error)->message) <= TETHER_LOADER_MESSAGE_MAX)
     return;
 
-  /* Escapes what is not UTF-8 (a name or path of Latin-1 bytes), and cuts
-   * what a 64 MiB provider name would make of the message. */
+  /* Escapes what is not UTF-8 (a name or path of Latin-1 bytes). */
   safe = g_utf8_validate ((*error)->message, -1, NULL)
     ? g_strdup ((*error)->message) : _tether_loader_escape ((*error)->message, G_MAXSIZE);
-  if (strlen (safe) > TETHER_LOADER_MESSAGE_MAX)
+
+  /* Cuts the middle of what a 64 MiB provider name makes of a message:
+   * its start names the module, its end says what to do. */
+  length = strlen (safe);
+  if (length > TETHER_LOADER_MESSAGE_MAX)
     {
-      const char *cut = g_utf8_find_prev_char (safe, safe + TETHER_LOADER_MESSAGE_MAX);
-      char *shorter = g_strdup_printf ("%.*s\u2026 (%" G_GSIZE_FORMAT " more bytes left out)",
-                                       (int) (cut - safe), safe, strlen (safe) - (gsize) (cut - safe));
+      const char *head_end = char_start (safe, safe + TETHER_LOADER_MESSAGE_MAX / 2);
+      const char *tail = char_start (safe, safe + length - TETHER_LOADER_MESSAGE_MAX / 4);
+      char *shorter = g_strdup_printf ("%.*s\u2026 (%" G_GSIZE_FORMAT " bytes left out) \u2026%s",
+                                       (int) (head_end - safe), safe,
+                                       (gsize) (tail - head_end), tail);
 
       g_free (safe);
       safe = shorter;

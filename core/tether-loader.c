@@ -77,11 +77,7 @@ dlopen_hint (const char *message)
            "that defines it into the module (meson: add it to the shared_module's "
            "dependencies; cc: -lNAME), but never libtether itself";
   if (strstr (message, "libtether-1.so") != NULL)
-    return "the module links libtether-1, which a provider module must not: the process "
-           "that loads it has the library already, and a second copy would register "
-           "tether's types twice. Build it against the tether-1 headers only (meson: "
-           "dependency ('tether-1').partial_dependency (compile_args: true); cc: "
-           "`pkg-config --cflags tether-1`, without --libs)";
+    return "the module links libtether-1 (and it is not found): " TETHER_LOADER_LINKS_LIBTETHER_ADVICE;
   if (strstr (message, "cannot open shared object file") != NULL)
     return "a library the module needs is not found: install it, or build the module "
            "with an absolute runpath to it (`ldd FILE` shows which one is missing; a "
@@ -448,6 +444,7 @@ loader_load (const char          *path,
              GKeyFile            *config,
              TetherLoadFlags      flags,
              TetherLoadStageFunc  stage_func,
+             TetherLoaderWrapFunc wrap_func,
              gpointer             user_data,
              TetherLoadStage     *out_stage,
              GError             **error)
@@ -459,6 +456,8 @@ loader_load (const char          *path,
 
   if (!_tether_loader_open_module (path, flags, stage_func, user_data, &module, out_stage, error))
     return NULL;
+  if (wrap_func != NULL)
+    wrap_func (copy, user_data);
 
   enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_REGISTER);
   g_mutex_lock (&loader_lock);
@@ -500,6 +499,7 @@ _tether_loader_load (const char          *path,
                      GKeyFile            *config,
                      TetherLoadFlags      flags,
                      TetherLoadStageFunc  stage_func,
+                     TetherLoaderWrapFunc wrap_func,
                      gpointer             user_data,
                      TetherLoadStage     *out_stage,
                      GError             **error)
@@ -507,7 +507,8 @@ _tether_loader_load (const char          *path,
   GError *local_error = NULL;
   TetherTemplate *template;
 
-  template = loader_load (path, config, flags, stage_func, user_data, out_stage, &local_error);
+  template = loader_load (path, config, flags, stage_func, wrap_func, user_data, out_stage,
+                          &local_error);
   _tether_loader_make_message_safe (&local_error);
   _tether_trace_module (path, template != NULL ? tether_template_get_name (template) : NULL, local_error);
   if (local_error != NULL)
@@ -574,7 +575,7 @@ tether_load_provider_full (const char       *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return _tether_loader_load (path, config, flags, NULL, NULL, NULL, error);
+  return _tether_loader_load (path, config, flags, NULL, NULL, NULL, NULL, error);
 }
 
 /**

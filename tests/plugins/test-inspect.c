@@ -206,8 +206,10 @@ test_file_good (void)
   g_assert_nonnull (strstr (run.out, "  timings      open "));
   g_assert_nonnull (strstr (run.out, ", acquire "));
   g_assert_nonnull (strstr (run.out, ", release "));
+  g_assert_nonnull (strstr (run.out, ", ungraceful release "));
   g_assert_nonnull (strstr (run.out, "  verdict      valid: loaded, initialised, acquired and released "
-                                     "once in a fresh context\n"));
+                                     "gracefully and ungracefully (context NULL, by a purge after "
+                                     "its context died)\n"));
 }
 
 static void

@@ -99,7 +99,7 @@ typedef struct
   char          *a;
   char          *b;
   gint           stop;      /* atomic */
-  guint          n_swaps;
+  gint           n_swaps;   /* atomic */
 } Swapper;
 
 static gpointer
@@ -109,7 +109,7 @@ swap_loop (gpointer data)
 
   while (!g_atomic_int_get (&swapper->stop))
     if (renameat2 (AT_FDCWD, swapper->a, AT_FDCWD, swapper->b, RENAME_EXCHANGE) == 0)
-      swapper->n_swaps++;
+      g_atomic_int_inc (&swapper->n_swaps);
 
   return NULL;
 }
@@ -160,6 +160,9 @@ race (guint parent_mode)
   g_unlink (marker);
 
   thread = g_thread_new ("swapper", swap_loop, &swapper);
+  /* Loads are fast: do not let them all happen before the first swap. */
+  while (g_atomic_int_get (&swapper.n_swaps) == 0)
+    g_thread_yield ();
   deadline = g_get_monotonic_time () + RACE_SECONDS * G_USEC_PER_SEC;
   for (guint i = 0; i < N_NAMES && g_get_monotonic_time () < deadline; i++)
     {
@@ -194,7 +197,7 @@ race (guint parent_mode)
                   "the refused module %s", parent_mode, n_tried, n_loaded, n_refused,
                   swapper.n_swaps, g_file_test (marker, G_FILE_TEST_EXISTS) ? "RAN" : "never ran");
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (swapper.n_swaps, >, 0);
+  g_assert_cmpint (swapper.n_swaps, >, 0);
 
   /* Without the swapper: the good module loads from a trusted parent, and
    * from the writable one it never does. */

@@ -24,7 +24,11 @@
 
 #include <tether/tether.h>
 
-#ifndef HOSTILE_NAME
+#if defined (HOSTILE_LATIN1_NAME)
+# define HOSTILE_NAME "caf\xe9"   /* Latin-1, not UTF-8 */
+#elif !defined (HOSTILE_NAME) && defined (HOSTILE_VARIANT_NAME)
+# define HOSTILE_NAME HOSTILE_VARIANT_NAME
+#elif !defined (HOSTILE_NAME)
 # define HOSTILE_NAME "hostile"
 #endif
 
