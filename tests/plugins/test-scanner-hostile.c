@@ -238,6 +238,36 @@ test_list_hostile (void)
   remove_tree (dir);
 }
 
+/* Loaded in-process, a name that is not UTF-8, or 64 MiB long, still
+ * gives a GError message of valid UTF-8, bounded, naming it escaped. */
+static void
+test_in_process_messages (void)
+{
+  static const struct
+  {
+    const char *file;
+    const char *words;
+  } cases[] = {
+    { "latin1-name.so", "Provider name 'caf\\xe9' is not valid" },
+    { "huge-name.so", "bytes left out" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_build_filename (g_getenv ("TETHER_TEST_HOSTILE_DIR"),
+                                                cases[i].file, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TetherTemplate) template = tether_load_provider (path, NULL, &error);
+
+      g_assert_null (template);
+      g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      g_assert_cmpuint (strlen (error->message), <, 8192);
+      g_assert_nonnull (strstr (error->message, cases[i].words));
+      g_assert_true (g_str_has_suffix (error->message, "at most 128 characters"));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -250,6 +280,7 @@ main (int   argc,
   g_setenv ("TETHER_TEST_FORK_PID_FILE", fork_pid_file, TRUE);
 
   g_test_add_func ("/scanner/hostile/list", test_list_hostile);
+  g_test_add_func ("/scanner/hostile/in-process-messages", test_in_process_messages);
 
   status = g_test_run ();
   g_unlink (fork_pid_file);

@@ -165,6 +165,19 @@ hostile_race_evil (void)
 }
 #endif
 
+/* -- linking libtether -------------------------------------------------- */
+
+#ifdef HOSTILE_LINKS_LIBTETHER
+/* Uses tether's API, so that the link keeps libtether-1 as a dependency
+ * (the guide forbids both). */
+__attribute__((visibility ("default"))) guint hostile_purge (void);
+__attribute__((visibility ("default"))) guint
+hostile_purge (void)
+{
+  return tether_purge ();
+}
+#endif
+
 /* -- the provider -------------------------------------------------------- */
 
 G_GNUC_UNUSED static int resource_value;
