@@ -642,7 +642,7 @@ scan_one (const char *path,
  * Lists the provider modules of @dirs as [func@Tether.list_providers]
  * does, with the same checks, order, duplicate rule and results, but
  * examines each module in a helper process of its own (`tether-scanner`,
- * installed in `$libexecdir/tether-1/`; the environment variable
+ * installed in `$libdir/tether-1/`; the environment variable
  * `TETHER_SCANNER` names another one, except in setuid and setgid
  * programs). Nothing of a module runs in the calling process: its ELF
  * constructors and entry point run in the helper, so a module that

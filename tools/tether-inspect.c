@@ -570,7 +570,7 @@ exercise_template (TetherTemplate *template)
 
 /* In the build tree, tools/tether-scanner sits beside tools/tether-inspect:
  * use it there, so that an uninstalled tether-inspect works without
- * TETHER_SCANNER. Installed, the helper is in $libexecdir and nothing is
+ * TETHER_SCANNER. Installed, the helper is in $libdir/tether-1 and nothing is
  * beside us. */
 static void
 use_scanner_beside_us (void)
