@@ -116,19 +116,6 @@ _tether_loader_escape (const char *text,
   return g_string_free (out, FALSE);
 }
 
-gboolean
-_tether_loader_text_is_plain (const char *text)
-{
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char_validated (p, -1);
-
-      if (c == (gunichar) -1 || c == (gunichar) -2 || c < 0x20 || c == 0x7f)
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /* The start of the character @p is in (@text is valid UTF-8). */
 static const char *
 char_start (const char *text,

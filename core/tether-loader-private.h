@@ -72,8 +72,6 @@ gboolean            _tether_load_stage_from_string  (const char         *word,
  * bytes, then an ellipsis. */
 char               *_tether_loader_escape           (const char         *text,
                                                      gsize               max_bytes);
-/* Whether _tether_loader_escape () would leave @text as it is. */
-gboolean            _tether_loader_text_is_plain    (const char         *text);
 
 /* The longest message the loader gives, in bytes. */
 #define TETHER_LOADER_MESSAGE_MAX 4096
