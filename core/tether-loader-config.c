@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "tether-loader-private.h"
 
@@ -174,12 +173,6 @@ tether_provider_config_new_from_file (const char  *path,
 /* Search path                                                              */
 /* ------------------------------------------------------------------------ */
 
-gboolean
-_tether_loader_is_secure_mode (void)
-{
-  return getauxval (AT_SECURE) != 0;
-}
-
 char **
 _tether_loader_search_path_for (const char *env_value,
                                 gboolean    secure_mode)
@@ -229,15 +222,15 @@ char **
 _tether_loader_search_path_checked (GPtrArray *ignored)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  const char *value = g_getenv (TETHER_PROVIDER_PATH_ENV);
+  const char *value = _tether_env_get_path (TETHER_PROVIDER_PATH_ENV);
 
-  if (!_tether_loader_is_secure_mode ())
+  if (value != NULL)
     {
       g_auto(GStrv) from_env = _tether_loader_parse_search_path_full (value, ignored);
 
       g_strv_builder_addv (builder, (const char **) from_env);
     }
-  else if (value != NULL && value[0] != '\0' && ignored != NULL)
+  else if (ignored != NULL && _tether_env_is_ignored (TETHER_PROVIDER_PATH_ENV))
     {
       g_ptr_array_add (ignored,
                        _tether_load_failure_new_take (TETHER_PROVIDER_PATH_ENV, TETHER_LOAD_STAGE_NONE,

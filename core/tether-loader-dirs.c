@@ -114,7 +114,7 @@ load_one (const char *path,
   TetherLoadStage stage = TETHER_LOAD_STAGE_NONE;
   TetherTemplate *template;
 
-  template = _tether_loader_load (path, load->config, load->flags, NULL, NULL, &stage, &error);
+  template = _tether_loader_load (path, load->config, load->flags, NULL, NULL, NULL, &stage, &error);
   if (template != NULL)
     g_ptr_array_add (load->templates, template);
   else
@@ -221,6 +221,15 @@ resource_type_name (const TetherLoaderModule *module)
   return NULL;
 }
 
+/* A description as a listing gives it, in or out of process: valid UTF-8
+ * of at most TETHER_SCAN_DESCRIPTION_MAX bytes. */
+static char *
+describe (const char *description)
+{
+  return description != NULL ? _tether_loader_escape (description, TETHER_SCAN_DESCRIPTION_MAX)
+                             : NULL;
+}
+
 static void
 list_one (const char *path,
           gpointer    user_data,
@@ -250,7 +259,7 @@ list_one (const char *path,
 
   g_ptr_array_add (list->infos,
                    _tether_provider_info_new_take (g_strdup (module.copy.name),
-                                                   g_strdup (module.copy.description),
+                                                   describe (module.copy.description),
                                                    g_steal_pointer (&module.real_path),
                                                    module.provider->abi_version,
                                                    module.copy.acquire == NULL,

@@ -28,6 +28,7 @@
 
 #pragma once
 
+#include "tether-env-private.h"
 #include "tether-provider-private.h"
 #include "tether-template-private.h"
 
@@ -66,6 +67,26 @@ const char         *_tether_load_stage_to_string    (TetherLoadStage     stage);
 gboolean            _tether_load_stage_from_string  (const char         *word,
                                                      TetherLoadStage    *out_stage);
 
+/* @text made fit for a message: valid UTF-8 kept, each byte that is not
+ * shown as \xNN, and control characters as \xNN; at most @max_bytes
+ * bytes, then an ellipsis. */
+char               *_tether_loader_escape           (const char         *text,
+                                                     gsize               max_bytes);
+
+/* The longest message the loader gives, in bytes. */
+#define TETHER_LOADER_MESSAGE_MAX 4096
+
+/* Makes @error's message valid UTF-8 (escaping invalid bytes) of at most
+ * TETHER_LOADER_MESSAGE_MAX bytes and an ellipsis. */
+void                _tether_loader_make_message_safe (GError           **error);
+
+/* What a module that links libtether-1 must change: the guide's advice. */
+#define TETHER_LOADER_LINKS_LIBTETHER_ADVICE \
+  "a provider module must not link libtether-1: the process that loads it has the " \
+  "library already, and a second copy would register tether's types twice. Build it " \
+  "against the tether-1 headers only (meson: dependency ('tether-1').partial_dependency " \
+  "(compile_args: true); cc: `pkg-config --cflags tether-1`, without --libs)"
+
 /* tether-loader-config.c -------------------------------------------------- */
 
 /* Whether @name is a valid provider name (the alphabet the core enforces). */
@@ -94,7 +115,7 @@ gboolean   _tether_loader_parse_config      (const char  *data,
 
 /* The search path as it would be for @env_value and @secure_mode; what
  * tether_get_provider_search_path() uses with the real environment and
- * getauxval (AT_SECURE). */
+ * _tether_env_is_secure_mode (). */
 char     **_tether_loader_search_path_for   (const char  *env_value,
                                              gboolean     secure_mode);
 
@@ -103,9 +124,30 @@ char     **_tether_loader_search_path_for   (const char  *env_value,
  * variable is ignored because the process runs in secure mode. */
 char     **_tether_loader_search_path_checked (GPtrArray  *ignored);
 
-/* Whether the process runs in secure mode (setuid, setgid, capabilities):
- * getauxval (AT_SECURE). */
-gboolean   _tether_loader_is_secure_mode    (void);
+/* tether-loader-path.c ---------------------------------------------------- */
+
+struct stat;
+
+/* Opens the module file @path for reading, once: walks it from "/" holding
+ * each directory open, follows symbolic links by hand, and (unless @flags
+ * has TETHER_LOAD_ALLOW_INSECURE_PATH) refuses with INSECURE_PATH, naming
+ * the fix, any directory on the way that another user could change, and a
+ * module or module directory anyone but root or the effective user could
+ * write. Returns the descriptor (O_CLOEXEC), the physical path in
+ * @out_real_path and the descriptor's stat in @out_stat; or -1 with
+ * @error set. */
+int              _tether_loader_open_file        (const char           *path,
+                                                  TetherLoadFlags       flags,
+                                                  char                **out_real_path,
+                                                  struct stat          *out_stat,
+                                                  GError              **error);
+
+/* The same walk for a directory (a search directory; @what says how the
+ * message calls it): every directory on the way, and the directory itself
+ * as a module's directory is. */
+gboolean         _tether_loader_check_secure     (const char           *path,
+                                                  const char           *what,
+                                                  GError              **error);
 
 /* tether-loader.c --------------------------------------------------------- */
 
@@ -125,11 +167,6 @@ typedef struct
 void             _tether_loader_module_clear     (TetherLoaderModule   *module);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherLoaderModule, _tether_loader_module_clear)
 
-/* Refuses @path (a "module" or "directory", says @what) when anyone but
- * root or the caller could have written it: INSECURE_PATH, with the fix. */
-gboolean         _tether_loader_check_secure     (const char           *path,
-                                                  const char           *what,
-                                                  GError              **error);
 
 /* DUPLICATE_NAME for the module at @path whose provider @name was first
  * registered (or, when @listing, listed) from @first: an absolute path,
@@ -150,11 +187,19 @@ gboolean         _tether_loader_open_module      (const char           *path,
                                                   TetherLoadStage      *out_stage,
                                                   GError              **error);
 
-/* tether_load_provider_full() with a stage callback and the failing stage. */
+/* Called by the loader with the validated vtable copy, before init and
+ * registration: the scanner replaces the provider's functions with its own
+ * wrappers there. */
+typedef void (*TetherLoaderWrapFunc) (TetherProvider *copy,
+                                      gpointer        user_data);
+
+/* tether_load_provider_full() with a stage callback, a wrapper of the
+ * vtable (both nullable, given @user_data) and the failing stage. */
 TetherTemplate  *_tether_loader_load             (const char           *path,
                                                   GKeyFile             *config,
                                                   TetherLoadFlags       flags,
                                                   TetherLoadStageFunc   stage_func,
+                                                  TetherLoaderWrapFunc  wrap_func,
                                                   gpointer              user_data,
                                                   TetherLoadStage      *out_stage,
                                                   GError              **error);
@@ -176,7 +221,35 @@ void             _tether_loader_foreach_module   (const char *const    *dirs,
 
 /* tether-scan.c, tether-scan-protocol.c ----------------------------------- */
 
-#define TETHER_SCAN_PROTOCOL_VERSION 1
+#define TETHER_SCAN_PROTOCOL_VERSION 2
+
+/* Bounds on what the parent reads from a helper (tether-scan.c) and on
+ * each record (tether-scan-protocol.c). */
+#define TETHER_SCAN_RECORDS_MAX      (256 * 1024)  /* record bytes; then killed */
+#define TETHER_SCAN_OUTPUT_MAX       (1024 * 1024) /* module output; then killed */
+#define TETHER_SCAN_OUTPUT_KEEP      (4 * 1024)    /* of which the tail is kept */
+#define TETHER_SCAN_LINE_MAX         (16 * 1024)
+#define TETHER_SCAN_PATH_MAX         4096
+#define TETHER_SCAN_DESCRIPTION_MAX  1024
+#define TETHER_SCAN_ERROR_MAX        (TETHER_LOADER_MESSAGE_MAX + 64)
+#define TETHER_SCAN_MAX_CALLS        256
+
+/* Which of the exercise's two cycles was under way. */
+typedef enum
+{
+  TETHER_SCAN_CYCLE_NONE,
+  TETHER_SCAN_CYCLE_GRACEFUL,     /* acquire, then release with the context */
+  TETHER_SCAN_CYCLE_UNGRACEFUL,   /* acquire, the context dies, purge */
+} TetherScanCycle;
+
+/* Where the last provider function the helper named was. */
+typedef enum
+{
+  TETHER_SCAN_FUNCTION_NONE,
+  TETHER_SCAN_FUNCTION_RUNNING,      /* called, not returned */
+  TETHER_SCAN_FUNCTION_RETURNED,     /* returned (acquire_async: no callback yet) */
+  TETHER_SCAN_FUNCTION_CALLED_BACK,  /* acquire_async's callback came */
+} TetherScanFunctionState;
 
 /* How one module fared in the scanner. */
 typedef struct
@@ -192,23 +265,36 @@ typedef struct
   guint32          struct_size;
   gboolean         has_sync;      /* acquire */
   gboolean         has_async;     /* acquire_async + acquire_finish */
+  char            *links_libtether; /* a libtether-1 the module pulled in, or NULL */
   /* Microseconds each stage took, -1 when it did not run. */
   gint64           open_us;
   gint64           init_us;
   gint64           acquire_us;
   gint64           release_us;
+  gint64           ungraceful_release_us;
   gint64           shutdown_us;
-  gboolean         exercised;     /* acquire and release ran and succeeded */
+  gboolean         exercised;     /* both cycles ran and succeeded */
+  gboolean         ungraceful_skipped; /* the resource keeps its context alive */
+  TetherScanCycle  cycle;         /* the cycle last begun */
+  char            *function;      /* the provider function last named, or NULL */
+  TetherScanFunctionState function_state;
+  guint            n_calls;
   /* Why the module failed to load (TETHER_ERROR), or NULL. */
   GError          *error;
-  /* Why acquire or release failed when exercised, or NULL, and which. */
+  /* Why the exercise failed, or NULL; the stage, and the provider
+   * function at fault (nullable). */
   GError          *exercise_error;
   TetherLoadStage  exercise_stage;
-  /* The helper died (signal, exit without "done") or hung. */
+  char            *exercise_function;
+  /* The helper died (signal, exit without "done"), hung, flooded its
+   * output, or wrote records that are not valid. */
   gboolean         crashed;
   gboolean         timed_out;
+  gboolean         flooded;
+  gboolean         invalid_records;
   int              signal;        /* 0 unless killed by a signal */
   char            *output_tail;   /* last lines the module printed, or NULL */
+  guint64          output_bytes;  /* all it printed, kept or not */
 } TetherScanResult;
 
 void              _tether_scan_result_free       (TetherScanResult *result);
@@ -218,17 +304,19 @@ typedef enum
 {
   TETHER_SCAN_LIST     = 0,       /* open and validate, as listing does */
   TETHER_SCAN_LOAD     = 1 << 0,  /* then init and register */
-  TETHER_SCAN_EXERCISE = 1 << 1,  /* then acquire and release once */
+  TETHER_SCAN_EXERCISE = 1 << 1,  /* then a graceful and an ungraceful cycle */
 } TetherScanMode;
 
 /* The helper to run: $TETHER_SCANNER (not in secure mode) or the installed
  * one. Never NULL. */
 char             *_tether_scan_get_helper_path   (void);
 
-/* Examines @path in a fresh helper process, killing it after @timeout_ms.
- * Never returns NULL; a helper that could not run gives a result with
- * @error set (stage TETHER_LOAD_STAGE_NONE). @config_path (nullable) is
- * given to init. */
+/* Examines @path in a fresh helper process (in a process group of its
+ * own, killed whole at the end), killing it after @timeout_ms or when it
+ * writes more than TETHER_SCAN_OUTPUT_MAX bytes of output or
+ * TETHER_SCAN_RECORDS_MAX of records. Never returns NULL; a helper that
+ * could not run gives a result with @error set (stage
+ * TETHER_LOAD_STAGE_NONE). @config_path (nullable) is given to init. */
 TetherScanResult *_tether_scan_module            (const char      *path,
                                                   TetherScanMode   mode,
                                                   TetherLoadFlags  flags,
@@ -241,13 +329,27 @@ TetherScanResult *_tether_scan_module            (const char      *path,
 void              _tether_scan_write_record      (int              fd,
                                                   const char      *tag,
                                                   const char      *value);
+/* `TAG [FUNCTION ]DOMAIN CODE MESSAGE`; @function nullable. */
 void              _tether_scan_write_error       (int              fd,
                                                   const char      *tag,
+                                                  const char      *function,
                                                   const GError    *error);
-/* Fills @result from the helper's output; returns whether the helper
- * reached its "done" record. */
-gboolean          _tether_scan_parse_records     (const char      *data,
+
+typedef enum
+{
+  TETHER_SCAN_RECORDS_NOT_OURS,   /* no version line: not our helper */
+  TETHER_SCAN_RECORDS_INCOMPLETE, /* well-formed so far, no `done` */
+  TETHER_SCAN_RECORDS_COMPLETE,   /* `done`, and everything @mode needs */
+  TETHER_SCAN_RECORDS_INVALID,    /* something no helper writes */
+} TetherScanRecords;
+
+/* Fills @result from the helper's records, checking every one (see
+ * tether-scan-protocol.c); @out_problem (nullable) gets what is wrong
+ * with INVALID records, in words fit for a message. */
+TetherScanRecords _tether_scan_parse_records     (const char      *data,
                                                   gsize            length,
-                                                  TetherScanResult *result);
+                                                  TetherScanMode   mode,
+                                                  TetherScanResult *result,
+                                                  char           **out_problem);
 
 G_END_DECLS

@@ -11,12 +11,11 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gmodule.h>
 
 #include "tether-loader-private.h"
 
@@ -25,8 +24,11 @@
  * and its TetherLoadStage):
  *
  *   1. the file (and its directory) is neither writable by group or others
- *      nor owned by another user than root or the caller  -> INSECURE_PATH
- *   2. dlopen with RTLD_NOW | RTLD_LOCAL succeeds          -> MODULE_LOAD
+ *      nor owned by another user than root or the caller, and no directory
+ *      on the way to it can be changed by another user     -> INSECURE_PATH
+ *      (tether-loader-path.c: the file is opened once, here)
+ *   2. dlopen of that very file, through /proc/PID/fd/N, with
+ *      RTLD_NOW | RTLD_LOCAL succeeds                      -> MODULE_LOAD
  *   3. the module itself exports tether_provider_entry     -> NO_ENTRY_POINT
  *   4. the vtable passes _tether_provider_validate()       -> ABI_MISMATCH,
  *                                STRUCT_TOO_SMALL, INVALID_NAME, NO_ACQUIRE
@@ -66,52 +68,6 @@ enter_stage (TetherLoadStageFunc  stage_func,
 /* Opening modules                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* Refuses what anyone but root or the caller could have written. */
-gboolean
-_tether_loader_check_secure (const char  *path,
-              const char  *what,
-              GError     **error)
-{
-  struct stat st;
-
-  if (stat (path, &st) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
-                   "Cannot load provider %s %s: %s", what, path, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INSECURE_PATH,
-                   "Refusing provider %s %s: it is writable by %s (mode %04o), so another "
-                   "user could replace it. Run `chmod go-w %s`, or, in a development tree "
-                   "only, pass TETHER_LOAD_ALLOW_INSECURE_PATH (tether-inspect "
-                   "--allow-insecure). A build directory made under umask 002 is "
-                   "group-writable: build with umask 022",
-                   what, path,
-                   (st.st_mode & S_IWOTH) != 0 ? "others" : "its group",
-                   (guint) (st.st_mode & 07777), path);
-      return FALSE;
-    }
-
-  if (st.st_uid != 0 && st.st_uid != geteuid ())
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INSECURE_PATH,
-                   "Refusing provider %s %s: it is owned by uid %u, neither root nor the "
-                   "effective user (uid %u), so that user could replace it. Install it as "
-                   "root or `chown %u %s`, or, in a development tree only, pass "
-                   "TETHER_LOAD_ALLOW_INSECURE_PATH (tether-inspect --allow-insecure)",
-                   what, path, (guint) st.st_uid, (guint) geteuid (),
-                   (guint) geteuid (), path);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 /* What to do about a dlopen() failure, from the words of its message. */
 static const char *
 dlopen_hint (const char *message)
@@ -120,9 +76,13 @@ dlopen_hint (const char *message)
     return "the module uses a symbol that no loaded library defines: link the library "
            "that defines it into the module (meson: add it to the shared_module's "
            "dependencies; cc: -lNAME), but never libtether itself";
+  if (strstr (message, "libtether-1.so") != NULL)
+    return "the module links libtether-1 (and it is not found): " TETHER_LOADER_LINKS_LIBTETHER_ADVICE;
   if (strstr (message, "cannot open shared object file") != NULL)
     return "a library the module needs is not found: install it, or build the module "
-           "with a runpath to it (`ldd FILE` shows which one is missing)";
+           "with an absolute runpath to it (`ldd FILE` shows which one is missing; a "
+           "runpath with $ORIGIN does not work: the module is loaded through "
+           "/proc/PID/fd, so that the file loaded is the file checked)";
   if (strstr (message, "wrong ELF class") != NULL)
     return "the module was built for another architecture: rebuild it for this one";
   if (strstr (message, "invalid ELF header") != NULL || strstr (message, "file too short") != NULL ||
@@ -139,73 +99,145 @@ _tether_loader_module_clear (TetherLoaderModule *module)
   module->provider = NULL;
 }
 
-gboolean
-_tether_loader_open_module (const char          *path,
-                            TetherLoadFlags      flags,
-                            TetherLoadStageFunc  stage_func,
-                            gpointer             user_data,
-                            TetherLoaderModule  *out_module,
-                            TetherLoadStage     *out_stage,
-                            GError             **error)
+/* Every module file this process loaded, by identity: its descriptor stays
+ * open for the life of the process, because the dynamic loader knows the
+ * module by the name /proc/PID/fd/N and would take a later file opened on
+ * the same number for it. A file loaded again is found here, and the new
+ * descriptor closed, before the dynamic loader sees another name for it.
+ * Held across dlopen () (a recursive mutex: a module's constructors may
+ * load a provider), so that two threads loading one file agree. */
+typedef struct
+{
+  dev_t  dev;
+  ino_t  ino;
+  int    fd;
+  void  *handle;
+} LoadedFile;
+
+static GRecMutex loaded_files_lock;
+static GArray *loaded_files;   /* LoadedFile */
+
+/* Loads the module open on @fd (@st its stat; the fd is taken). Returns the
+ * handle, or NULL with @error set. */
+static void *
+load_opened_file (int                fd,
+                  const struct stat *st,
+                  const char        *path,
+                  GError           **error)
+{
+  g_autofree char *name = NULL;
+  void *handle = NULL;
+
+  g_rec_mutex_lock (&loaded_files_lock);
+  if (loaded_files == NULL)
+    loaded_files = g_array_new (FALSE, FALSE, sizeof (LoadedFile));
+
+  for (guint i = 0; i < loaded_files->len; i++)
+    {
+      const LoadedFile *loaded = &g_array_index (loaded_files, LoadedFile, i);
+
+      if (loaded->dev == st->st_dev && loaded->ino == st->st_ino)
+        {
+          handle = loaded->handle;
+          close (fd);
+          g_rec_mutex_unlock (&loaded_files_lock);
+          return handle;
+        }
+    }
+
+  name = g_strdup_printf ("/proc/%d/fd/%d", (int) getpid (), fd);
+  if (access (name, F_OK) != 0)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+                   "Cannot load provider module %s: %s does not exist, so the file checked "
+                   "cannot be loaded as such; tether loads modules through /proc: mount it",
+                   path, name);
+      close (fd);
+      g_rec_mutex_unlock (&loaded_files_lock);
+      return NULL;
+    }
+
+  /* Immediate binding: an unresolved symbol fails here, not at first use.
+   * Local binding: the module's symbols do not satisfy other modules.
+   * Never unloaded: resources, types and handlers may point into it. */
+  handle = dlopen (name, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (handle == NULL)
+    {
+      const char *message = dlerror ();
+      g_autofree char *said = NULL;
+
+      /* The dynamic loader names the module by its descriptor: say the
+       * file instead. */
+      said = message != NULL ? g_strdup (message) : g_strdup ("dlopen failed");
+      if (g_str_has_prefix (said, name))
+        {
+          char *rest = g_strconcat (path, said + strlen (name), NULL);
+
+          g_free (said);
+          said = rest;
+        }
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+                   "Cannot load provider module %s: %s; %s", path, said, dlopen_hint (said));
+      close (fd);
+    }
+  else
+    {
+      LoadedFile loaded = { st->st_dev, st->st_ino, fd, handle };
+
+      g_array_append_val (loaded_files, loaded);
+    }
+  g_rec_mutex_unlock (&loaded_files_lock);
+
+  return handle;
+}
+
+/* The object of the dynamic loader that defines @address, or NULL. */
+static struct link_map *
+object_of (const void *address)
+{
+  struct link_map *map = NULL;
+  Dl_info info;
+
+  if (dladdr1 (address, &info, (void **) &map, RTLD_DL_LINKMAP) == 0)
+    return NULL;
+  return map;
+}
+
+static gboolean
+open_module (const char          *path,
+             TetherLoadFlags      flags,
+             TetherLoadStageFunc  stage_func,
+             gpointer             user_data,
+             TetherLoaderModule  *out_module,
+             TetherLoadStage     *out_stage,
+             GError             **error)
 {
   g_autofree char *real_path = NULL;
-  g_autofree char *dir = NULL;
-  g_autoptr(GError) local_error = NULL;
   TetherProviderEntryFunc entry = NULL;
   const TetherProvider *provider;
-  GModule *module;
-  Dl_info dl_info;
+  struct link_map *module_map = NULL;
+  struct link_map *entry_map;
+  struct stat st;
+  void *handle;
+  int fd;
 
   memset (out_module, 0, sizeof *out_module);
   enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_CHECK);
 
-  real_path = realpath (path, NULL);
-  if (real_path == NULL)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
-                   "Cannot load provider module %s: %s%s", path, g_strerror (saved_errno),
-                   saved_errno == ENOENT ? " (check the path)" : "");
-      return FALSE;
-    }
-
-  if (!g_file_test (real_path, G_FILE_TEST_IS_REGULAR))
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
-                   "Cannot load provider module %s: not a regular file; give the path of "
-                   "the module's .so file",
-                   path);
-      return FALSE;
-    }
-
-  dir = g_path_get_dirname (real_path);
-  if ((flags & TETHER_LOAD_ALLOW_INSECURE_PATH) == 0 &&
-      (!_tether_loader_check_secure (dir, "directory", error) ||
-       !_tether_loader_check_secure (real_path, "module", error)))
+  fd = _tether_loader_open_file (path, flags, &real_path, &st, error);
+  if (fd < 0)
     return FALSE;
 
-  /* Immediate binding: an unresolved symbol fails here, not at first use.
-   * Local binding: the module's symbols do not satisfy other modules. */
   enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_OPEN);
-  module = g_module_open_full (real_path, G_MODULE_BIND_LOCAL, &local_error);
-  if (module == NULL)
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
-                   "Cannot load provider module %s: %s; %s",
-                   path, local_error->message, dlopen_hint (local_error->message));
-      return FALSE;
-    }
-  /* Never unmapped: resources, types and handlers may point into it. */
-  g_module_make_resident (module);
+  handle = load_opened_file (fd, &st, path, error);
+  if (handle == NULL)
+    return FALSE;
 
   /* dlsym() on a handle also searches the module's dependencies; the entry
    * point must be the module's own. */
   enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_ENTRY);
-  if (!g_module_symbol (module, TETHER_PROVIDER_ENTRY_SYMBOL, (gpointer *) &entry) ||
-      entry == NULL ||
-      dladdr ((void *) entry, &dl_info) == 0 || dl_info.dli_fname == NULL ||
-      !g_file_test (dl_info.dli_fname, G_FILE_TEST_EXISTS))
+  entry = (TetherProviderEntryFunc) dlsym (handle, TETHER_PROVIDER_ENTRY_SYMBOL);
+  if (entry == NULL || dlinfo (handle, RTLD_DI_LINKMAP, &module_map) != 0)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_NO_ENTRY_POINT,
                    "Provider module %s does not export the symbol %s: end the module "
@@ -214,19 +246,16 @@ _tether_loader_open_module (const char          *path,
                    path, TETHER_PROVIDER_ENTRY_SYMBOL);
       return FALSE;
     }
-  else
+  entry_map = object_of ((const void *) entry);
+  if (entry_map != module_map)
     {
-      g_autofree char *entry_file = realpath (dl_info.dli_fname, NULL);
-
-      if (entry_file == NULL || strcmp (entry_file, real_path) != 0)
-        {
-          g_set_error (error, TETHER_ERROR, TETHER_ERROR_NO_ENTRY_POINT,
-                       "Provider module %s does not export the symbol %s itself (it was "
-                       "found in %s, one of its dependencies): use TETHER_DEFINE_PROVIDER "
-                       "in the module's own sources",
-                       path, TETHER_PROVIDER_ENTRY_SYMBOL, dl_info.dli_fname);
-          return FALSE;
-        }
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NO_ENTRY_POINT,
+                   "Provider module %s does not export the symbol %s itself (it was "
+                   "found in %s, one of its dependencies): use TETHER_DEFINE_PROVIDER "
+                   "in the module's own sources",
+                   path, TETHER_PROVIDER_ENTRY_SYMBOL,
+                   entry_map != NULL && entry_map->l_name != NULL ? entry_map->l_name : "?");
+      return FALSE;
     }
 
   provider = entry ();
@@ -249,6 +278,25 @@ _tether_loader_open_module (const char          *path,
   out_module->real_path = g_steal_pointer (&real_path);
   out_module->provider = provider;
   return TRUE;
+}
+
+gboolean
+_tether_loader_open_module (const char          *path,
+                            TetherLoadFlags      flags,
+                            TetherLoadStageFunc  stage_func,
+                            gpointer             user_data,
+                            TetherLoaderModule  *out_module,
+                            TetherLoadStage     *out_stage,
+                            GError             **error)
+{
+  GError *local_error = NULL;
+
+  if (open_module (path, flags, stage_func, user_data, out_module, out_stage, &local_error))
+    return TRUE;
+
+  _tether_loader_make_message_safe (&local_error);
+  g_propagate_error (error, local_error);
+  return FALSE;
 }
 
 GError *
@@ -396,6 +444,7 @@ loader_load (const char          *path,
              GKeyFile            *config,
              TetherLoadFlags      flags,
              TetherLoadStageFunc  stage_func,
+             TetherLoaderWrapFunc wrap_func,
              gpointer             user_data,
              TetherLoadStage     *out_stage,
              GError             **error)
@@ -407,6 +456,8 @@ loader_load (const char          *path,
 
   if (!_tether_loader_open_module (path, flags, stage_func, user_data, &module, out_stage, error))
     return NULL;
+  if (wrap_func != NULL)
+    wrap_func (copy, user_data);
 
   enter_stage (stage_func, user_data, out_stage, TETHER_LOAD_STAGE_REGISTER);
   g_mutex_lock (&loader_lock);
@@ -448,6 +499,7 @@ _tether_loader_load (const char          *path,
                      GKeyFile            *config,
                      TetherLoadFlags      flags,
                      TetherLoadStageFunc  stage_func,
+                     TetherLoaderWrapFunc wrap_func,
                      gpointer             user_data,
                      TetherLoadStage     *out_stage,
                      GError             **error)
@@ -455,7 +507,9 @@ _tether_loader_load (const char          *path,
   GError *local_error = NULL;
   TetherTemplate *template;
 
-  template = loader_load (path, config, flags, stage_func, user_data, out_stage, &local_error);
+  template = loader_load (path, config, flags, stage_func, wrap_func, user_data, out_stage,
+                          &local_error);
+  _tether_loader_make_message_safe (&local_error);
   _tether_trace_module (path, template != NULL ? tether_template_get_name (template) : NULL, local_error);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
@@ -475,11 +529,15 @@ _tether_loader_load (const char          *path,
  * Loads one provider module and registers the template made from it, as
  * [ctor@Tether.Template.new] does for a static provider.
  *
- * The module is opened with immediate, local symbol binding (an unresolved
- * symbol fails now, not at first use) and is never unloaded. Before any
+ * The module file is opened once, checked through that descriptor and
+ * loaded from it, so that no change of the path meanwhile can substitute
+ * another file. It is loaded with immediate, local symbol binding (an
+ * unresolved symbol fails now, not at first use) and is never unloaded. Before any
  * provider function runs, this checks, each with its own %TETHER_ERROR code
  * and a message naming @path: the file and its directory are not writable
- * by group or others and are owned by root or the effective user
+ * by group or others and are owned by root or the effective user, and so
+ * is every directory on the way to it from `/`, symbolic links followed,
+ * but that one of those may be writable when it is sticky
  * (%TETHER_ERROR_INSECURE_PATH, unless @flags has
  * %TETHER_LOAD_ALLOW_INSECURE_PATH); the file loads
  * (%TETHER_ERROR_MODULE_LOAD); it exports `tether_provider_entry`
@@ -517,7 +575,7 @@ tether_load_provider_full (const char       *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return _tether_loader_load (path, config, flags, NULL, NULL, NULL, error);
+  return _tether_loader_load (path, config, flags, NULL, NULL, NULL, NULL, error);
 }
 
 /**

@@ -17,21 +17,27 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/wait.h>
 
 #include <gio/gio.h>
+#include <glib-unix.h>
 
 #include "tether-loader-private.h"
 
-/* How long the pipes may stay open after the helper died: only a process
- * the module forked can hold them, and it is not waited for. */
+/* How long the pipes may stay open after the helper's process group was
+ * killed: only a process the module moved out of the group (setsid) can
+ * hold them then, and it is not waited for. */
 #define PIPE_GRACE_MS 500
 
 static void
 take_str (char **slot,
-                char  *value)
+          char  *value)
 {
   g_free (*slot);
   *slot = value;
@@ -52,6 +58,9 @@ _tether_scan_result_free (TetherScanResult *result)
   g_free (result->name);
   g_free (result->description);
   g_free (result->resource_type);
+  g_free (result->links_libtether);
+  g_free (result->function);
+  g_free (result->exercise_function);
   g_clear_error (&result->error);
   g_clear_error (&result->exercise_error);
   g_free (result->output_tail);
@@ -61,66 +70,158 @@ _tether_scan_result_free (TetherScanResult *result)
 char *
 _tether_scan_get_helper_path (void)
 {
-  const char *env = _tether_loader_is_secure_mode () ? NULL : g_getenv (TETHER_SCANNER_ENV);
+  const char *env = _tether_env_get_path (TETHER_SCANNER_ENV);
 
-  return g_strdup (env != NULL && env[0] != '\0' ? env : TETHER_SCANNER_PATH);
+  return g_strdup (env != NULL ? env : TETHER_SCANNER_PATH);
 }
+
+typedef struct _Scan Scan;
 
 typedef struct
 {
-  GInputStream *stream;
+  Scan         *scan;
+  int           fd;         /* non-blocking; -1 once closed */
+  GSource      *source;
   GByteArray   *data;
+  gsize         limit;      /* bytes kept: all of them, or a tail */
+  gboolean      tail_only;  /* past the limit, drop the oldest bytes */
+  gboolean      capped;     /* past the limit, keep nothing more */
+  guint64       total;      /* bytes read, kept or not */
   gboolean      done;
 } Pipe;
 
-typedef struct
+struct _Scan
 {
-  GCancellable *cancellable;
-  Pipe          out;
-  Pipe          err;
+  GPid          pid;        /* the helper, leader of its process group */
+  Pipe          out;        /* the records */
+  Pipe          err;        /* the module's output */
   gboolean      exited;
+  int           wait_status;
+  gboolean      killed;     /* the group was killed (or is gone) */
   gboolean      timed_out;
+  gboolean      flooded;    /* killed for its output */
+  gboolean      flooded_records;
   gboolean      grace_over;
-} Scan;
+};
 
-static void read_more (Scan *scan, Pipe *pipe);
+/* Kills the helper's whole process group: whatever the module forked dies
+ * with it, unless it left the group. Safe after the helper was reaped: a
+ * process group's id is not reused while any member lives, and with no
+ * member left the kill finds nobody. */
+static void
+kill_group (Scan *scan)
+{
+  if (scan->killed)
+    return;
+  scan->killed = TRUE;
+  if (kill (-scan->pid, SIGKILL) != 0 && errno == ESRCH && !scan->exited)
+    kill (scan->pid, SIGKILL);
+}
 
 static void
-read_done (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
+pipe_close (Pipe *pipe)
 {
-  Scan *scan = user_data;
-  Pipe *pipe = G_INPUT_STREAM (source) == scan->out.stream ? &scan->out : &scan->err;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (pipe->stream, result, NULL);
-
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+  if (pipe->source != NULL)
     {
+      g_source_destroy (pipe->source);
+      g_clear_pointer (&pipe->source, g_source_unref);
+    }
+  if (pipe->fd >= 0)
+    close (pipe->fd);
+  pipe->fd = -1;
+  pipe->done = TRUE;
+}
+
+static gboolean
+pipe_ready (gint         fd,
+            GIOCondition condition,
+            gpointer     user_data)
+{
+  Pipe *pipe = user_data;
+  Scan *scan = pipe->scan;
+  char buffer[16384];
+  gssize n;
+  gsize size;
+
+  n = read (fd, buffer, sizeof buffer);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return G_SOURCE_CONTINUE;
+  if (n <= 0)
+    {
+      g_clear_pointer (&pipe->source, g_source_unref);
+      close (pipe->fd);
+      pipe->fd = -1;
       pipe->done = TRUE;
-      return;
+      return G_SOURCE_REMOVE;
     }
 
-  g_byte_array_append (pipe->data, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  read_more (scan, pipe);
+  size = (gsize) n;
+  pipe->total += size;
+
+  /* Past a limit the helper is killed; the pipe is still read to its end
+   * (or the grace period's), so that a writer the kill missed never
+   * blocks, but nothing more is kept: the records up to the limit, the
+   * output's last TETHER_SCAN_OUTPUT_KEEP bytes. */
+  if (pipe->capped)
+    ;
+  else if (pipe->tail_only)
+    {
+      g_byte_array_append (pipe->data, (const guint8 *) buffer, (guint) size);
+      if (pipe->data->len > 2 * pipe->limit)
+        g_byte_array_remove_range (pipe->data, 0, (guint) (pipe->data->len - pipe->limit));
+    }
+  else if (pipe->data->len + size > pipe->limit)
+    {
+      g_byte_array_append (pipe->data, (const guint8 *) buffer,
+                           (guint) (pipe->limit - pipe->data->len));
+      pipe->capped = TRUE;
+      scan->flooded_records = TRUE;
+      kill_group (scan);
+    }
+  else
+    g_byte_array_append (pipe->data, (const guint8 *) buffer, (guint) size);
+
+  if (pipe == &scan->err && pipe->total > TETHER_SCAN_OUTPUT_MAX && !scan->flooded)
+    {
+      scan->flooded = TRUE;
+      kill_group (scan);
+    }
+
+  return G_SOURCE_CONTINUE;
 }
 
 static void
-read_more (Scan *scan,
-           Pipe *pipe)
+pipe_open (Pipe         *pipe,
+           Scan         *scan,
+           int           fd,
+           gsize         limit,
+           gboolean      tail_only,
+           GMainContext *context)
 {
-  g_input_stream_read_bytes_async (pipe->stream, 8192, G_PRIORITY_DEFAULT,
-                                   scan->cancellable, read_done, scan);
+  pipe->scan = scan;
+  pipe->fd = fd;
+  pipe->data = g_byte_array_new ();
+  pipe->limit = limit;
+  pipe->tail_only = tail_only;
+  g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+  pipe->source = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_callback (pipe->source, (GSourceFunc) (void (*) (void)) pipe_ready, pipe, NULL);
+  g_source_attach (pipe->source, context);
 }
 
+/* The helper was reaped: by this thread, iterating the scan's context
+ * (the child watch is attached there), so the group is killed right
+ * after, before anything else runs here. */
 static void
-wait_done (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
+child_exited (GPid     pid,
+              gint     wait_status,
+              gpointer user_data)
 {
   Scan *scan = user_data;
 
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  scan->wait_status = wait_status;
   scan->exited = TRUE;
+  g_spawn_close_pid (pid);
 }
 
 static gboolean
@@ -140,6 +241,14 @@ add_timeout (GMainContext *context,
   g_source_set_callback (source, set_flag, flag, NULL);
   g_source_attach (source, context);
   return source;
+}
+
+/* In the child, before exec: a process group of its own, so that
+ * everything it forks can be killed with it. Async-signal-safe. */
+static void
+child_setup (gpointer user_data)
+{
+  setpgid (0, 0);
 }
 
 /* The last few lines the module printed, for a crash report. */
@@ -164,35 +273,125 @@ output_tail (GByteArray *data)
       g_string_append (tail, g_strstrip (lines[i]));
     }
   if (tail->len > OUTPUT_TAIL_MAX)
-    g_string_erase (tail, 0, (gssize) (tail->len - OUTPUT_TAIL_MAX));
+    {
+      const char *start = g_utf8_find_next_char (tail->str + tail->len - OUTPUT_TAIL_MAX, NULL);
+
+      g_string_erase (tail, 0, start != NULL ? (gssize) (start - tail->str) : 0);
+    }
 
   return tail->len > 0 ? g_string_free (g_steal_pointer (&tail), FALSE) : NULL;
 }
 
-/* Sets @result->error for a helper that did not reach its "done" record. */
+/* "in its acquire_async (called, never returned)" and such: where the
+ * helper was, in the words of the provider's functions when it had
+ * reached one. */
+static char *
+describe_where (const TetherScanResult *result)
+{
+  const char *cycle = result->cycle == TETHER_SCAN_CYCLE_UNGRACEFUL
+    ? ", in the ungraceful cycle (its context died while it held the resource, then a purge)"
+    : "";
+
+  if (result->function != NULL &&
+      (result->stage == TETHER_LOAD_STAGE_ACQUIRE || result->stage == TETHER_LOAD_STAGE_RELEASE))
+    {
+      if (g_str_equal (result->function, "release-ungraceful"))
+        return g_strdup ("in its release, called ungracefully (graceful FALSE, context NULL: "
+                         "its context had died and the resource was purged); a release must "
+                         "handle context == NULL");
+      if (result->function_state == TETHER_SCAN_FUNCTION_RUNNING)
+        return g_strdup_printf ("in its %s%s", result->function, cycle);
+      if (result->function_state == TETHER_SCAN_FUNCTION_RETURNED &&
+          g_str_equal (result->function, "acquire_async"))
+        return g_strdup_printf ("after its acquire_async returned%s", cycle);
+    }
+
+  return g_strdup (_tether_load_stage_describe (result->stage));
+}
+
+/* Sets @result->error for a helper that did not finish cleanly. @finished:
+ * its records were complete (it died at exit). @problem: what was wrong
+ * with its records, or NULL. */
 static void
 explain_death (TetherScanResult *result,
-               GSubprocess      *process,
+               int               wait_status,
                const char       *helper,
-               guint             timeout_ms)
+               guint             timeout_ms,
+               gboolean          finished,
+               const char       *problem)
 {
-  const char *where = _tether_load_stage_describe (result->stage);
+  g_autofree char *where = describe_where (result);
   g_autofree char *said = g_strdup ("");
+  gboolean signaled = !result->timed_out && WIFSIGNALED (wait_status);
+  int exit_status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
 
   if (result->output_tail != NULL)
     take_str (&said, g_strdup_printf ("; its last output: %s", result->output_tail));
   result->crashed = TRUE;
+  g_clear_error (&result->error);
+  if (signaled)
+    result->signal = WTERMSIG (wait_status);
 
-  if (result->timed_out)
+  if (result->flooded)
+    {
+      g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+                   "Provider module %s flooded the process examining it with output %s: "
+                   "it wrote more than %u KiB (%" G_GUINT64_FORMAT " bytes read) and was "
+                   "killed; a module must not write in a loop%s",
+                   result->path, where, TETHER_SCAN_OUTPUT_MAX / 1024, result->output_bytes,
+                   said);
+    }
+  else if (result->invalid_records)
+    {
+      g_autofree char *then = signaled
+        ? g_strdup_printf ("; then the process was killed by signal %d (%s)", result->signal,
+                           g_strsignal (result->signal))
+        : exit_status > 0 ? g_strdup_printf ("; then the process exited with status %d", exit_status)
+        : g_strdup ("");
+
+      g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+                   "Provider module %s corrupted the records of the process examining it "
+                   "%s (%s), so nothing it reported is believed: a module must not write "
+                   "to file descriptors it did not open (the records go to descriptor 3)%s%s",
+                   result->path, where, problem, then, said);
+    }
+  else if (result->timed_out && result->function != NULL &&
+           g_str_equal (result->function, "acquire_async") &&
+           result->function_state == TETHER_SCAN_FUNCTION_RETURNED)
+    {
+      g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+                   "Provider module %s: acquire_async never completed its task: call the "
+                   "callback or return the GTask (its callback had not come %u ms after "
+                   "acquire_async returned%s, and the process examining it was killed)%s",
+                   result->path, timeout_ms,
+                   result->cycle == TETHER_SCAN_CYCLE_UNGRACEFUL ? ", in the ungraceful cycle" : "",
+                   said);
+    }
+  else if (result->timed_out)
     {
       g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
                    "Provider module %s hung %s: it did not finish within %u ms and was "
                    "killed; look for a blocking call or an endless loop there%s",
                    result->path, where, timeout_ms, said);
     }
-  else if (g_subprocess_get_if_signaled (process))
+  else if (finished && signaled)
     {
-      result->signal = g_subprocess_get_term_sig (process);
+      g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+                   "Provider module %s crashed at exit, after it was examined (in its ELF "
+                   "destructors or an exit handler): the process examining it was killed "
+                   "by signal %d (%s)%s",
+                   result->path, result->signal, g_strsignal (result->signal), said);
+    }
+  else if (finished)
+    {
+      g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+                   "Provider module %s made the process examining it exit with status %d at "
+                   "exit, after it was examined (in its ELF destructors or an exit handler): "
+                   "a module must never call exit ()%s",
+                   result->path, exit_status, said);
+    }
+  else if (signaled)
+    {
       g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
                    "Provider module %s crashed %s: the process examining it was killed "
                    "by signal %d (%s); run the module under a debugger or valgrind "
@@ -208,7 +407,7 @@ explain_death (TetherScanResult *result,
                    "Cannot examine provider module %s: %s is not a working tether-scanner "
                    "(exit status %d, no protocol %d output); reinstall tether, or point "
                    "%s at the build's tools/tether-scanner%s",
-                   result->path, helper, g_subprocess_get_exit_status (process),
+                   result->path, helper, exit_status,
                    TETHER_SCAN_PROTOCOL_VERSION, TETHER_SCANNER_ENV, said);
     }
   else
@@ -216,8 +415,25 @@ explain_death (TetherScanResult *result,
       g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
                    "Provider module %s made the process examining it exit with status %d "
                    "%s: a module must never call exit ()%s",
-                   result->path, g_subprocess_get_exit_status (process), where, said);
+                   result->path, exit_status, where, said);
     }
+
+  _tether_loader_make_message_safe (&result->error);
+}
+
+/* A result the records cannot be trusted for keeps only what says where
+ * the helper was. */
+static void
+forget_reported (TetherScanResult *result)
+{
+  g_clear_pointer (&result->real_path, g_free);
+  g_clear_pointer (&result->name, g_free);
+  g_clear_pointer (&result->description, g_free);
+  g_clear_pointer (&result->resource_type, g_free);
+  g_clear_pointer (&result->links_libtether, g_free);
+  g_clear_error (&result->exercise_error);
+  g_clear_pointer (&result->exercise_function, g_free);
+  result->exercised = FALSE;
 }
 
 TetherScanResult *
@@ -230,20 +446,22 @@ _tether_scan_module (const char      *path,
 {
   g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
   g_autofree char *helper = _tether_scan_get_helper_path ();
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) process = NULL;
+  g_autofree char *problem = NULL;
+  g_autoptr(GSource) child_watch = NULL;
+  int out_fd = -1, err_fd = -1;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GSource) timeout = NULL;
   g_autoptr(GSource) grace = NULL;
+  TetherScanRecords records;
   Scan scan = { 0 };
-  gboolean finished;
+  gboolean clean_exit;
   gint64 start = g_get_monotonic_time ();
 
   result->path = g_strdup (path);
   result->open_us = result->init_us = result->acquire_us = -1;
-  result->release_us = result->shutdown_us = -1;
+  result->release_us = result->ungraceful_release_us = result->shutdown_us = -1;
   if (timeout_ms == 0)
     timeout_ms = TETHER_LIST_DEFAULT_TIMEOUT_MS;
 
@@ -263,42 +481,52 @@ _tether_scan_module (const char      *path,
   g_ptr_array_add (argv, (gpointer) path);
   g_ptr_array_add (argv, NULL);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  if (process == NULL)
+  /* Not GSubprocess: it reaps the helper on GLib's worker thread, at any
+   * time, and its process id is gone with it; the group must be killed
+   * by id once the helper is reaped. Standard input is /dev/null. */
+  if (!g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata, NULL,
+                                         G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES,
+                                         child_setup, NULL, -1, -1, -1, NULL, NULL, 0,
+                                         &scan.pid, NULL, &out_fd, &err_fd, &error))
     {
       g_set_error (&result->error, TETHER_ERROR, TETHER_ERROR_FAILED,
                    "Cannot examine provider module %s: the helper %s cannot run: %s; "
-                   "install tether's tether-scanner, or point %s at it",
-                   path, helper, error->message, TETHER_SCANNER_ENV);
+                   "install tether's tether-scanner%s",
+                   path, helper, error->message,
+                   _tether_env_is_secure_mode ()
+                     ? " (" TETHER_SCANNER_ENV " is ignored: this program runs in secure mode)"
+                     : ", or point " TETHER_SCANNER_ENV " at it");
       return g_steal_pointer (&result);
     }
 
   /* Everything below dispatches in @context, iterated by this thread only. */
   g_main_context_push_thread_default (context);
-  scan.cancellable = g_cancellable_new ();
-  scan.out.stream = g_subprocess_get_stdout_pipe (process);
-  scan.out.data = g_byte_array_new ();
-  scan.err.stream = g_subprocess_get_stderr_pipe (process);
-  scan.err.data = g_byte_array_new ();
-  read_more (&scan, &scan.out);
-  read_more (&scan, &scan.err);
-  g_subprocess_wait_async (process, NULL, wait_done, &scan);
+  pipe_open (&scan.out, &scan, out_fd, TETHER_SCAN_RECORDS_MAX, FALSE, context);
+  pipe_open (&scan.err, &scan, err_fd, TETHER_SCAN_OUTPUT_KEEP, TRUE, context);
+  child_watch = g_child_watch_source_new (scan.pid);
+  g_source_set_callback (child_watch, (GSourceFunc) (void (*) (void)) child_exited, &scan, NULL);
+  g_source_attach (child_watch, context);
   timeout = add_timeout (context, timeout_ms, &scan.timed_out);
 
   while (!(scan.exited && scan.out.done && scan.err.done))
     {
       if (scan.timed_out && !scan.exited)
-        g_subprocess_force_exit (process);   /* SIGKILL: wait_done follows */
+        kill_group (&scan);   /* SIGKILL: wait_done follows */
+      if (scan.exited)
+        kill_group (&scan);   /* what the module forked, holding the pipes */
       if (scan.exited && grace == NULL)
         grace = add_timeout (context, PIPE_GRACE_MS, &scan.grace_over);
       if (scan.grace_over)
-        g_cancellable_cancel (scan.cancellable);
+        {
+          pipe_close (&scan.out);
+          pipe_close (&scan.err);
+          break;
+        }
       g_main_context_iteration (context, TRUE);
     }
 
   g_source_destroy (timeout);
+  g_source_destroy (child_watch);
   if (grace != NULL)
     g_source_destroy (grace);
   g_main_context_pop_thread_default (context);
@@ -307,19 +535,39 @@ _tether_scan_module (const char      *path,
   while (g_main_context_iteration (context, FALSE))
     ;
 
-  finished = _tether_scan_parse_records ((const char *) scan.out.data->data, scan.out.data->len,
-                                         result);
+  records = _tether_scan_parse_records ((const char *) scan.out.data->data, scan.out.data->len,
+                                        mode, result, &problem);
   result->output_tail = output_tail (scan.err.data);
+  result->output_bytes = scan.err.total;
+  result->timed_out = scan.timed_out && !scan.flooded && !scan.flooded_records;
+  result->flooded = scan.flooded;
+  clean_exit = !scan.timed_out && !scan.flooded && !scan.flooded_records &&
+               WIFEXITED (scan.wait_status) && WEXITSTATUS (scan.wait_status) == 0;
+
   /* The module's own output is the caller's to see, as if it had been
-   * loaded in-process. */
+   * loaded in-process: its last few KiB. */
+  if (scan.err.total > scan.err.data->len)
+    fprintf (stderr, "[tether: %" G_GUINT64_FORMAT " bytes of the output of %s left out]\n",
+             scan.err.total - scan.err.data->len, path);
   if (scan.err.data->len > 0)
     fwrite (scan.err.data->data, 1, scan.err.data->len, stderr);
 
-  if (!finished)
+  if (scan.flooded_records)
     {
-      result->timed_out = scan.timed_out;
-      g_clear_error (&result->error);
-      explain_death (result, process, helper, timeout_ms);
+      result->invalid_records = TRUE;
+      take_str (&problem, g_strdup_printf ("more than %u KiB of records",
+                                           TETHER_SCAN_RECORDS_MAX / 1024));
+    }
+  else if (records == TETHER_SCAN_RECORDS_INVALID)
+    result->invalid_records = TRUE;
+
+  if (result->invalid_records || !clean_exit || records != TETHER_SCAN_RECORDS_COMPLETE)
+    {
+      if (result->invalid_records || records != TETHER_SCAN_RECORDS_COMPLETE)
+        forget_reported (result);
+      explain_death (result, scan.wait_status, helper, timeout_ms,
+                     records == TETHER_SCAN_RECORDS_COMPLETE && !result->invalid_records,
+                     problem);
     }
 
   if (out_elapsed_us != NULL)
@@ -327,7 +575,8 @@ _tether_scan_module (const char      *path,
 
   g_byte_array_unref (scan.out.data);
   g_byte_array_unref (scan.err.data);
-  g_object_unref (scan.cancellable);
+  pipe_close (&scan.out);
+  pipe_close (&scan.err);
   return g_steal_pointer (&result);
 }
 
@@ -393,7 +642,7 @@ scan_one (const char *path,
  * Lists the provider modules of @dirs as [func@Tether.list_providers]
  * does, with the same checks, order, duplicate rule and results, but
  * examines each module in a helper process of its own (`tether-scanner`,
- * installed in `$libexecdir/tether-1/`; the environment variable
+ * installed in `$libdir/tether-1/`; the environment variable
  * `TETHER_SCANNER` names another one, except in setuid and setgid
  * programs). Nothing of a module runs in the calling process: its ELF
  * constructors and entry point run in the helper, so a module that

@@ -15,6 +15,7 @@
 # include <sysprof-capture.h>
 #endif
 
+#include "tether-env-private.h"
 #include "tether-trace-private.h"
 
 /* ------------------------------------------------------------------------ */
@@ -175,9 +176,9 @@ capture_get (void)
 {
   if (g_once_init_enter (&capture_once))
     {
-      const char *path = g_getenv ("TETHER_SYSPROF_CAPTURE");
+      const char *path = _tether_env_get_path ("TETHER_SYSPROF_CAPTURE");
 
-      if (path != NULL && path[0] != '\0')
+      if (path != NULL)
         {
           capture_writer = sysprof_capture_writer_new (path, 0);
           if (capture_writer == NULL)
@@ -203,7 +204,7 @@ static gboolean
 marks_are_wanted (void)
 {
 #ifdef HAVE_SYSPROF
-  return g_getenv ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
+  return _tether_env_get_path ("SYSPROF_CONTROL_FD") != NULL || capture_get () != NULL;
 #else
   return FALSE;
 #endif

@@ -22,6 +22,9 @@ enum
   EXIT_NO_SCANNER = 5,
 };
 
+/* A release slower than this is reported (--slow-release). */
+#define DEFAULT_SLOW_RELEASE_MS 200
+
 static const char summary[] =
   "Lists the tether provider modules on the search path, checks one\n"
   "module, or exercises providers in worker contexts. Every module is\n"
@@ -32,10 +35,14 @@ static const char summary[] =
   "                                 ABI version, file, description; then every\n"
   "                                 file that failed, with its error\n"
   "  tether-inspect FILE            load FILE as the application would (checks,\n"
-  "                                 init with --config), acquire and release once\n"
-  "                                 in a fresh context (unless --no-exercise), and\n"
-  "                                 describe it: name, description, ABI, sync or\n"
-  "                                 async, resource type, timings, verdict\n"
+  "                                 init with --config), exercise it (unless\n"
+  "                                 --no-exercise): a graceful cycle (acquire,\n"
+  "                                 release with the context; async too when it\n"
+  "                                 has both) and an ungraceful one (the context\n"
+  "                                 dies holding the resource, a purge releases\n"
+  "                                 it with context NULL), and describe it: name,\n"
+  "                                 description, ABI, sync or async, resource\n"
+  "                                 type, timings, verdict\n"
   "  tether-inspect --exercise N [FILE]\n"
   "                                 then acquire and release the provider of FILE\n"
   "                                 (or of every module on the search path) in N\n"
@@ -54,13 +61,17 @@ static const char summary[] =
 static const char exit_statuses[] =
   "Exit status (the highest that applies):\n"
   "  0  success: every module listed or loaded, every exercise passed\n"
-  "  1  a module failed: FILE did not load, or the listing found files that\n"
-  "     are not valid modules (each is printed with its error code)\n"
+  "  1  a module failed: FILE did not load, or links libtether-1, or the\n"
+  "     listing found files that are not valid modules (each is printed with\n"
+  "     its error code)\n"
   "  2  usage error: bad option or argument, unreadable --config\n"
   "  3  an acquire or release failed (the exercise of FILE, or --exercise)\n"
-  "  4  a module crashed, aborted, exited or hung (killed after --timeout);\n"
-  "     the message names the signal or the timeout and the stage\n"
-  "  5  the helper tether-scanner could not run (set TETHER_SCANNER)";
+  "  4  a module crashed, aborted, exited or hung (killed after --timeout),\n"
+  "     flooded its output or corrupted the helper's records; the message\n"
+  "     names the signal or the timeout, the stage and the provider function\n"
+  "  5  the helper tether-scanner could not run (set TETHER_SCANNER)\n"
+  "A release slower than --slow-release is reported as a warning; it does\n"
+  "not change the exit status.";
 
 static char **opt_dirs;
 static char *opt_config;
@@ -69,6 +80,8 @@ static gint opt_hits = 1000;
 static gint opt_timeout = TETHER_LIST_DEFAULT_TIMEOUT_MS / 1000;
 static gboolean opt_allow_insecure;
 static gboolean opt_no_exercise;
+static gint opt_slow_release = DEFAULT_SLOW_RELEASE_MS;
+static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
   { "dir", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_dirs,
@@ -85,6 +98,10 @@ static const GOptionEntry entries[] = {
     "Seconds one module may take in the helper before it is killed (default 10)", "S" },
   { "allow-insecure", 0, 0, G_OPTION_ARG_NONE, &opt_allow_insecure,
     "Load modules even if group- or others-writable", NULL },
+  { "slow-release", 0, 0, G_OPTION_ARG_INT, &opt_slow_release,
+    "Report a release slower than MS milliseconds (default 200)", "MS" },
+  { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+    "Print the version of tether and of the provider ABI, and exit", NULL },
   { NULL }
 };
 
@@ -112,6 +129,8 @@ plural (guint n)
 static int
 scan_status (const TetherScanResult *result)
 {
+  if (result->error == NULL && result->links_libtether != NULL)
+    return result->exercise_error != NULL ? EXIT_EXERCISE_FAILED : EXIT_MODULE_FAILED;
   if (result->error == NULL)
     return result->exercise_error != NULL ? EXIT_EXERCISE_FAILED : EXIT_OK;
   if (result->crashed)
@@ -274,15 +293,20 @@ list_providers (void)
     {
       const TetherScanResult *result = g_ptr_array_index (listing.results, i);
 
+      g_autofree char *real_path = _tether_loader_escape (result->real_path, TETHER_SCAN_PATH_MAX);
+
       g_print ("  %-16s ABI %u.%u  %s\n", result->name,
                TETHER_PROVIDER_ABI_VERSION_MAJOR (result->abi_version),
                TETHER_PROVIDER_ABI_VERSION_MINOR (result->abi_version),
-               result->real_path);
+               real_path);
       g_print ("  %-16s %s%s%s, %s\n", "",
                result->description != NULL ? result->description : "(no description)",
                result->resource_type != NULL ? "; resources of type " : "",
                result->resource_type != NULL ? result->resource_type : "",
                acquire_kind (result));
+      if (result->links_libtether != NULL)
+        g_print ("  %-16s warning: links libtether-1 (%s): %s\n", "", result->links_libtether,
+                 TETHER_LOADER_LINKS_LIBTETHER_ADVICE);
     }
 
   n_failed = print_failures (&listing, dir_failures);
@@ -311,7 +335,9 @@ describe_module (const char *path)
   TetherScanMode mode = TETHER_SCAN_LOAD | (opt_no_exercise ? 0 : TETHER_SCAN_EXERCISE);
   g_autoptr(TetherScanResult) result = NULL;
   g_autoptr(GString) timings = g_string_new (NULL);
+  g_autofree char *real_path = NULL;
   gint64 elapsed = 0;
+  gint64 slowest;
   int status;
 
   result = _tether_scan_module (path, mode,
@@ -328,8 +354,9 @@ describe_module (const char *path)
       return status;
     }
 
+  real_path = _tether_loader_escape (result->real_path, TETHER_SCAN_PATH_MAX);
   g_print ("Provider %s\n", result->name);
-  g_print ("  file         %s\n", result->real_path);
+  g_print ("  file         %s\n", real_path);
   if (result->description != NULL)
     g_print ("  description  %s\n", result->description);
   g_print ("  ABI          %u.%u, struct_size %u (this tether: %u.%u, %u)\n",
@@ -346,19 +373,49 @@ describe_module (const char *path)
   print_us (timings, "init", result->init_us);
   print_us (timings, "acquire", result->acquire_us);
   print_us (timings, "release", result->release_us);
+  print_us (timings, "ungraceful release", result->ungraceful_release_us);
   print_us (timings, "shutdown", result->shutdown_us);
   print_us (timings, "in all, with the helper process", elapsed);
   g_print ("  timings      %s\n", timings->str);
 
-  if (result->exercise_error != NULL)
-    g_print ("  verdict      FAILED %s: %s [%s]\n", _tether_load_stage_describe (result->exercise_stage),
-             result->exercise_error->message, error_code_name (result->exercise_error));
+  slowest = MAX (result->release_us, result->ungraceful_release_us);
+  if (slowest >= (gint64) opt_slow_release * 1000)
+    g_print ("  warning      slow release: %s took %.1f ms, more than --slow-release %d ms; "
+             "a scope's end (or a purge) waits for it: move slow work out of release, or "
+             "hand it to another thread\n",
+             result->release_us >= result->ungraceful_release_us ? "release"
+                                                                 : "the ungraceful release",
+             slowest / 1000.0, opt_slow_release);
+  if (result->ungraceful_skipped)
+    g_print ("  note         the ungraceful cycle was not run: the resource keeps its context "
+             "alive (a reference cycle), so only a manager or tether_template_release () "
+             "releases it, never a purge\n");
+
+  if (result->links_libtether != NULL)
+    g_print ("  verdict      FAILED: the module links libtether-1 (%s was loaded with it): %s\n",
+             result->links_libtether, TETHER_LOADER_LINKS_LIBTETHER_ADVICE);
+  else if (result->exercise_error != NULL)
+    {
+      g_autofree char *where = result->exercise_function == NULL
+        ? g_strdup (_tether_load_stage_describe (result->exercise_stage))
+        : g_str_equal (result->exercise_function, "release-ungraceful")
+        ? g_strdup ("in its release, called ungracefully (context NULL)")
+        : g_strdup_printf ("in its %s", result->exercise_function);
+
+      g_print ("  verdict      FAILED %s: %s [%s]\n", where, result->exercise_error->message,
+               error_code_name (result->exercise_error));
+    }
   else if (opt_no_exercise)
     g_print ("  verdict      valid: loaded, %sregistered (not exercised: --no-exercise)\n",
              result->init_us >= 0 ? "initialised and " : "");
   else
-    g_print ("  verdict      valid: loaded, %sacquired and released once in a fresh context\n",
-             result->init_us >= 0 ? "initialised, " : "");
+    g_print ("  verdict      valid: loaded, %sacquired and released gracefully%s and %s\n",
+             result->init_us >= 0 ? "initialised, " : "",
+             result->has_sync && result->has_async ? " (sync and async)" : "",
+             result->ungraceful_skipped ? "released by tether_template_release () (the ungraceful cycle "
+                                          "does not apply)"
+                                        : "ungracefully (context NULL, by a purge after its "
+                                          "context died)");
 
   return status;
 }
@@ -513,7 +570,7 @@ exercise_template (TetherTemplate *template)
 
 /* In the build tree, tools/tether-scanner sits beside tools/tether-inspect:
  * use it there, so that an uninstalled tether-inspect works without
- * TETHER_SCANNER. Installed, the helper is in $libexecdir and nothing is
+ * TETHER_SCANNER. Installed, the helper is in $libdir/tether-1 and nothing is
  * beside us. */
 static void
 use_scanner_beside_us (void)
@@ -522,9 +579,9 @@ use_scanner_beside_us (void)
   g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
   g_autofree char *beside = dir != NULL ? g_build_filename (dir, "tether-scanner", NULL) : NULL;
 
-  if (g_getenv (TETHER_SCANNER_ENV) == NULL && !_tether_loader_is_secure_mode () &&
+  if (!_tether_env_is_secure_mode () && _tether_env_get_path (TETHER_SCANNER_ENV) == NULL &&
       beside != NULL && g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
-    g_setenv (TETHER_SCANNER_ENV, beside, FALSE);
+    g_setenv (TETHER_SCANNER_ENV, beside, TRUE);
 }
 
 int
@@ -546,12 +603,21 @@ main (int   argc,
       g_printerr ("tether-inspect: %s\n", error->message);
       return EXIT_USAGE;
     }
+  if (opt_version)
+    {
+      /* Built with the library's objects: its version is this one's. */
+      g_print ("tether-inspect %s (provider ABI %u.%u, scanner protocol %d)\n", TETHER_VERSION_S,
+               TETHER_PROVIDER_ABI_MAJOR, TETHER_PROVIDER_ABI_MINOR,
+               TETHER_SCAN_PROTOCOL_VERSION);
+      return EXIT_OK;
+    }
   if (argc > 2 || opt_exercise < 0 || opt_exercise > 1024 || opt_hits < 0 ||
-      opt_timeout < 1 || opt_timeout > 3600)
+      opt_timeout < 1 || opt_timeout > 3600 || opt_slow_release < 0)
     {
       g_printerr ("tether-inspect: %s\n",
                   argc > 2 ? "at most one FILE"
-                           : "--exercise takes 1 to 1024, --hits 0 or more, --timeout 1 to 3600");
+                           : "--exercise takes 1 to 1024, --hits 0 or more, --timeout 1 to 3600, "
+                             "--slow-release 0 or more");
       return EXIT_USAGE;
     }
 

@@ -34,7 +34,7 @@ PROGRAMS = {'tether-inspect': 'bindir', 'tether-scanner': 'scannerdir'}
 def main(argv):
     source_root, build_root, stage = argv[1:4]
     dirs = dict(a.split('=', 1) for a in argv[4:])
-    dirs['scannerdir'] = os.path.join(dirs['libexecdir'], 'tether-1')
+    dirs['scannerdir'] = os.path.join(dirs['libdir'], 'tether-1')
     texts = {}
     for path in sorted(glob.glob(os.path.join(source_root, 'docs', '*.md'))):
         with open(path, encoding='utf-8') as f:

@@ -85,12 +85,12 @@ option() {
 abs() { case $1 in /*) echo "$1" ;; *) echo "$prefix/$1" ;; esac; }
 bindir=$(abs "$(option bindir)")
 libexecdir=$(abs "$(option libexecdir)")
-scanner=$root$libexecdir/tether-1/tether-scanner
+scanner=$root$libdir/tether-1/tether-scanner
 
 if [ -f "$source_root/tools/meson.build" ] &&
    grep -q "tether-inspect" "$source_root/tools/meson.build"; then
   check "tether-inspect is installed" test -x "$root$bindir/tether-inspect"
-  check "tether-scanner is installed as a private helper in \$libexecdir/tether-1" test -x "$scanner"
+  check "tether-scanner is installed as a private helper in \$libdir/tether-1 (per architecture)" test -x "$scanner"
   check "tether-scanner is not on PATH (not in bindir)" test ! -e "$root$bindir/tether-scanner"
 fi
 staged_inspect() {

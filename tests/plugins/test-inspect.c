@@ -206,8 +206,10 @@ test_file_good (void)
   g_assert_nonnull (strstr (run.out, "  timings      open "));
   g_assert_nonnull (strstr (run.out, ", acquire "));
   g_assert_nonnull (strstr (run.out, ", release "));
+  g_assert_nonnull (strstr (run.out, ", ungraceful release "));
   g_assert_nonnull (strstr (run.out, "  verdict      valid: loaded, initialised, acquired and released "
-                                     "once in a fresh context\n"));
+                                     "gracefully and ungracefully (context NULL, by a purge after "
+                                     "its context died)\n"));
 }
 
 static void
@@ -386,6 +388,103 @@ test_exercise_fails (void)
   g_assert_nonnull (strstr (run.out, "counters 2 acquires (2 failed)"));
 }
 
+/* tether-inspect FILE on each module of the hostile corpus: the exit
+ * status, and the words that name what the module did and the provider
+ * function at fault. FILE's run loads and exercises the module in the
+ * helper (both cycles). */
+static const struct
+{
+  const char *file;
+  const char *option;      /* nullable: --timeout 2, or --slow-release */
+  const char *value;
+  int         status;
+  const char *words[3];
+} hostile_cases[] = {
+  { "forge-then-crash.so", NULL, NULL, 4,
+    { "corrupted the records of the process examining it", "'done' without 'real-path'",
+      "killed by signal 11" } },
+  { "forge-then-exit.so", NULL, NULL, 4,
+    { "corrupted the records", "'done' without 'real-path'", "[crashed, stage open]" } },
+  { "forge-garbage.so", NULL, NULL, 4,
+    { "corrupted the records", "not escaped as g_strescape () does" } },
+  { "flood-stderr.so", NULL, NULL, 4, { "flooded the process examining it with output" } },
+  { "flood-stdout.so", NULL, NULL, 4, { "flooded the process examining it with output" } },
+  { "flood-records.so", NULL, NULL, 4, { "more than 256 KiB of records" } },
+  { "fork.so", NULL, NULL, 0, { "  verdict      valid" } },
+  { "slow-constructor.so", "--timeout", "1", 4,
+    { "hung in its ELF constructors", "within 1000 ms", "[hung, stage open]" } },
+  { "huge-description.so", NULL, NULL, 0, { "  verdict      valid", "  description  aaaaaaaa" } },
+  { "huge-name.so", NULL, NULL, 1, { "bytes left out", "is not valid: set .name" } },
+  { "latin1-name.so", NULL, NULL, 1,
+    { "Provider name 'caf\\xe9' is not valid", "[TETHER_ERROR_INVALID_NAME, stage validate]" } },
+  { "not-an-instance.so", NULL, NULL, 3,
+    { "FAILED in its acquire: acquire returned a pointer that is not a GObject instance of "
+      "type GCancellable" } },
+  { "async-never-completes.so", "--timeout", "2", 4,
+    { "acquire_async never completed its task: call the callback or return the GTask",
+      "[hung, stage acquire]" } },
+  { "finish-value-and-error.so", NULL, NULL, 3,
+    { "FAILED in its acquire_finish: acquire_finish returned a resource and also set an error",
+      "do one or the other" } },
+  { "release-needs-context.so", NULL, NULL, 4,
+    { "crashed in its release, called ungracefully", "a release must handle context == NULL",
+      "signal 6" } },
+  { "slow-release.so", "--slow-release", "200", 0,
+    { "  warning      slow release: ", "more than --slow-release 200 ms", "  verdict      valid" } },
+  { "links-libtether.so", NULL, NULL, 1,
+    { "FAILED: the module links libtether-1", "must not link libtether-1",
+      "partial_dependency (compile_args: true)" } },
+  { "links-libtether-missing.so", NULL, NULL, 1,
+    { "libtether-1.so.0: cannot open shared object file", "must not link libtether-1" } },
+};
+
+static void
+test_hostile (gconstpointer data)
+{
+  guint i = GPOINTER_TO_UINT (data);
+  g_auto(Run) run = { 0 };
+  g_autofree char *path = g_build_filename (g_getenv ("TETHER_TEST_HOSTILE_DIR"),
+                                            hostile_cases[i].file, NULL);
+  g_autofree char *all = NULL;
+
+  if (hostile_cases[i].option != NULL)
+    inspect (&run, NULL, hostile_cases[i].option, hostile_cases[i].value, path, NULL);
+  else
+    inspect (&run, NULL, path, NULL);
+  all = g_strconcat (run.out, run.err, NULL);
+  g_assert_cmpint (run.status, ==, hostile_cases[i].status);
+  g_assert_true (g_utf8_validate (run.out, -1, NULL));
+  for (guint j = 0; j < G_N_ELEMENTS (hostile_cases[i].words) && hostile_cases[i].words[j] != NULL; j++)
+    g_assert_nonnull (strstr (all, hostile_cases[i].words[j]));
+  /* The caller's share of a flood is its last 4 KiB, said so; a 64 MiB
+   * description or name is cut. */
+  g_assert_cmpuint (strlen (run.err), <, 16 * 1024);
+  g_assert_cmpuint (strlen (run.out), <, 4 * 1024);
+}
+
+/* A slow release is reported only past the threshold. */
+static void
+test_slow_release_threshold (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *path = g_build_filename (g_getenv ("TETHER_TEST_HOSTILE_DIR"),
+                                            "slow-release.so", NULL);
+
+  inspect (&run, NULL, "--slow-release", "60000", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_null (strstr (run.out, "slow release"));
+}
+
+static void
+test_version (void)
+{
+  g_auto(Run) run = { 0 };
+
+  inspect (&run, NULL, "--version", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_true (g_str_has_prefix (run.out, "tether-inspect " TETHER_VERSION_S " (provider ABI "));
+}
+
 static void
 test_list_relative_entry (void)
 {
@@ -441,6 +540,10 @@ main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  /* meson points it at the build tree's libraries; an installed
+   * tether-inspect has no such help (links-libtether-missing.so must not
+   * find libtether-1). Nothing else run here needs it. */
+  g_unsetenv ("LD_LIBRARY_PATH");
 
   g_test_add_func ("/inspect/help", test_help);
   g_test_add_func ("/inspect/usage-errors", test_usage_errors);
@@ -459,6 +562,14 @@ main (int   argc,
   g_test_add_func ("/inspect/scanner-beside-in-build-tree", test_scanner_beside);
   g_test_add_func ("/inspect/exercise/ok", test_exercise);
   g_test_add_func ("/inspect/exercise/fails", test_exercise_fails);
+  g_test_add_func ("/inspect/version", test_version);
+  g_test_add_func ("/inspect/slow-release/threshold", test_slow_release_threshold);
+  for (guint i = 0; i < G_N_ELEMENTS (hostile_cases); i++)
+    {
+      g_autofree char *test_path = g_strdup_printf ("/inspect/hostile/%s", hostile_cases[i].file);
+
+      g_test_add_data_func (test_path, GUINT_TO_POINTER (i), test_hostile);
+    }
 
   return g_test_run ();
 }

@@ -984,90 +984,6 @@ test_init_never_gets_null_config (void)
   remove_dir (dir);
 }
 
-static void
-test_scan_protocol (void)
-{
-  int fds[2];
-  char buffer[4096];
-  gssize n;
-  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                                                 "two\nlines and a \"quote\"");
-
-  /* What the helper writes, read back: values with newlines survive. */
-  g_assert_cmpint (pipe (fds), ==, 0);
-  _tether_scan_write_record (fds[1], "tether-scanner", "1");
-  _tether_scan_write_record (fds[1], "stage", "entry");
-  _tether_scan_write_record (fds[1], "name", "x");
-  _tether_scan_write_record (fds[1], "description", "multi\nline \\ description");
-  _tether_scan_write_record (fds[1], "acquire", "both");
-  _tether_scan_write_record (fds[1], "time-open", "42");
-  _tether_scan_write_error (fds[1], "error", error);
-  _tether_scan_write_record (fds[1], "done", NULL);
-  close (fds[1]);
-  n = read (fds[0], buffer, sizeof buffer);
-  close (fds[0]);
-  g_assert_cmpint (n, >, 0);
-
-  {
-    g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
-
-    g_assert_true (_tether_scan_parse_records (buffer, (gsize) n, result));
-    g_assert_cmpint (result->stage, ==, TETHER_LOAD_STAGE_ENTRY);
-    g_assert_cmpstr (result->name, ==, "x");
-    g_assert_cmpstr (result->description, ==, "multi\nline \\ description");
-    g_assert_true (result->has_sync && result->has_async);
-    g_assert_cmpint (result->open_us, ==, 42);
-    g_assert_error (result->error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
-    g_assert_cmpstr (result->error->message, ==, "two\nlines and a \"quote\"");
-  }
-
-  /* Cut short (the helper died): the stage so far, and not finished. */
-  {
-    static const char cut[] = "tether-scanner 1\nstage open\nstage ent";
-    g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
-
-    g_assert_false (_tether_scan_parse_records (cut, sizeof cut - 1, result));
-    g_assert_cmpint (result->stage, ==, TETHER_LOAD_STAGE_OPEN);
-  }
-
-  /* Not our helper, or another version of it: nothing is believed. */
-  {
-    static const char *foreign[] = {
-      "stage init\nname evil\ndone\n",
-      "tether-scanner 2\nname evil\ndone\n",
-      "tether-scanner x\nname evil\ndone\n",
-      "",
-    };
-
-    for (guint i = 0; i < G_N_ELEMENTS (foreign); i++)
-      {
-        g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
-
-        g_assert_false (_tether_scan_parse_records (foreign[i], strlen (foreign[i]), result));
-        g_assert_null (result->name);
-        g_assert_cmpint (result->stage, ==, TETHER_LOAD_STAGE_NONE);
-      }
-  }
-
-  /* Garbage records are ignored, not trusted. */
-  {
-    static const char garbage[] =
-      "tether-scanner 1\n\n \nstage nowhere\nabi-version -1\nstruct-size 99999999999\n"
-      "error tether-error-quark notanumber message\nerror onlyone\ntime-open x\n"
-      "unknown-tag value\nname ok\ndone\n";
-    g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
-
-    result->open_us = -1;
-    g_assert_true (_tether_scan_parse_records (garbage, sizeof garbage - 1, result));
-    g_assert_cmpint (result->stage, ==, TETHER_LOAD_STAGE_NONE);
-    g_assert_cmpuint (result->abi_version, ==, 0);
-    g_assert_cmpuint (result->struct_size, ==, 0);
-    g_assert_null (result->error);
-    g_assert_cmpint (result->open_us, ==, -1);
-    g_assert_cmpstr (result->name, ==, "ok");
-  }
-}
-
 /* ------------------------------------------------------------------------ */
 /* Search path and configuration parsing                                    */
 /* ------------------------------------------------------------------------ */
@@ -1144,7 +1060,7 @@ test_search_path_env (void)
   const char *expected_secure[] = { TETHER_PROVIDER_DIR, NULL };
 
   /* This test runs without privileges. */
-  g_assert_false (_tether_loader_is_secure_mode ());
+  g_assert_false (_tether_env_is_secure_mode ());
 
   g_setenv (TETHER_PROVIDER_PATH_ENV, "/one:relative:/two", TRUE);
   path = tether_get_provider_search_path ();
@@ -1373,7 +1289,6 @@ main (int   argc,
   g_test_add_func ("/loader/list/out-of-process/crashes-reported", test_list_out_of_process_crashes);
   g_test_add_func ("/loader/list/out-of-process/hang-killed", test_list_out_of_process_hang);
   g_test_add_func ("/loader/list/out-of-process/no-scanner", test_list_out_of_process_no_scanner);
-  g_test_add_func ("/loader/list/out-of-process/protocol", test_scan_protocol);
   g_test_add_func ("/loader/name/duplicate-of-application-template", test_duplicate_of_application_template);
   g_test_add_func ("/loader/insecure/foreign-owner", test_insecure_foreign_owner);
   g_test_add_func ("/loader/init/never-null-config", test_init_never_gets_null_config);
