@@ -648,7 +648,9 @@ flight_complete (TetherFlight *flight,
   gpointer died = NULL;
   gboolean wake;
 
-  resource = _tether_provider_check_result (&self->call, context, resource, provider_error, &error);
+  resource = _tether_provider_check_result (&self->call, context, resource, provider_error,
+                                            flight->uses_async ? "acquire_finish" : "acquire",
+                                            &error);
 
   /* A provider that watches its resources (ABI 1.2) gets the watch before
    * anyone sees the resource. */

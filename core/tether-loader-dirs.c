@@ -226,7 +226,7 @@ resource_type_name (const TetherLoaderModule *module)
 static char *
 describe (const char *description)
 {
-  return description != NULL ? _tether_loader_escape (description, TETHER_SCAN_DESCRIPTION_MAX)
+  return description != NULL ? _tether_escape_for_message (description, TETHER_SCAN_DESCRIPTION_MAX)
                              : NULL;
 }
 

@@ -67,55 +67,6 @@ _tether_provider_info_new_take (char     *name,
   return info;
 }
 
-char *
-_tether_loader_escape (const char *text,
-                       gsize       max_bytes)
-{
-  static const char ellipsis[] = "\u2026";
-  GString *out = g_string_new (NULL);
-  const char *p = text;
-  const char *end = text + strlen (text);
-
-  /* Past the bound by more than an escape's length, stop: a 64 MiB name
-   * costs no more than a short one. */
-  gsize stop = max_bytes > G_MAXSIZE - 8 ? G_MAXSIZE : max_bytes + 8;
-
-  while (p < end && out->len <= stop)
-    {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
-      int length;
-
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        {
-          g_string_append_printf (out, "\\x%02x", (guint) (guchar) *p);
-          length = 1;
-        }
-      else
-        {
-          length = g_utf8_next_char (p) - p;
-          if (c < 0x20 || c == 0x7f)
-            g_string_append_printf (out, "\\x%02x", (guint) c);
-          else
-            g_string_append_len (out, p, length);
-        }
-      p += length;
-    }
-
-  if (out->len > max_bytes || p < end)
-    {
-      gsize room = max_bytes > strlen (ellipsis) ? max_bytes - strlen (ellipsis) : 0;
-      const char *cut = out->str + MIN (room, out->len);
-
-      /* Back to the start of a character: the text is valid UTF-8. */
-      while (cut > out->str && (*cut & 0xc0) == 0x80)
-        cut--;
-      g_string_truncate (out, (gsize) (cut - out->str));
-      g_string_append (out, ellipsis);
-    }
-
-  return g_string_free (out, FALSE);
-}
-
 /* The start of the character @p is in (@text is valid UTF-8). */
 static const char *
 char_start (const char *text,
@@ -140,7 +91,7 @@ _tether_loader_make_message_safe (GError **error)
 
   /* Escapes what is not UTF-8 (a name or path of Latin-1 bytes). */
   safe = g_utf8_validate ((*error)->message, -1, NULL)
-    ? g_strdup ((*error)->message) : _tether_loader_escape ((*error)->message, G_MAXSIZE);
+    ? g_strdup ((*error)->message) : _tether_escape_for_message ((*error)->message, G_MAXSIZE);
 
   /* Cuts the middle of what a 64 MiB provider name makes of a message:
    * its start names the module, its end says what to do. */

@@ -67,12 +67,6 @@ const char         *_tether_load_stage_to_string    (TetherLoadStage     stage);
 gboolean            _tether_load_stage_from_string  (const char         *word,
                                                      TetherLoadStage    *out_stage);
 
-/* @text made fit for a message: valid UTF-8 kept, each byte that is not
- * shown as \xNN, and control characters as \xNN; at most @max_bytes
- * bytes, then an ellipsis. */
-char               *_tether_loader_escape           (const char         *text,
-                                                     gsize               max_bytes);
-
 /* The longest message the loader gives, in bytes. */
 #define TETHER_LOADER_MESSAGE_MAX 4096
 

@@ -29,6 +29,12 @@ typedef struct
   TetherTraceCounters counters;          /* tether-trace.c; atomic */
 } TetherProviderCall;
 
+/* @text made fit for a message: valid UTF-8 kept, each byte that is not
+ * shown as \xNN, and control characters as \xNN; at most @max_bytes
+ * bytes, then an ellipsis. */
+char     *_tether_escape_for_message      (const char          *text,
+                                           gsize                max_bytes);
+
 /* The one provider-name rule, for templates, module files and
  * configuration groups alike. */
 gboolean  _tether_provider_name_is_valid  (const char          *name);
@@ -88,13 +94,15 @@ gpointer  _tether_provider_acquire_finish (TetherProviderCall  *call,
                                            GAsyncResult        *result,
                                            gint64              *out_elapsed,
                                            GError             **error);
-/* Checks what a provider's acquire gave back. Returns the resource, or NULL
- * with @error set to what every waiter will see (a refused resource is
- * released at once, uncounted). */
+/* Checks what a provider's acquire (@function: "acquire" or
+ * "acquire_finish", named in the error) gave back. Returns the resource,
+ * or NULL with @error set to what every waiter will see (a refused
+ * resource is released at once, uncounted). */
 gpointer  _tether_provider_check_result   (TetherProviderCall  *call,
                                            GMainContext        *context,
                                            gpointer             resource,
                                            GError              *provider_error,
+                                           const char          *function,
                                            GError             **error);
 /* The release of a resource tether held. A graceful one's caller has
  * entered @context (_tether_context_enter()), once for all it releases.

@@ -11,6 +11,55 @@
 #include "tether-context-private.h"
 #include "tether-provider-private.h"
 
+char *
+_tether_escape_for_message (const char *text,
+                       gsize       max_bytes)
+{
+  static const char ellipsis[] = "\u2026";
+  GString *out = g_string_new (NULL);
+  const char *p = text;
+  const char *end = text + strlen (text);
+
+  /* Past the bound by more than an escape's length, stop: a 64 MiB name
+   * costs no more than a short one. */
+  gsize stop = max_bytes > G_MAXSIZE - 8 ? G_MAXSIZE : max_bytes + 8;
+
+  while (p < end && out->len <= stop)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      int length;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guint) (guchar) *p);
+          length = 1;
+        }
+      else
+        {
+          length = g_utf8_next_char (p) - p;
+          if (c < 0x20 || c == 0x7f)
+            g_string_append_printf (out, "\\x%02x", (guint) c);
+          else
+            g_string_append_len (out, p, length);
+        }
+      p += length;
+    }
+
+  if (out->len > max_bytes || p < end)
+    {
+      gsize room = max_bytes > strlen (ellipsis) ? max_bytes - strlen (ellipsis) : 0;
+      const char *cut = out->str + MIN (room, out->len);
+
+      /* Back to the start of a character: the text is valid UTF-8. */
+      while (cut > out->str && (*cut & 0xc0) == 0x80)
+        cut--;
+      g_string_truncate (out, (gsize) (cut - out->str));
+      g_string_append (out, ellipsis);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
 /* A provider's name is used in messages, configuration groups and file
  * listings: keep it to a safe alphabet. */
 gboolean
@@ -67,10 +116,16 @@ _tether_provider_validate (const TetherProvider  *provider,
 
   if (!_tether_provider_name_is_valid (provider->name))
     {
+      /* Shown escaped and bounded: it may be any bytes, any length. */
+      gsize length = strlen (provider->name);
+      g_autofree char *shown = _tether_escape_for_message (provider->name, 160);
+      g_autofree char *left_out = length > 160
+        ? g_strdup_printf (" (%" G_GSIZE_FORMAT " bytes left out)", length - 160) : NULL;
+
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME,
-                   "Provider name '%s' is not valid: set .name to ASCII letters, digits, "
+                   "Provider name '%s'%s is not valid: set .name to ASCII letters, digits, "
                    "'-', '_' and '.', starting with a letter, at most 128 characters",
-                   provider->name);
+                   shown, left_out != NULL ? left_out : "");
       return FALSE;
     }
 
@@ -285,6 +340,7 @@ _tether_provider_check_result (TetherProviderCall  *call,
                                GMainContext        *context,
                                gpointer             resource,
                                GError              *provider_error,
+                               const char          *function,
                                GError             **error)
 {
   if (resource != NULL && provider_error == NULL)
@@ -297,9 +353,9 @@ _tether_provider_check_result (TetherProviderCall  *call,
         return resource;
 
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
-                   "Provider '%s' returned a %s for context %p where its declared resource "
-                   "type is %s (the resource was released)",
-                   call->name,
+                   "Provider '%s' returned, from its %s, a %s for context %p where its "
+                   "declared resource type is %s (the resource was released)",
+                   call->name, function,
                    G_TYPE_CHECK_INSTANCE (resource) ? G_OBJECT_TYPE_NAME (resource) : "non-instance",
                    context, g_type_name (type));
       provider_release_unheld (call, resource, context);
@@ -315,17 +371,17 @@ _tether_provider_check_result (TetherProviderCall  *call,
   if (resource == NULL)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
-                   "Provider '%s' returned no resource for context %p and set no error: "
-                   "acquire must return the resource, or NULL with its GError set",
-                   call->name, context);
+                   "Provider '%s' returned no resource for context %p from its %s and set "
+                   "no error: %s must return the resource, or NULL with its GError set",
+                   call->name, context, function, function);
       return NULL;
     }
 
   /* A resource and an error: report both, keep nothing. */
   g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT,
-               "Provider '%s' returned a resource for context %p and also set an error "
-               "(the resource was released; acquire must do one or the other): %s",
-               call->name, context, provider_error->message);
+               "Provider '%s' returned a resource for context %p from its %s and also "
+               "set an error (the resource was released; %s must do one or the other): %s",
+               call->name, context, function, function, provider_error->message);
   g_error_free (provider_error);
   provider_release_unheld (call, resource, context);
 

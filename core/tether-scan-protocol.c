@@ -90,7 +90,7 @@ _tether_scan_write_error (int           fd,
                           const GError *error)
 {
   g_autofree char *message = g_utf8_validate (error->message, -1, NULL)
-    ? g_strdup (error->message) : _tether_loader_escape (error->message, G_MAXSIZE);
+    ? g_strdup (error->message) : _tether_escape_for_message (error->message, G_MAXSIZE);
   g_autofree char *value = NULL;
 
   if (strlen (message) > TETHER_SCAN_ERROR_MAX)
@@ -608,7 +608,7 @@ _tether_scan_parse_records (const char        *data,
 
   /* The words quote what the helper sent: make them fit a message. */
   if (out_problem != NULL && reader.problem != NULL)
-    *out_problem = _tether_loader_escape (reader.problem, 512);
+    *out_problem = _tether_escape_for_message (reader.problem, 512);
   g_free (reader.problem);
   return outcome;
 }

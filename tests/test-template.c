@@ -507,12 +507,36 @@ test_template_invalid_result (void)
   g_assert_null (tether_template_acquire (template, context, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT);
   g_assert_nonnull (strstr (error->message, "value and error"));
+  g_assert_nonnull (strstr (error->message, "from its acquire and"));
   g_assert_cmpint (tp->live, ==, 0);           /* the value was released */
   g_assert_cmpint (tp->n_released_graceful, ==, 1);
   g_assert_null (tether_template_lookup (template, context));
 
   tether_template_unregister (template);
   test_provider_free (tp);
+}
+
+/* The same from acquire_finish: the message names acquire_finish. */
+static void
+test_template_invalid_result_async (void)
+{
+  TestProvider *tp = test_provider_new ("liar-async");
+  TetherTemplate *template;
+  GMainContext *context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+
+  tp->async_only = TRUE;
+  tp->return_value_and_error = TRUE;
+  template = test_provider_template (tp);
+  g_main_context_push_thread_default (context);
+  g_assert_null (tether_template_acquire (template, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_RESULT);
+  g_assert_nonnull (strstr (error->message, "from its acquire_finish and"));
+  g_assert_nonnull (strstr (error->message, "acquire_finish must do one or the other"));
+  g_assert_cmpint (tp->live, ==, 0);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  test_provider_finish (tp, template);
 }
 
 /* The warning appears once per context, when a template is acquired for a
@@ -934,6 +958,7 @@ main (int   argc,
   g_test_add_func ("/template/acquire/reentrant", test_template_reentrant);
   g_test_add_func ("/template/acquire/recursive", test_template_recursive);
   g_test_add_func ("/template/acquire/invalid-result", test_template_invalid_result);
+  g_test_add_func ("/template/acquire/invalid-result-async", test_template_invalid_result_async);
   g_test_add_func ("/template/async/async-only", test_template_async_only);
   g_test_add_func ("/template/async/async-only-would-block", test_template_async_only_would_block);
   g_test_add_func ("/template/async/shared-flight", test_template_async_sync_share_flight);

@@ -149,7 +149,12 @@ static gpointer
 test_acquire_finish (GAsyncResult  *result,
                      GError       **error)
 {
-  return g_task_propagate_pointer (G_TASK (result), error);
+  TestProvider *tp = g_task_get_task_data (G_TASK (result));
+  gpointer resource = g_task_propagate_pointer (G_TASK (result), error);
+
+  if (resource != NULL && tp->return_value_and_error)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "value and error");
+  return resource;
 }
 
 static void

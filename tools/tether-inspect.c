@@ -293,7 +293,7 @@ list_providers (void)
     {
       const TetherScanResult *result = g_ptr_array_index (listing.results, i);
 
-      g_autofree char *real_path = _tether_loader_escape (result->real_path, TETHER_SCAN_PATH_MAX);
+      g_autofree char *real_path = _tether_escape_for_message (result->real_path, TETHER_SCAN_PATH_MAX);
 
       g_print ("  %-16s ABI %u.%u  %s\n", result->name,
                TETHER_PROVIDER_ABI_VERSION_MAJOR (result->abi_version),
@@ -354,7 +354,7 @@ describe_module (const char *path)
       return status;
     }
 
-  real_path = _tether_loader_escape (result->real_path, TETHER_SCAN_PATH_MAX);
+  real_path = _tether_escape_for_message (result->real_path, TETHER_SCAN_PATH_MAX);
   g_print ("Provider %s\n", result->name);
   g_print ("  file         %s\n", real_path);
   if (result->description != NULL)

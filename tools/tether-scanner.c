@@ -530,7 +530,7 @@ record_provider (const TetherLoaderModule *module)
   record ("name", copy->name);
   if (copy->description != NULL)
     {
-      g_autofree char *description = _tether_loader_escape (copy->description,
+      g_autofree char *description = _tether_escape_for_message (copy->description,
                                                             TETHER_SCAN_DESCRIPTION_MAX);
 
       record ("description", description);
