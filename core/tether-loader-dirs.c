@@ -122,6 +122,88 @@ load_one (const char *path,
 }
 
 /**
+ * tether_load_provider_by_name:
+ * @name: a provider name, such as `"soup-session"`
+ * @config: (nullable): provider configuration given to the module's
+ *   `init`; see [func@Tether.load_provider_full]
+ * @error: return location for a #GError
+ *
+ * Loads the provider module named @name from the search path (see
+ * [func@Tether.get_provider_search_path]): the file `NAME.so` of the first
+ * directory that has one, loaded with the checks of
+ * [func@Tether.load_providers] (no %TETHER_LOAD_ALLOW_INSECURE_PATH).
+ *
+ * Fails with %TETHER_ERROR_INVALID_NAME if @name is not a valid provider
+ * name, or if the file found provides a provider of another name (the
+ * template is then not kept); with %TETHER_ERROR_MODULE_LOAD, naming the
+ * directories searched, if none has the file; and as
+ * [func@Tether.load_provider] does otherwise (a provider of that name
+ * already registered: %TETHER_ERROR_DUPLICATE_NAME; find it with
+ * [func@Tether.find_template]).
+ *
+ * Callable from any thread.
+ *
+ * Returns: (transfer full) (nullable): the new registered template, or
+ *   %NULL with @error set
+ *
+ * Since: 0.2
+ */
+TetherTemplate *
+tether_load_provider_by_name (const char  *name,
+                              GKeyFile    *config,
+                              GError     **error)
+{
+  g_autoptr(GPtrArray) unused = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_load_failure_free);
+  g_auto(GStrv) dirs = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *searched = NULL;
+
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!_tether_provider_name_is_valid (name))
+    {
+      g_autofree char *shown = _tether_escape_for_message (name, 160);
+
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME,
+                   "'%s' is not a provider name: ASCII letters, digits, '-', '_' and '.', "
+                   "starting with a letter, at most 128 characters",
+                   shown);
+      return NULL;
+    }
+
+  file = g_strconcat (name, ".so", NULL);
+  dirs = _tether_loader_search_path_checked (unused);
+  for (guint i = 0; dirs[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (dirs[i], file, NULL);
+      TetherTemplate *template;
+
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        continue;
+
+      template = tether_load_provider_full (path, config, TETHER_LOAD_NONE, error);
+      if (template != NULL && g_strcmp0 (tether_template_get_name (template), name) != 0)
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME,
+                       "%s provides '%s', not '%s': rename the file after its provider, or "
+                       "load it by path",
+                       path, tether_template_get_name (template), name);
+          tether_template_unregister (template);
+          g_clear_object (&template);
+        }
+      return template;
+    }
+
+  searched = g_strjoinv (", ", dirs);
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
+               "No provider module %s in the search path (%s): install it there, or add its "
+               "directory to TETHER_PROVIDER_PATH",
+               file, searched[0] != '\0' ? searched : "empty");
+  return NULL;
+}
+
+/**
  * tether_load_providers_full:
  * @dirs: (nullable) (array zero-terminated=1) (element-type filename): the
  *   directories to load from, or %NULL for the search path (see

@@ -40,9 +40,10 @@
  *
  *   tether-gtk [--jobs N] [--requests N] [--url URL]
  *
- * The soup-session module is looked up in $TETHER_PROVIDER_PATH, then in the
- * build tree the example was built in, then in the installed provider
- * directory. tether-gtk-selftest.c drives this window headless.
+ * The soup-session module is loaded by name from the search path
+ * ($TETHER_PROVIDER_PATH, then the installed provider directory), or, run
+ * from the build tree with no TETHER_PROVIDER_PATH, from the module built
+ * beside it. tether-gtk-selftest.c drives this window headless.
  */
 
 #include <string.h>
@@ -323,42 +324,26 @@ http_server_stop (HttpServer *self)
 static TetherTemplate *
 load_session_provider (GError **error)
 {
-  g_auto(GStrv) search_path = tether_get_provider_search_path ();
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autoptr(GKeyFile) config = g_key_file_new ();
-  g_auto(GStrv) dirs = NULL;
-  g_autofree char *joined = NULL;
-  guint n = g_strv_length (search_path);
-
-  /* $TETHER_PROVIDER_PATH, then this build tree, then the installed
-   * directory (the search path's last entry). */
-  for (guint i = 0; i + 1 < n; i++)
-    g_strv_builder_add (builder, search_path[i]);
-#ifdef TETHER_GTK_PLUGIN_DIR
-  g_strv_builder_add (builder, TETHER_GTK_PLUGIN_DIR);
-#endif
-  if (n > 0)
-    g_strv_builder_add (builder, search_path[n - 1]);
-  dirs = g_strv_builder_end (builder);
 
   g_key_file_set_string (config, "provider soup-session", "user-agent",
                          "tether-gtk/" TETHER_VERSION_S);
   g_key_file_set_integer (config, "provider soup-session", "timeout", 10);
 
-  for (guint i = 0; dirs[i] != NULL; i++)
+#ifdef TETHER_GTK_PLUGIN_DIR
+  /* Run from the build tree, with no search path of the user's: the module
+   * built beside the example. */
+  if (g_getenv ("TETHER_PROVIDER_PATH") == NULL)
     {
-      g_autofree char *path = g_build_filename (dirs[i], "soup-session.so", NULL);
+      g_autofree char *path = g_build_filename (TETHER_GTK_PLUGIN_DIR, "soup-session.so", NULL);
 
       if (g_file_test (path, G_FILE_TEST_EXISTS))
         return tether_load_provider (path, config, error);
     }
+#endif
 
-  joined = g_strjoinv (":", dirs);
-  g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
-               "The soup-session provider (soup-session.so) is in none of %s; "
-               "build it (libsoup-3.0-dev) or point TETHER_PROVIDER_PATH at it",
-               joined);
-  return NULL;
+  /* $TETHER_PROVIDER_PATH, then the installed provider directory. */
+  return tether_load_provider_by_name ("soup-session", config, error);
 }
 
 /* Runs on the worker, with the job's context pushed. */

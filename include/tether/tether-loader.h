@@ -152,6 +152,10 @@ TetherTemplate     *tether_load_provider_full        (const char               *
                                                       GKeyFile                 *config,
                                                       TetherLoadFlags           flags,
                                                       GError                  **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_0_2
+TetherTemplate     *tether_load_provider_by_name     (const char               *name,
+                                                      GKeyFile                 *config,
+                                                      GError                  **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_ALL
 guint               tether_load_providers            (const char *const        *dirs,
                                                       GKeyFile                 *config,

@@ -3,6 +3,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <string.h>
+
+#include <glib/gstdio.h>
+
 #include "plugin-test-util.h"
 #include "tether-counter.h"
 
@@ -117,6 +121,65 @@ test_counter_bad_config (void)
   g_assert_nonnull (strstr (error->message, "start"));
 }
 
+/* Loading one provider by name from the search path. */
+static void
+test_counter_by_name (void)
+{
+  const char *dir = g_getenv ("TETHER_TEST_PLUGINS_DIR");
+  g_autofree char *old_path = g_strdup (g_getenv ("TETHER_PROVIDER_PATH"));
+  g_autofree char *tmp = g_dir_make_tmp ("tether-by-name-XXXXXX", NULL);
+  g_autofree char *source = g_build_filename (dir, "counter.so", NULL);
+  g_autofree char *renamed = g_build_filename (tmp, "other.so", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(TetherTemplate) template = NULL;
+  g_autoptr(TetherTemplate) found = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length;
+
+  test_reset_global_state ();
+  g_setenv ("TETHER_PROVIDER_PATH", dir, TRUE);
+
+  template = tether_load_provider_by_name ("counter", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tether_template_get_name (template), ==, "counter");
+  found = tether_find_template ("counter");
+  g_assert_true (found == template);
+
+  /* Loaded already. */
+  g_assert_null (tether_load_provider_by_name ("counter", NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_DUPLICATE_NAME);
+  g_clear_error (&error);
+  tether_template_unregister (template);
+
+  /* Not there: the message names what was searched. */
+  g_assert_null (tether_load_provider_by_name ("no-such-provider", NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD);
+  g_assert_nonnull (strstr (error->message, "no-such-provider.so"));
+  g_assert_nonnull (strstr (error->message, dir));
+  g_clear_error (&error);
+
+  g_assert_null (tether_load_provider_by_name ("not a name", NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME);
+  g_clear_error (&error);
+
+  /* A file whose provider has another name: refused, nothing kept. */
+  g_assert_true (g_file_get_contents (source, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents_full (renamed, contents, length,
+                                           G_FILE_SET_CONTENTS_NONE, 0644, NULL));
+  g_setenv ("TETHER_PROVIDER_PATH", tmp, TRUE);
+  g_assert_null (tether_load_provider_by_name ("other", NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME);
+  g_assert_nonnull (strstr (error->message, "provides 'counter', not 'other'"));
+  g_assert_null (tether_find_template ("counter"));
+
+  g_unlink (renamed);
+  g_rmdir (tmp);
+  if (old_path != NULL)
+    g_setenv ("TETHER_PROVIDER_PATH", old_path, TRUE);
+  else
+    g_unsetenv ("TETHER_PROVIDER_PATH");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -127,6 +190,7 @@ main (int   argc,
   g_test_add_func ("/providers/counter/per-context", test_counter_per_context);
   g_test_add_func ("/providers/counter/ungraceful", test_counter_ungraceful);
   g_test_add_func ("/providers/counter/bad-config", test_counter_bad_config);
+  g_test_add_func ("/providers/counter/by-name", test_counter_by_name);
 
   return g_test_run ();
 }
