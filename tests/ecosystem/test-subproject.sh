@@ -56,6 +56,16 @@ else
     "$(grep -i 'tether-1' "$work/setup.log" | head -n 5)"
 fi
 
+# A project that embeds tether builds none of its benchmarks.
+bench_targets=$(meson introspect "$work/build" --targets |
+  /usr/bin/python3 -c 'import json, sys; print("\n".join(t["name"] for t in json.load(sys.stdin) if t["subproject"]))' |
+  grep '^bench')
+if [ -z "$bench_targets" ]; then
+  ok "the subproject builds no benchmark"
+else
+  not_ok "the subproject builds no benchmark" $bench_targets
+fi
+
 if ninja -C "$work/build" -j 2 consumer >"$work/build.log" 2>&1; then
   ok "the consumer builds"
 else
