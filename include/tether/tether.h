@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 #define TETHER_INSIDE
 # include "tether-version.h"
 # include "tether-version-macros.h"
+#include "tether-runtime-version.h"
 # include "tether-enums.h"
 # include "tether-error.h"
 # include "tether-provider.h"
