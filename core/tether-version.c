@@ -80,10 +80,10 @@ tether_check_version (guint required_major,
                       guint required_minor,
                       guint required_micro)
 {
-  if (required_major > TETHER_MAJOR_VERSION)
-    return "tether version too old (major mismatch)";
-  if (required_major < TETHER_MAJOR_VERSION)
-    return "tether version too new (major mismatch)";
+  if (required_major != TETHER_MAJOR_VERSION)
+    return required_major > TETHER_MAJOR_VERSION
+           ? "tether version too old (major mismatch)"
+           : "tether version too new (major mismatch)";
   if (required_minor > TETHER_MINOR_VERSION)
     return "tether version too old (minor mismatch)";
   if (required_minor == TETHER_MINOR_VERSION && required_micro > TETHER_MICRO_VERSION)
