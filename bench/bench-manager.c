@@ -7,6 +7,7 @@
  * its sentinel source (attached on acquire, destroyed when the last resource
  * goes), pushing the context around each provider call, and the LIFO release.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

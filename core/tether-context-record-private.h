@@ -1,6 +1,7 @@
 /* tether-context-record-private.h: what tether knows of each live
  * GMainContext it serves. Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-context-record.c: what tether knows of each live GMainContext it
  * serves, found by the context's address
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-entry-private.h: the (template, context) entries and each
  * template's table of them. Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-entry.c: the (template, context) entries, each template's table of
  * them, and its generation counter
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -2,6 +2,7 @@
  * starting it from any thread, starting a provider from the context when
  * another thread owns it, and leaving when the caller's cancellable fires
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

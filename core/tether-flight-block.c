@@ -2,6 +2,7 @@
  * enter prepares, the spare block kept for the next enter, and the
  * enter's error message
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

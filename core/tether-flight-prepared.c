@@ -2,6 +2,7 @@
  * prepares in the hold that claims its context, and runs in order, or out
  * of order when one of its providers asks for a later one
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

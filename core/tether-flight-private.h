@@ -1,6 +1,7 @@
 /* tether-flight-private.h: acquiring, one provider call per (template,
  * context) shared by every caller. Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -4,6 +4,7 @@
  * tether-flight-prepared.c (the flights a manager's enter prepares).
  * Private to those three files; never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -2,6 +2,7 @@
  * up after dead ones, and reporting what exited threads left behind.
  * Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

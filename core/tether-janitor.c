@@ -2,6 +2,7 @@
  * in each), cleans up after dead ones (the purge queue and the janitor
  * idle), and reports what exited threads left behind
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -4,6 +4,7 @@
  *
  * See docs/design.md for the layering of core/ and the protocols below.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

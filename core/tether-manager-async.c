@@ -1,6 +1,7 @@
 /* tether-manager-async.c: a TetherManager's asynchronous enter, one
  * eager template after the other
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

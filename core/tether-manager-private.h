@@ -2,6 +2,7 @@
  * state. Private to libtether, never installed; shared by tether-manager.c
  * and tether-manager-async.c.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

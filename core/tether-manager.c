@@ -1,6 +1,7 @@
 /* tether-manager.c: the scope that acquires and releases everything for
  * one GMainContext (the asynchronous enter is in tether-manager-async.c)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

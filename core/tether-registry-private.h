@@ -2,6 +2,7 @@
  * managers acquire, in order) and the list of every live template. Private
  * to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* tether-registry.c: the registered templates and every live template
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

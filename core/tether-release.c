@@ -1,6 +1,7 @@
 /* tether-release.c: graceful release of one (template, context), or of
  * everything a context holds in LIFO order
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -25,6 +25,7 @@
  * The helper writes with write(2) directly: a record must be out before a
  * module gets the chance to kill the process.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-scope-private.h: a manager's claim on its context. Private to
  * libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

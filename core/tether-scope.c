@@ -1,6 +1,7 @@
 /* tether-scope.c: a manager's claim on its context: check the caller,
  * claim, roll back, leave
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* tether-stats.c: a template's counters, read as one boxed struct
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-template-acquire.c: a TetherTemplate's acquire, lookup and release
  * API, from the lock-free hit path down to the flight and the release
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

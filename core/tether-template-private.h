@@ -2,6 +2,7 @@
  * libtether, never installed; struct-only, included by the files that own
  * a part of it, each of which touches only its own part.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

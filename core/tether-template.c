@@ -2,6 +2,7 @@
  * GMainContext: its construction, properties and registration (acquiring
  * and releasing are in tether-template-acquire.c)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

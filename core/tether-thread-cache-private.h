@@ -5,6 +5,7 @@
  * template's generation counter (tether-entry-private.h). The lookup is
  * inline so that a hit costs no call beyond the public one.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -6,6 +6,7 @@
  * Nothing here is reached from the hit path: a cache hit neither counts nor
  * logs, so it costs what it cost before (bench/callgrind-hit-path.sh).
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* tether-version.c: the version of the library a program runs against
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* test-object-template.c: templates whose resources are GObjects made by
  * callables (the bindings' provider)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* test-version.c: the version of the running library, against the headers
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Built against the installed API only (no private symbols): what a

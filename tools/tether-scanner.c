@@ -13,6 +13,7 @@
  * context, and unregisters (shutdown). The module's own output to stdout
  * is sent to stderr, so it cannot corrupt the records.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

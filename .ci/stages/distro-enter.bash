@@ -1,3 +1,4 @@
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Run by distro-root.bash as PID 1 of a private mount and PID namespace

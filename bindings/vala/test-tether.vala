@@ -1,5 +1,6 @@
 /* test-tether.vala: tether from Vala, through tether-1.vapi.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * A template whose resources are Vala objects, one per GMainContext, used
