@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Checks, in a meson testlog.json, that the sentinel's direct test ran and passed.
 

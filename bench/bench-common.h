@@ -1,6 +1,7 @@
 /* bench-common.h: timing, statistics, tables and a trivial provider shared
  * by tether's benchmarks
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

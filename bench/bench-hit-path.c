@@ -7,6 +7,7 @@
  * round runs every variant once, one after the other with the same threads,
  * so that the ratios compare figures taken side by side.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

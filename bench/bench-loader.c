@@ -7,6 +7,7 @@
  * measure dlopen()'s reference count the second time. Writing the copies is
  * not timed; they are in the page cache when loaded (a warm start).
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

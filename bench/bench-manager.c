@@ -10,6 +10,7 @@
  * goes), pushing the context around each provider call, the acquire
  * timing of the stats, and the LIFO release.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

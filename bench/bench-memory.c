@@ -15,6 +15,7 @@
  * pays the per-context part (record, sentinel source, tables), the other 15
  * only the per-entry part.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -4,6 +4,7 @@
  * module file, with a distinct name of the same length, so that 50 copies
  * register 50 distinct templates.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -16,6 +16,7 @@
  * context (one entry each). The per-context cost at 100,000
  * against 1,000 says whether the cost grows linearly with N.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

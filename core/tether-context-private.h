@@ -1,6 +1,7 @@
 /* tether-context-private.h: which GMainContext a call means, and calling
  * into one from any thread. Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-context.c: which GMainContext a call means, and calling into one
  * from any thread
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

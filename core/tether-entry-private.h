@@ -2,6 +2,7 @@
  * table of them, its generation, and the per-thread cache of the hit path.
  * Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

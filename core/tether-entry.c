@@ -2,6 +2,7 @@
  * them, its generation counter, the context record's list of held entries,
  * and the per-thread cache of the hit path
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

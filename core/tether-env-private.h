@@ -1,6 +1,7 @@
 /* tether-env-private.h: what tether takes from the environment, and when
  * it must not. Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -8,6 +8,7 @@
  * every variable of that kind, here. No lock: the decision is made once
  * and never changes for the life of the process.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

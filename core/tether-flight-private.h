@@ -2,6 +2,7 @@
  * context) at a time, shared by every caller. Private to libtether, never
  * installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

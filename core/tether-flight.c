@@ -1,6 +1,7 @@
 /* tether-flight.c: acquiring. One provider call per (template, context) at
  * a time, shared by every caller, synchronous or not ("single flight").
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The rules where callers meet a flight (README, "Thread and context

@@ -2,6 +2,7 @@
  * the sentinel that notices its death, the purge of what it left, and the
  * diagnostics of unmanaged use. Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

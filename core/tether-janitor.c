@@ -4,6 +4,7 @@
  * idle); and the reports of unmanaged use (the second-context warning, what
  * exited threads left behind)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-lock-private.h: the state lock, its rules, and the atomics of the
  * core. Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-lock.c: the state lock (rules in tether-lock-private.h), and what
  * a child keeps of it after fork()
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -3,6 +3,7 @@
  * over the acquire path), the asynchronous enter, the rollback, the
  * release, and running a function inside a scope
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

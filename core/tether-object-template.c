@@ -1,6 +1,7 @@
 /* tether-object-template.c: templates whose resources are GObjects made by
  * callables, for language bindings and GObject-based C code
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* tether-provider-private.h: a template's provider and every call into it.
  * Private to libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

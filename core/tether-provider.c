@@ -1,6 +1,7 @@
 /* tether-provider.c: a template's provider: validating its vtable, and
  * every call into it
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -2,6 +2,7 @@
  * template lists, and releasing a context's resources. Private to
  * libtether, never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -3,6 +3,7 @@
  * release and purge (from the lock-free hit path down to the flight), and
  * its counters
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -7,6 +7,7 @@
  * state lock but the *_locked counting functions; messages are logged by
  * their callers after unlocking.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

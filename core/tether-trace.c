@@ -1,6 +1,7 @@
 /* tether-trace.c: the structured debug log of domain "Tether", the
  * per-template counters and the Sysprof marks (docs/debugging.md)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

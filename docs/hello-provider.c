@@ -1,5 +1,6 @@
 /* hello-provider.c: the provider of docs/writing-a-provider.md
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Resource: a HelloGreeter, one per GMainContext: a greeting read from the

@@ -16,6 +16,7 @@
  * The plugin is looked up in $TETHER_PROVIDER_PATH, then in the build tree
  * the demo was built in, then in the installed provider directory.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* tether-gtk-selftest.c: drives the tether-gtk window headless and checks it
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Builds the example's own window (tether-gtk.c, compiled in here without

@@ -1,5 +1,6 @@
 /* tether-gtk.c: a GTK 4 window whose jobs each run in a context of their own
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * "Fetch" starts --jobs jobs on worker threads (GTask). Each job runs inside

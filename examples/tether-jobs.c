@@ -1,5 +1,6 @@
 /* tether-jobs.c: a GApplication running each threaded job in its own context
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The application starts a small line-echo service on 127.0.0.1 in its main

@@ -6,6 +6,7 @@
  * replay fails the stage, and the suppressions are shown to hide no leak
  * of code like ours.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* fuzz-config.c: libFuzzer target for the provider configuration parser
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

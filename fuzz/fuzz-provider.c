@@ -3,6 +3,7 @@
  * built from the input (ABI version, struct size, name, which functions are
  * present)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -11,6 +11,7 @@
  *   among well-formed records: read back exactly when the protocol allows
  *   such a value, refused otherwise.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* fuzz-search-path.c: libFuzzer target for the provider search path parser
  * (TETHER_PROVIDER_PATH values)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -2,6 +2,7 @@
  * graceful release, one context death and a purge, with its marks
  * written where TETHER_SYSPROF_CAPTURE says
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* test-async-matrix.c: every way a caller can meet a flight
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * A table-driven test over

@@ -3,6 +3,7 @@
  * released twice and from another thread. Each gets a GError or the
  * documented critical, and the state is the same afterwards.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

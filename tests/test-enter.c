@@ -5,6 +5,7 @@
  * and what a failure does to what was prepared, ran out of order or
  * joined.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* test-entry-table.c: a template's table of entries across the boundary
  * between its inline part and its hash table
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * A template keeps its first few entries inline and the others in a hash

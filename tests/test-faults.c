@@ -2,6 +2,7 @@
  * providers; managers roll back exactly, every waiter sees the error, other
  * contexts are not delayed; all ledger-checked
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* test-flight.c: the windows of the single-flight protocol, each forced,
  * and a stress that mixes every kind of caller and provider
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The windows:

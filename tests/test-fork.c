@@ -1,6 +1,7 @@
 /* test-fork.c: a child forked while other threads use tether starts with
  * tether's state consistent and none of the parent's resources
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

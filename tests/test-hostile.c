@@ -3,6 +3,7 @@
  * under a janitor backlog. No deadlock, no crash, and the outcome each test
  * asserts is the documented one (docs/reliability.md).
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* test-lifetime.c: a template's lifetime against the resources it holds
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * A registered template is kept alive by the registry's reference, and its

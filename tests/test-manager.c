@@ -1,6 +1,7 @@
 /* test-manager.c: TetherManager — scope, wrong context, already managed,
  * exist-ok, rollback, LIFO, run helpers
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* test-object-template.c: templates whose resources are GObjects made by
  * callables (the bindings' provider)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -648,12 +649,18 @@ test_dup_object_concurrent_release (void)
   Churn churn = { 0 };
   GThread *thread;
   guint seen = 0;
+  gint64 deadline;
 
   calls_init (&calls);
   churn.template = new_template ("obj-dup-churn", G_TYPE_CANCELLABLE, &calls);
   churn.context = g_main_context_new ();
   thread = g_thread_new ("churn", churn_thread, &churn);
 
+  /* At least 20000 reads, and until one saw the object: on a loaded
+   * machine the churn thread may not run at all during the first ones, so
+   * the bound is time (10 s), and the reader yields once it has read
+   * enough, not a count of reads. */
+  deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
   for (guint i = 0; i < 20000 || seen == 0; i++)
     {
       g_autoptr(GObject) object = tether_template_dup_object (churn.template, churn.context);
@@ -664,7 +671,9 @@ test_dup_object_concurrent_release (void)
           g_assert_cmpstr (G_OBJECT_TYPE_NAME (object), ==, "GCancellable");
           seen++;
         }
-      if (i > 2000000)
+      else if (i >= 20000)
+        g_thread_yield ();
+      if (i % 1024 == 0 && g_get_monotonic_time () > deadline)
         break;
     }
   g_atomic_int_set (&churn.stop, TRUE);

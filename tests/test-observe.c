@@ -1,6 +1,7 @@
 /* test-observe.c: the debug log's events and fields, and the per-template
  * counters (scripted, asynchronous, concurrent)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* test-promises.c: promises that broke where async paths met sync ones
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * One test per defect an adversarial review found (issue 10), each named

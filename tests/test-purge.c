@@ -1,6 +1,7 @@
 /* test-purge.c: dead contexts — sentinel, janitor, purge, reused addresses,
  * leak diagnostics
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

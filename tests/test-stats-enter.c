@@ -9,6 +9,7 @@
  * counted, and against the numbers the case expects. meson runs this file
  * twice, the second time with TETHER_ACQUIRE_TIMING=0.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

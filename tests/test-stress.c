@@ -1,6 +1,7 @@
 /* test-stress.c: the ledger stress — many threads churning contexts while
  * others purge, replace templates and move the janitor
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The contract checked here (the core's documented contract, made precise):

@@ -1,6 +1,7 @@
 /* test-sysprof.c: records sysprof-program with tether's capture writer
  * to a file and reads the marks back with Sysprof's capture reader
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* test-template.c: TetherTemplate — isolation, single flight, failures,
  * async, reentrancy, warnings
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,6 +1,7 @@
 /* test-typed-resources.c: providers that declare their resource's GType
  * (ABI 1.1), and errors handed to an object template's acquire by a binding
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* test-util.h: providers with counters and a ledger, for the test suites
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

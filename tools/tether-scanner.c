@@ -27,6 +27,7 @@
  * with the records (a module that writes to the records' descriptor is
  * caught by the parent's checks).
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Stage: tether on Debian 13 (trixie) from a fresh root: debootstrap

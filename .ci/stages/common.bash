@@ -1,3 +1,4 @@
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Shared by the sanitizer, valgrind and fuzz stages (sourced, not run: the

@@ -1,14 +1,19 @@
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Run by distro-root.bash as PID 1 of a private mount and PID namespace
 # (unshare --mount --propagation private --pid --fork): mounts what a
-# program in the root needs, then runs distro-inside.bash from the clone in
-# the root with chroot. The mounts exist only in this namespace: they go
-# away with it, however the stage ends.
+# program in the root needs, then runs a script in the root with chroot
+# (distro-inside.bash of the clone, unless another is given). The mounts
+# exist only in this namespace: they go away with it, however the stage
+# ends.
 #
-#   bash distro-enter.bash ROOT
+#   bash distro-enter.bash ROOT [SCRIPT]
+#
+# SCRIPT is a path inside ROOT (default: distro-inside.bash of the clone).
 set -uo pipefail
 root=$1
+script=${2:-/root/tether/.ci/stages/distro-inside.bash}
 
 # /proc for this PID namespace (ps, /proc/self in the tests); /sys; /dev
 # and /dev/pts from the host (the tests open /dev/null, /dev/urandom and
@@ -23,12 +28,15 @@ mount -t proc proc "$root/proc" \
        echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 # A newcomer's environment: a login shell's variables, nothing of CI's
-# (CI=true stays: the stages read it).
+# (CI=true stays: the stages read it), and the DISTRO_* variables the
+# stage exported for the script.
+distro_vars=()
+while read -r name; do
+  distro_vars+=("$name=${!name}")
+done < <(compgen -e | grep '^DISTRO_')
 exec chroot "$root" /usr/bin/env -i \
   HOME=/root USER=root LOGNAME=root SHELL=/bin/bash TERM=dumb LANG=C.UTF-8 \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   CI="${CI:-}" \
-  DISTRO_LABEL="$DISTRO_LABEL" DISTRO_SUITE="$DISTRO_SUITE" DISTRO_COMMIT="$DISTRO_COMMIT" \
-  DISTRO_DEMO_TIMEOUT="$DISTRO_DEMO_TIMEOUT" DISTRO_TEST_TIMEOUT="$DISTRO_TEST_TIMEOUT" \
-  DISTRO_TSAN_TIMEOUT="$DISTRO_TSAN_TIMEOUT" \
-  /bin/bash /root/tether/.ci/stages/distro-inside.bash
+  "${distro_vars[@]}" \
+  /bin/bash "$script"

@@ -1,3 +1,4 @@
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Runs inside a fresh root made by distro-root.bash (chrooted, in the

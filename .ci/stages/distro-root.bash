@@ -1,3 +1,4 @@
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Shared by the distribution stages (50-debian13.sh, 60-debian-testing.sh;
@@ -9,6 +10,12 @@
 # time and deleted at the end.
 #
 #   distro_stage SUITE LABEL [DEBOOTSTRAP-SCRIPT]
+#
+# Its parts serve other stages that work in fresh roots (70-debian-packages.sh):
+# distro_host_ready, distro_new_root (debootstrap), distro_new_dir,
+# distro_prepare_root, distro_clone_into, distro_enter (run a script in a
+# root, in the namespaces) and distro_delete_root; every root made is
+# deleted at exit.
 #
 # Environment (all optional):
 #   TETHER_MIRROR       the mirror (default: the host's deb.debian.org)
@@ -101,14 +108,12 @@ distro_mounts_below() {
   findmnt -rn -o TARGET | awk -v r="$1" '$0 == r || index($0, r "/") == 1' | sort -r
 }
 
-# The EXIT trap: unmount anything left (there should be nothing: the mounts
-# live in a namespace that is gone), then delete the root only if nothing is
-# mounted below it any more.
-distro_cleanup() {
-  local root=${DISTRO_ROOT:-} left
-  distro_stop_tail
-  [ -n "$root" ] || return 0
-  rm -f "$root.log" "$root.debootstrap.log"
+# distro_delete_root ROOT: unmount anything left below ROOT (there should be
+# nothing: the mounts live in a namespace that is gone), then delete it only
+# if nothing is mounted below it any more.
+distro_delete_root() {
+  local root=$1 left
+  rm -f "$root.log" "$root.debootstrap.log" "$root.tar"
   [ -d "$root" ] || return 0
   left=$(distro_mounts_below "$root")
   if [ -n "$left" ]; then
@@ -126,6 +131,21 @@ distro_cleanup() {
     return 0
   fi
   rm -rf --one-file-system "$root" && echo "distro: unmounted and deleted $root"
+}
+
+# Every root (and pristine tarball, ROOT.tar) made by this stage, deleted
+# by the EXIT trap if the stage has not deleted it already.
+DISTRO_ROOTS=()
+
+# The EXIT trap: deletes every root the stage made.
+distro_cleanup() {
+  local root status=0
+  distro_stop_tail
+  for root in "${DISTRO_ROOTS[@]}"; do
+    distro_delete_root "$root" || status=1
+  done
+  DISTRO_ROOTS=()
+  return "$status"
 }
 
 # distro_mirror_check MIRROR SUITE: the mirror answers for the suite, or a
@@ -147,27 +167,40 @@ for line in head.splitlines():
 EOF
 }
 
-distro_stage() {
-  local suite=$1 label=$2 script=${3:-}
-  local mirror=${TETHER_MIRROR:-http://deb.debian.org/debian}
-  local parent=${TETHER_ROOT_PARENT:-/var/tmp}
-  local start=$SECONDS head
-
+# distro_host_ready: what the host needs to make roots (root, a git
+# checkout, debootstrap, unshare); the commit to clone in DISTRO_HEAD. Sets
+# the traps that delete every root however the stage ends.
+distro_host_ready() {
   [ "$(id -u)" -eq 0 ] || distro_fail "must run as root (debootstrap, chroot, mount)"
-  head=$(git rev-parse HEAD 2>/dev/null) || distro_fail "not a git checkout: $PWD"
+  DISTRO_HEAD=$(git rev-parse HEAD 2>/dev/null) || distro_fail "not a git checkout: $PWD"
   stage_packages debootstrap
   command -v debootstrap >/dev/null || distro_fail "debootstrap could not be installed"
   command -v unshare >/dev/null || distro_fail "unshare (util-linux) is missing"
+  trap distro_cleanup EXIT
+  trap distro_interrupted INT TERM
+}
 
-  distro_log "$label ($suite): checking the mirror $mirror"
-  distro_mirror_check "$mirror" "$suite" || distro_fail "cannot reach the mirror for $suite"
-
-  DISTRO_ROOT=$(mktemp -d "$parent/tether-$suite.XXXXXX") || distro_fail "mktemp in $parent failed"
+# distro_new_dir SUITE: an empty directory for a root, registered for
+# deletion, in DISTRO_ROOT.
+distro_new_dir() {
+  local parent=${TETHER_ROOT_PARENT:-/var/tmp}
+  DISTRO_ROOT=$(mktemp -d "$parent/tether-$1.XXXXXX") || distro_fail "mktemp in $parent failed"
   # mktemp makes it 0700; as the root's "/" that would lock out every user
   # but root in it (apt's _apt, the tests' unprivileged helpers).
   chmod 755 "$DISTRO_ROOT"
-  trap distro_cleanup EXIT
-  trap distro_interrupted INT TERM
+  DISTRO_ROOTS+=("$DISTRO_ROOT")
+}
+
+# distro_new_root SUITE [DEBOOTSTRAP-SCRIPT]: a fresh minimal root of SUITE
+# made by debootstrap, ready for chroot (see distro_prepare_root), in
+# DISTRO_ROOT.
+distro_new_root() {
+  local suite=$1 script=${2:-}
+  local mirror=${TETHER_MIRROR:-http://deb.debian.org/debian}
+
+  distro_log "checking the mirror $mirror for $suite"
+  distro_mirror_check "$mirror" "$suite" || distro_fail "cannot reach the mirror for $suite"
+  distro_new_dir "$suite"
 
   # A script name debootstrap lacks (Debian 12's has no "forky") is given
   # as the script of a suite it has: the sid script serves testing.
@@ -184,45 +217,73 @@ distro_stage() {
     distro_fail "debootstrap of $suite failed or took over $DISTRO_DEBOOTSTRAP_TIMEOUT s"
   fi
   rm -f "$DISTRO_ROOT.debootstrap.log"
-  distro_log "root made ($(du -sm --one-file-system "$DISTRO_ROOT" | cut -f1) MB, $((SECONDS - start)) s)"
+  distro_prepare_root "$DISTRO_ROOT" "$suite"
+  distro_log "root made ($(du -sm --one-file-system "$DISTRO_ROOT" | cut -f1) MB)"
+}
 
-  # What a chroot needs and a machine has: testing and sid are served as a
-  # snapshot whose Release file is past its Valid-Until date; services are
-  # not started by package scripts (no init runs in the root); the name
-  # server (debootstrap copies the host's resolv.conf; checked here).
+# distro_prepare_root ROOT SUITE: what a chroot needs and a machine has:
+# testing and sid are served as a snapshot whose Release file is past its
+# Valid-Until date; services are not started by package scripts (no init
+# runs in the root); the name server (debootstrap copies the host's
+# resolv.conf; checked here).
+distro_prepare_root() {
+  local root=$1 suite=$2
   case "$suite" in
     bookworm|trixie) ;;
-    *) echo 'Acquire::Check-Valid-Until "false";' > "$DISTRO_ROOT/etc/apt/apt.conf.d/99tether-ci-snapshot" ;;
+    *) echo 'Acquire::Check-Valid-Until "false";' > "$root/etc/apt/apt.conf.d/99tether-ci-snapshot" ;;
   esac
-  printf '#!/bin/sh\n# tether CI: no services are started in this root\nexit 101\n' > "$DISTRO_ROOT/usr/sbin/policy-rc.d"
-  chmod 755 "$DISTRO_ROOT/usr/sbin/policy-rc.d"
-  [ -s "$DISTRO_ROOT/etc/resolv.conf" ] || cp /etc/resolv.conf "$DISTRO_ROOT/etc/resolv.conf"
+  printf '#!/bin/sh\n# tether CI: no services are started in this root\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
+  [ -s "$root/etc/resolv.conf" ] || cp /etc/resolv.conf "$root/etc/resolv.conf"
+}
 
-  distro_log "git clone $PWD into the root (commit $head)"
-  timeout "$DISTRO_CLONE_TIMEOUT" git clone -q --no-hardlinks "$PWD" "$DISTRO_ROOT/root/tether" \
-    && git -C "$DISTRO_ROOT/root/tether" checkout -q --detach "$head" \
+# distro_clone_into ROOT: the checkout, at DISTRO_HEAD, in ROOT/root/tether.
+distro_clone_into() {
+  local root=$1
+  distro_log "git clone $PWD into the root (commit $DISTRO_HEAD)"
+  timeout "$DISTRO_CLONE_TIMEOUT" git clone -q --no-hardlinks "$PWD" "$root/root/tether" \
+    && git -C "$root/root/tether" checkout -q --detach "$DISTRO_HEAD" \
     || distro_fail "git clone into the root failed"
+}
 
-  # Everything in the root runs inside the namespaces; the per-step limits
-  # are passed in.
-  # Its output goes to a file, shown as it comes by tail.
-  local status=0
-  : > "$DISTRO_ROOT.log"
-  tail -n +1 -f "$DISTRO_ROOT.log" &
+# distro_enter ROOT SCRIPT: runs SCRIPT (a path inside ROOT) with bash in
+# ROOT, in the namespaces (see distro-enter.bash), with the exported
+# DISTRO_* variables and nothing else of this environment. Its output goes
+# to ROOT.log, shown as it comes by tail; returns its status.
+distro_enter() {
+  local root=$1 script=$2 status
+  : > "$root.log"
+  tail -n +1 -f "$root.log" &
   DISTRO_TAIL_PID=$!
-  DISTRO_LABEL=$label DISTRO_SUITE=$suite DISTRO_COMMIT=$head \
-    DISTRO_DEMO_TIMEOUT=$DISTRO_DEMO_TIMEOUT DISTRO_TEST_TIMEOUT=$DISTRO_TEST_TIMEOUT \
-    DISTRO_TSAN_TIMEOUT=$DISTRO_TSAN_TIMEOUT \
-    distro_bg "$DISTRO_ROOT.log" unshare --mount --propagation private --pid --fork --kill-child \
-      bash "$(dirname "${BASH_SOURCE[0]}")/distro-enter.bash" "$DISTRO_ROOT"
+  distro_bg "$root.log" unshare --mount --propagation private --pid --fork --kill-child \
+    bash "$(dirname "${BASH_SOURCE[0]}")/distro-enter.bash" "$root" "$script"
   status=$?
   sleep 1   # tail polls once a second
   distro_stop_tail
+  return "$status"
+}
+
+distro_stage() {
+  local suite=$1 label=$2 script=${3:-}
+  local start=$SECONDS
+
+  distro_host_ready
+  distro_log "$label ($suite)"
+  distro_new_root "$suite" "$script"
+  distro_log "debootstrap took $((SECONDS - start)) s"
+  distro_clone_into "$DISTRO_ROOT"
+
+  # Everything in the root runs inside the namespaces; the per-step limits
+  # are passed in.
+  local status=0 root=$DISTRO_ROOT
+  export DISTRO_LABEL=$label DISTRO_SUITE=$suite DISTRO_COMMIT=$DISTRO_HEAD \
+    DISTRO_DEMO_TIMEOUT DISTRO_TEST_TIMEOUT DISTRO_TSAN_TIMEOUT
+  distro_enter "$root" /root/tether/.ci/stages/distro-inside.bash
+  status=$?
 
   local counts
-  counts=$(sed -nE 's/^total: ([0-9]+ passed, [0-9]+ failed.*)/\1/p' "$DISTRO_ROOT.log" | tail -n 1)
+  counts=$(sed -nE 's/^total: ([0-9]+ passed, [0-9]+ failed.*)/\1/p' "$root.log" | tail -n 1)
   distro_cleanup || status=1
-  DISTRO_ROOT=
   distro_log "$label: stage took $((SECONDS - start)) s"
   if [ -z "$counts" ]; then
     echo "0 passed, 1 failed, 0 skipped"

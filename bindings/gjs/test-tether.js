@@ -1,3 +1,4 @@
+// SPDX-FileCopyrightText: 2026 The tether authors
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
 // tether from gjs: a provider written in JavaScript (an object template

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # PyGObject tests of tether: what the seed's example does (threads from a

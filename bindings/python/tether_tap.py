@@ -1,3 +1,4 @@
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Runs a module's unittest tests and prints TAP, for meson's `protocol: tap`.

@@ -5,6 +5,7 @@
  * environment, for the search path): no state, no lock, and each parser
  * reachable by the fuzz targets.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -6,6 +6,7 @@
  * every file or directory that fails becomes a TetherLoadFailure. No
  * state of its own.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

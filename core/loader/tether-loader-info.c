@@ -4,6 +4,7 @@
  * Immutable boxed values, made by the loader and the scanner client, read
  * by applications and tether-inspect. No state, no lock.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -20,6 +20,7 @@
  * search directory, may not be writable by group or others at all, sticky
  * or not: anyone could add a module there.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

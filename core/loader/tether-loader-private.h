@@ -23,6 +23,7 @@
  * stage to its parent before entering it, so that a module that kills the
  * helper is reported with the stage it died in.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -41,6 +41,7 @@
  * `done`; and a `done` counts only with every field its mode requires.
  * Anything else makes the records invalid, never a crash or a guess.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

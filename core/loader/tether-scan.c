@@ -12,6 +12,7 @@
  * with a deadline after which the helper is killed. No lock, no global
  * state.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* tether-provider.h
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -62,6 +63,16 @@ typedef struct _TetherProvider TetherProvider;
 typedef struct _TetherResourceWatch TetherResourceWatch;
 
 /**
+ * TetherResourceWatchDiscardFunc:
+ * @watch: the watch it was read from
+ *
+ * The type of [struct@Tether.ResourceWatch]'s `discard`.
+ *
+ * Since: 0.2
+ */
+typedef void (*TetherResourceWatchDiscardFunc) (TetherResourceWatch *watch);
+
+/**
  * TetherResourceWatch:
  * @discard: says that the resource died on its own (a connection that
  *   closed, a handle that hit a fatal error): the watch's resource, if its
@@ -77,20 +88,166 @@ typedef struct _TetherResourceWatch TetherResourceWatch;
  * dead, without linking to libtether. It stays valid until the provider's
  * `release` of that resource returns: `release` must first disconnect
  * whatever may still call @discard.
+ *
+ * Since: 0.2
  */
 struct _TetherResourceWatch
 {
-  void     (*discard) (TetherResourceWatch *watch);
+  TetherResourceWatchDiscardFunc discard;
 
   /*< private >*/
   gpointer   reserved[3];
 };
 
 /**
+ * TetherProviderAcquireFunc:
+ * @context: the context the resource is for, pushed as thread-default
+ *   around the call when the calling thread can own it
+ * @provider_data: the `provider_data` of the template
+ * @error: return location for an error
+ *
+ * The type of [struct@Tether.Provider]'s `acquire`: creates the resource
+ * for @context. Runs on the thread that asked for the resource, without
+ * any lock of tether's held.
+ *
+ * Returns: (transfer full) (nullable): the new resource, or %NULL with
+ *   @error set
+ *
+ * Since: 0.2
+ */
+typedef gpointer (*TetherProviderAcquireFunc)      (GMainContext         *context,
+                                                    gpointer              provider_data,
+                                                    GError              **error);
+
+/**
+ * TetherProviderAcquireAsyncFunc:
+ * @context: the context the resource is for; its thread-default when
+ *   started, so that a [class@Gio.Task] made here completes in it
+ * @provider_data: the `provider_data` of the template
+ * @cancellable: (nullable): cancelled when every caller waiting for the
+ *   acquire has gone
+ * @callback: (scope async) (closure user_data): to be invoked in @context
+ *   when the resource is ready or the acquire failed
+ * @user_data: the data to pass to @callback
+ *
+ * The type of [struct@Tether.Provider]'s `acquire_async`: starts creating
+ * the resource for @context; `acquire_finish` completes it.
+ *
+ * Since: 0.2
+ */
+typedef void     (*TetherProviderAcquireAsyncFunc) (GMainContext         *context,
+                                                    gpointer              provider_data,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+
+/**
+ * TetherProviderAcquireFinishFunc:
+ * @result: the result passed to the callback of `acquire_async`
+ * @error: return location for an error
+ *
+ * The type of [struct@Tether.Provider]'s `acquire_finish`: completes
+ * `acquire_async`.
+ *
+ * Returns: (transfer full) (nullable): the new resource, or %NULL with
+ *   @error set
+ *
+ * Since: 0.2
+ */
+typedef gpointer (*TetherProviderAcquireFinishFunc) (GAsyncResult        *result,
+                                                     GError             **error);
+
+/**
+ * TetherProviderReleaseFunc:
+ * @resource: (transfer full): the resource to free
+ * @context: (nullable): the resource's context when it is released
+ *   gracefully; %NULL when it is purged after its context died
+ * @graceful: %TRUE for a release by a manager or
+ *   [method@Tether.Template.release], %FALSE for a purge
+ * @provider_data: the `provider_data` of the template
+ *
+ * The type of [struct@Tether.Provider]'s `release`: frees a resource. An
+ * ungraceful release runs in the janitor context or in the thread that
+ * called [func@Tether.purge], and must not touch the dead context.
+ *
+ * Since: 0.2
+ */
+typedef void     (*TetherProviderReleaseFunc)      (gpointer              resource,
+                                                    GMainContext         *context,
+                                                    gboolean              graceful,
+                                                    gpointer              provider_data);
+
+/**
+ * TetherProviderInitFunc:
+ * @config: the application's configuration; an empty key file when it
+ *   gave none
+ * @group: the name of the module's group in @config, `provider NAME`
+ *   (the group may be absent)
+ * @error: return location for an error
+ *
+ * The type of [struct@Tether.Provider]'s `init`: the module hook called
+ * once when a provider module is loaded.
+ *
+ * Returns: (transfer full) (nullable): the `provider_data` passed to every
+ *   other function of the provider, or %NULL with @error set (%NULL without
+ *   an error is a valid `provider_data`)
+ *
+ * Since: 0.2
+ */
+typedef gpointer (*TetherProviderInitFunc)         (GKeyFile             *config,
+                                                    const char           *group,
+                                                    GError              **error);
+
+/**
+ * TetherProviderShutdownFunc:
+ * @provider_data: (transfer full): what `init` returned
+ *
+ * The type of [struct@Tether.Provider]'s `shutdown`: the module hook
+ * called when the template made from the module is finalized.
+ *
+ * Since: 0.2
+ */
+typedef void     (*TetherProviderShutdownFunc)     (gpointer              provider_data);
+
+/**
+ * TetherProviderResourceTypeFunc:
+ *
+ * The type of [struct@Tether.Provider]'s `resource_type`, such as
+ * `soup_session_get_type`.
+ *
+ * Returns: the type of the resources the provider makes, a subtype of
+ *   %G_TYPE_OBJECT
+ *
+ * Since: 0.2
+ */
+typedef GType    (*TetherProviderResourceTypeFunc) (void);
+
+/**
+ * TetherProviderWatchFunc:
+ * @resource: a resource the provider's acquire just returned
+ * @context: the context it was acquired for
+ * @watch: what to call when @resource dies on its own: `watch->discard
+ *   (watch)`; valid until the provider's `release` of @resource returns
+ * @provider_data: the provider's data
+ *
+ * The type of [struct@Tether.Provider]'s `watch` (provider ABI 1.2): called
+ * once for each resource, before tether hands it to any caller, on the
+ * thread that completed the acquire. Connect here whatever will call
+ * @watch (a #GDBusConnection::closed handler, say), and disconnect it in
+ * `release` before anything else.
+ *
+ * Since: 0.2
+ */
+typedef void     (*TetherProviderWatchFunc)        (gpointer              resource,
+                                                    GMainContext         *context,
+                                                    TetherResourceWatch  *watch,
+                                                    gpointer              provider_data);
+
+/**
  * TetherProvider:
  * @abi_version: %TETHER_PROVIDER_ABI_VERSION at the time the provider was built
- * @struct_size: `sizeof (TetherProvider)` where the provider was built; fields
- *   past it are read as %NULL
+ * @struct_size: `sizeof (TetherProvider)` where the provider was built, at
+ *   least `TETHER_PROVIDER_MIN_STRUCT_SIZE`; fields past it are read as %NULL
  * @name: a short unique name such as `"soup-session"`: ASCII letters, digits,
  *   `-`, `_` and `.`, starting with a letter, at most 128 characters
  * @description: (nullable): one line saying what the resource is
@@ -133,6 +290,17 @@ struct _TetherResourceWatch
  * A provider gives @acquire, or the @acquire_async/@acquire_finish pair, or
  * both.
  *
+ * ## Struct size
+ *
+ * Minor versions of the provider ABI only append fields, so a provider
+ * built against older headers has a smaller `struct_size`, and tether reads
+ * the fields past it as %NULL. `TETHER_PROVIDER_MIN_STRUCT_SIZE` is the
+ * size of the oldest layout tether accepts: the struct up to and including
+ * @release, `offsetof (TetherProvider, release) + sizeof (gpointer)` (56
+ * bytes on 64-bit systems). A provider with a smaller `struct_size` is
+ * refused: the module loader fails with %TETHER_ERROR_STRUCT_TOO_SMALL,
+ * and [ctor@Tether.Template.new] logs a critical and returns %NULL.
+ *
  * ## Thread and context rules
  *
  * tether never holds a lock of its own while calling any of these functions,
@@ -171,35 +339,20 @@ struct _TetherProvider
   const char *name;
   const char *description;
 
-  gpointer  (*acquire)        (GMainContext         *context,
-                               gpointer              provider_data,
-                               GError              **error);
-  void      (*acquire_async)  (GMainContext         *context,
-                               gpointer              provider_data,
-                               GCancellable         *cancellable,
-                               GAsyncReadyCallback   callback,
-                               gpointer              user_data);
-  gpointer  (*acquire_finish) (GAsyncResult         *result,
-                               GError              **error);
-  void      (*release)        (gpointer              resource,
-                               GMainContext         *context,
-                               gboolean              graceful,
-                               gpointer              provider_data);
+  TetherProviderAcquireFunc        acquire;
+  TetherProviderAcquireAsyncFunc   acquire_async;
+  TetherProviderAcquireFinishFunc  acquire_finish;
+  TetherProviderReleaseFunc        release;
 
   /* ABI 1.0, module hooks */
-  gpointer  (*init)           (GKeyFile             *config,
-                               const char           *group,
-                               GError              **error);
-  void      (*shutdown)       (gpointer              provider_data);
+  TetherProviderInitFunc           init;
+  TetherProviderShutdownFunc       shutdown;
 
   /* ABI 1.1 */
-  GType     (*resource_type)  (void);
+  TetherProviderResourceTypeFunc   resource_type;
 
   /* ABI 1.2 */
-  void      (*watch)          (gpointer              resource,
-                               GMainContext         *context,
-                               TetherResourceWatch  *watch,
-                               gpointer              provider_data);
+  TetherProviderWatchFunc          watch;
 
   /*< private >*/
   gpointer    reserved[6];

@@ -1,5 +1,6 @@
 /* tether.h
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -12,6 +13,7 @@ G_BEGIN_DECLS
 #define TETHER_INSIDE
 # include "tether-version.h"
 # include "tether-version-macros.h"
+#include "tether-runtime-version.h"
 # include "tether-enums.h"
 # include "tether-error.h"
 # include "tether-provider.h"

@@ -21,6 +21,7 @@
  * Configuration, group [provider counter]:
  *   start=N   first serial number (default 1)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

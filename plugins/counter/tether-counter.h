@@ -2,6 +2,7 @@
  *
  * Installed as <tether/tether-counter.h>; needs GLib only.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -28,6 +28,7 @@
  *   message-bus=BOOL    whether ADDRESS is a message bus to register
  *                       with (Hello) or a peer (default true)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -28,6 +28,7 @@
  *   max-conns=N         connections per session and per host (default 10)
  *   timeout=SECONDS     I/O timeout, 0 for none (default 30)
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -28,6 +28,7 @@
  *   pragmas=LIST        of NAME=VALUE run on each new connection, e.g.
  *                       journal_mode=WAL;synchronous=NORMAL
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

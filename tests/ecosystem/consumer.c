@@ -1,6 +1,7 @@
 /* consumer.c: a program built against an installed or subproject tether,
  * using only what <tether/tether.h> and pkg-config give it.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

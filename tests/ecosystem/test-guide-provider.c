@@ -1,6 +1,7 @@
 /* test-guide-provider.c: the provider of docs/writing-a-provider.md, built
  * as a module the way the guide says, loads and works
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The tether authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Builds a tiny consumer project that takes tether as a meson subproject,
@@ -54,6 +55,16 @@ if grep -qE "Dependency tether-1 (for host machine )?found: YES .* \(overridden\
 else
   not_ok "dependency('tether-1') resolves to the subproject's override" \
     "$(grep -i 'tether-1' "$work/setup.log" | head -n 5)"
+fi
+
+# A project that embeds tether builds none of its benchmarks.
+bench_targets=$(meson introspect "$work/build" --targets |
+  /usr/bin/python3 -c 'import json, sys; print("\n".join(t["name"] for t in json.load(sys.stdin) if t["subproject"]))' |
+  grep '^bench')
+if [ -z "$bench_targets" ]; then
+  ok "the subproject builds no benchmark"
+else
+  not_ok "the subproject builds no benchmark" $bench_targets
 fi
 
 if ninja -C "$work/build" -j 2 consumer >"$work/build.log" 2>&1; then

@@ -3,6 +3,7 @@
  * another thread's tether_load_provider(). It proves that init runs with no
  * lock of tether's held.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

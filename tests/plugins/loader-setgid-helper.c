@@ -6,6 +6,7 @@
  * then one `ignored=MESSAGE` line per failure the loader reports for the
  * entries it does not use.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* plugin-test-util.h: loading the provider modules of the build tree
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

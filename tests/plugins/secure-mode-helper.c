@@ -17,6 +17,7 @@
  * program ignores $ORIGIN run paths, so it cannot find the build tree's
  * libtether.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -5,6 +5,7 @@
  * unique names, replies dispatched in the worker's own context, and every
  * connection closed when its context's scope ends.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* test-inspect.c: tether-inspect on good and bad modules, exit codes included
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

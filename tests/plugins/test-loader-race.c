@@ -14,6 +14,7 @@
  * the dynamic loader, which returns an object already loaded under the
  * same name without opening anything, cannot hide the race.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

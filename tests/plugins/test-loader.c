@@ -6,6 +6,7 @@
  * does not depend on the umask of the build tree, and adds what meson
  * cannot make (a group-writable module).
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

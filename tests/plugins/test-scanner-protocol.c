@@ -7,6 +7,7 @@
  * partial belief), and a `done` must count only with every field its mode
  * needs.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

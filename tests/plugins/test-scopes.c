@@ -1,5 +1,6 @@
 /* test-scopes.c: scopes over every installed provider
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Loading the whole search path registers every provider there; a scope

@@ -12,6 +12,7 @@
  * Needs root (to make a set-user-ID root copy and become nobody) and a file
  * system that is not mounted nosuid; otherwise it skips and says which.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -7,6 +7,7 @@
  * its own session and its own connections, and every session must be
  * finalized when its context's scope ends.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -4,6 +4,7 @@
  * rows concurrently through the connection the provider gives their
  * context; at the end every row written is in the file.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -3,6 +3,7 @@
  * Built once per CORPUS_* define (see meson.build); each build is one file
  * of the corpus and exercises one rule of the loader.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

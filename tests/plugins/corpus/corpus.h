@@ -1,5 +1,6 @@
 /* corpus.h: what the corpus modules share with the loader tests
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

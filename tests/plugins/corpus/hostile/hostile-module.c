@@ -12,6 +12,7 @@
  * The scanner writes its records to file descriptor 3 (a duplicate of its
  * standard output): that is where a forger writes.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
