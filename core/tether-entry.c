@@ -376,7 +376,7 @@ _tether_entry_take_one_locked (TetherContextRecord *record,
 
   /* A context holds a few resources: a walk is cheaper than a second
    * pointer in every entry. */
-  for (TetherEntry **link = &record->held; ; link = &(*link)->next_held)
+  for (TetherEntry **link = &record->held;; link = &(*link)->next_held)
     {
       g_assert (*link != NULL);
       if (*link == entry)

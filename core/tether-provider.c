@@ -120,8 +120,10 @@ _tether_provider_validate (const TetherProvider  *provider,
       /* Shown escaped and bounded: it may be any bytes, any length. */
       gsize length = strlen (provider->name);
       g_autofree char *shown = _tether_escape_for_message (provider->name, 160);
-      g_autofree char *left_out = length > 160
-        ? g_strdup_printf (" (%" G_GSIZE_FORMAT " bytes left out)", length - 160) : NULL;
+      g_autofree char *left_out = NULL;
+
+      if (length > 160)
+        left_out = g_strdup_printf (" (%" G_GSIZE_FORMAT " bytes left out)", length - 160);
 
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_NAME,
                    "Provider name '%s'%s is not valid: set .name to ASCII letters, digits, "

@@ -67,7 +67,8 @@ _tether_trace_decide (void)
       if (slow != NULL && !g_ascii_string_to_unsigned (slow, 10, 0, G_MAXINT, &slow_ms, NULL))
         {
           g_warning ("TETHER_SLOW_RELEASE_MS='%s' is not a number of milliseconds; "
-                     "using 1000", slow);
+                     "using 1000",
+                     slow);
           slow_ms = 1000;
         }
       /* Last: the others are decided once this one is. */
@@ -236,7 +237,6 @@ trace_mark (gint64      start,
     }
 #endif
 }
-
 
 /* ------------------------------------------------------------------------ */
 /* Counters                                                                 */

@@ -22,8 +22,10 @@
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
+/* clang-format off */
 #define CHECK(cond) \
   G_STMT_START { if (!(cond)) { g_printerr ("invariant failed: %s\n", #cond); abort (); } } G_STMT_END
+/* clang-format on */
 
 static gboolean
 quiet_log (const char     *domain,

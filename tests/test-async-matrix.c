@@ -114,8 +114,16 @@ mx_make (MxProvider   *mp,
  * at once, so a provider's synchronous acquire never runs inside one. */
 static __thread gint in_async_call;
 
+/* clang-format off */
 #define ASYNC_CALL(call) \
-  G_STMT_START { in_async_call++; call; in_async_call--; } G_STMT_END
+  G_STMT_START            \
+  {                       \
+    in_async_call++;      \
+    call;                 \
+    in_async_call--;      \
+  }                       \
+  G_STMT_END
+/* clang-format on */
 
 /* Where tether promises to push the context: whenever this thread owns it. */
 static void

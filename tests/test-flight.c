@@ -525,12 +525,12 @@ test_stress_mixed (void)
 
   for (guint i = 0; i < N_OWNERS; i++)
     {
-      owners[i] = (Actor) { &m, i, 17 + i * 7919, 0 };
+      owners[i] = (Actor){ &m, i, 17 + i * 7919, 0 };
       owner_threads[i] = g_thread_new ("owner", owner_thread, &owners[i]);
     }
   for (guint i = 0; i < N_PEERS; i++)
     {
-      peers[i] = (Actor) { &m, i, 101 + i * 104729, 0 };
+      peers[i] = (Actor){ &m, i, 101 + i * 104729, 0 };
       peer_threads[i] = g_thread_new ("peer", peer_thread, &peers[i]);
     }
 

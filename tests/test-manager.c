@@ -52,7 +52,6 @@ fixture_tear_down (Fixture       *f,
   g_array_unref (f->order);
 }
 
-
 /* Acquire in registration order, release in reverse. */
 static void
 test_manager_lifo (Fixture       *f,
@@ -440,7 +439,6 @@ test_manager_properties (Fixture       *f,
   g_assert_cmpint (flags, ==, TETHER_MANAGER_EXIST_OK);
   g_assert_cmpint (tether_manager_get_flags (manager), ==, TETHER_MANAGER_EXIST_OK);
 }
-
 
 /* A GTask worker, with no thread-default context of its own, while the
  * main thread runs a GMainLoop on the global default: NULL means the

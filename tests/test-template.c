@@ -704,7 +704,6 @@ test_template_invalid_provider (void)
   g_test_trap_assert_stderr ("*neither acquire nor the complete*");
 }
 
-
 /* An asynchronous acquire returns to its caller at once: a provider with
  * only a synchronous acquire runs from the context's dispatch, later. */
 static void

@@ -234,7 +234,8 @@ check_result (const char    *function,
       set_fault (error, function,
                  "%s returned a resource and also set an error (%s): it must do one or the "
                  "other, return the resource, or NULL with the error set (the resource was "
-                 "released)", function, provider_error->message);
+                 "released)",
+                 function, provider_error->message);
       g_error_free (provider_error);
       if (real.release != NULL)
         real.release (resource, context, TRUE, provider_data);
@@ -245,7 +246,8 @@ check_result (const char    *function,
     {
       set_fault (error, function,
                  "%s returned NULL and set no error: return the resource, or NULL with the "
-                 "error set", function);
+                 "error set",
+                 function);
       return NULL;
     }
 
@@ -266,14 +268,16 @@ check_result (const char    *function,
           set_fault (error, function,
                      "%s returned a pointer that is not a GObject instance of type %s, its "
                      "declared resource_type: return an instance of that type, or declare "
-                     "no resource_type", function, g_type_name (declared_type));
+                     "no resource_type",
+                     function, g_type_name (declared_type));
           return NULL;
         }
       if (!g_type_is_a (type, declared_type))
         {
           set_fault (error, function,
                      "%s returned a %s, which is not a %s, its declared resource_type "
-                     "(the resource was released)", function, g_type_name (type),
+                     "(the resource was released)",
+                     function, g_type_name (type),
                      g_type_name (declared_type));
           if (real.release != NULL)
             real.release (resource, context, TRUE, provider_data);

@@ -91,8 +91,10 @@ _tether_loader_make_message_safe (GError **error)
     return;
 
   /* Escapes what is not UTF-8 (a name or path of Latin-1 bytes). */
-  safe = g_utf8_validate ((*error)->message, -1, NULL)
-    ? g_strdup ((*error)->message) : _tether_escape_for_message ((*error)->message, G_MAXSIZE);
+  if (g_utf8_validate ((*error)->message, -1, NULL))
+    safe = g_strdup ((*error)->message);
+  else
+    safe = _tether_escape_for_message ((*error)->message, G_MAXSIZE);
 
   /* Cuts the middle of what a 64 MiB provider name makes of a message:
    * its start names the module, its end says what to do. */

@@ -430,7 +430,8 @@ _tether_loader_open_file (const char       *path,
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_MODULE_LOAD,
                    "Cannot load provider module %s: not a regular file; give the path of "
-                   "the module's .so file", path);
+                   "the module's .so file",
+                   path);
       goto out;
     }
   if (!check_final (&walk, top_stat (&walk), dir_path, "directory", error) ||

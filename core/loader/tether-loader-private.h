@@ -162,7 +162,6 @@ typedef struct
 void             _tether_loader_module_clear     (TetherLoaderModule   *module);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherLoaderModule, _tether_loader_module_clear)
 
-
 /* DUPLICATE_NAME for the module at @path whose provider @name was first
  * registered (or, when @listing, listed) from @first: an absolute path,
  * or words such as "by the application (tether_template_new)". */

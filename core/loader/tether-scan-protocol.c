@@ -90,9 +90,13 @@ _tether_scan_write_error (int           fd,
                           const char   *function,
                           const GError *error)
 {
-  g_autofree char *message = g_utf8_validate (error->message, -1, NULL)
-    ? g_strdup (error->message) : _tether_escape_for_message (error->message, G_MAXSIZE);
+  g_autofree char *message = NULL;
   g_autofree char *value = NULL;
+
+  if (g_utf8_validate (error->message, -1, NULL))
+    message = g_strdup (error->message);
+  else
+    message = _tether_escape_for_message (error->message, G_MAXSIZE);
 
   if (strlen (message) > TETHER_SCAN_ERROR_MAX)
     message[g_utf8_find_prev_char (message, message + TETHER_SCAN_ERROR_MAX) - message] = '\0';
@@ -156,6 +160,7 @@ unescape (const char *value,
         }
 
       p++;
+      /* clang-format off */
       switch (*p)
         {
         case 'b': g_string_append_c (out, '\b'); break;
@@ -178,6 +183,7 @@ unescape (const char *value,
         default:   /* an unknown escape, or the value's trailing backslash */
           goto bad;
         }
+      /* clang-format on */
     }
 
   *out_length = out->len;
@@ -189,11 +195,13 @@ bad:
 }
 
 /* The single-valued tags, and each one's bit in Reader.seen. */
+/* clang-format off */
 static const char *const single_tags[] = {
   "real-path", "name", "description", "resource-type", "abi-version", "struct-size",
   "acquire", "links", "time-open", "time-init", "time-acquire", "time-release",
   "time-release-ungraceful", "time-shutdown", "exercised", "error", "exercise-error", "done",
 };
+/* clang-format on */
 
 static gboolean
 is_known_tag (const char *tag)
@@ -319,10 +327,12 @@ parse_error (Reader     *reader,
 static gboolean
 is_function_word (const char *word)
 {
+  /* clang-format off */
   static const char *const functions[] = {
     "init", "acquire", "acquire_async", "acquire_finish", "release", "release-ungraceful",
     "shutdown", "resource_type", "-",
   };
+  /* clang-format on */
 
   for (guint i = 0; i < G_N_ELEMENTS (functions); i++)
     if (g_str_equal (word, functions[i]))
@@ -507,9 +517,11 @@ check_complete (Reader           *reader,
                 TetherScanMode    mode,
                 TetherScanResult *result)
 {
+  /* clang-format off */
   static const char *const vtable[] = {
     "real-path", "name", "abi-version", "struct-size", "acquire",
   };
+  /* clang-format on */
 
   if (result->error != NULL)
     return TRUE;   /* a load failure: nothing more is owed */

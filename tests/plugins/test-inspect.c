@@ -81,7 +81,7 @@ plugin_file (const char *name)
 static void
 test_help (void)
 {
-  g_auto(Run) run = { 0 };
+  g_auto (Run) run = { 0 };
 
   inspect (&run, NULL, "--help", NULL);
   g_assert_cmpint (run.status, ==, 0);
@@ -393,6 +393,7 @@ test_exercise_fails (void)
  * status, and the words that name what the module did and the provider
  * function at fault. FILE's run loads and exercises the module in the
  * helper (both cycles). */
+/* clang-format off */
 static const struct
 {
   const char *file;
@@ -438,6 +439,7 @@ static const struct
   { "links-libtether-missing.so", NULL, NULL, 1,
     { "libtether-1.so.0: cannot open shared object file", "must not link libtether-1" } },
 };
+/* clang-format on */
 
 static void
 test_hostile (gconstpointer data)

@@ -195,7 +195,8 @@ race (guint parent_mode)
   g_thread_join (thread);
 
   g_test_message ("parent mode %04o: %u loads tried, %u loaded, %u refused, %u swaps; "
-                  "the refused module %s", parent_mode, n_tried, n_loaded, n_refused,
+                  "the refused module %s",
+                  parent_mode, n_tried, n_loaded, n_refused,
                   swapper.n_swaps, g_file_test (marker, G_FILE_TEST_EXISTS) ? "RAN" : "never ran");
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_assert_cmpint (swapper.n_swaps, >, 0);

@@ -28,6 +28,7 @@
 
 /* The modules listed, and what their failure's message must say (NULL:
  * the module is valid, and listed). */
+/* clang-format off */
 static const struct
 {
   const char *file;
@@ -50,6 +51,7 @@ static const struct
   { "fork.so", { NULL } },
   { "huge-description.so", { NULL } },
 };
+/* clang-format on */
 
 static char *fork_pid_file;
 
@@ -180,8 +182,9 @@ test_list_hostile (void)
   infos = tether_list_providers_full (dirs, TETHER_LOAD_NONE, 2000, &failures);
   elapsed = g_get_monotonic_time () - start;
   peak_after = peak_rss_kib (FALSE);
-  g_test_message ("listed in %.1f s; peak resident size %" G_GINT64_FORMAT " KiB before, %"
-                  G_GINT64_FORMAT " KiB during the listing", elapsed / 1e6, peak_before, peak_after);
+  g_test_message ("listed in %.1f s; peak resident size %" G_GINT64_FORMAT " KiB before, "
+                  "%" G_GINT64_FORMAT " KiB during the listing",
+                  elapsed / 1e6, peak_before, peak_after);
 
   /* The caller stayed small: each helper's output is bounded (1 MiB read
    * at most per module, 4 KiB kept), whatever the module writes. */
