@@ -517,7 +517,7 @@ print_targets (ThreadResults *results)
   double null_vs_mutex_default = one->ns_per_op[VARIANT_MUTEX_DEFAULT].median /
                                  one->ns_per_op[VARIANT_TETHER_DEFAULT].median;
 
-  printf ("\nTargets (issue 9; 1 thread):\n");
+  printf ("\nTargets, 1 thread:\n");
   printf ("  (t, NULL) <= 2x g_main_context_get_thread_default:           %5.2fx   %s\n",
           null_vs_default, bench_verdict (null_vs_default <= 2.0));
   printf ("  (t, NULL) >= 3x faster than get_thread_default + mutex+hash: %5.2fx   %s\n",
@@ -526,7 +526,7 @@ print_targets (ThreadResults *results)
           one->vs_private[VARIANT_TETHER_EXPLICIT].median,
           bench_verdict (one->vs_private[VARIANT_TETHER_EXPLICIT].median <= 1.5));
 
-  printf ("\nTargets (issue 4; ratios are medians of per-round ratios):\n");
+  printf ("\nTargets, 1 and 2 threads (ratios are medians of per-round ratios):\n");
   for (guint v = VARIANT_TETHER_EXPLICIT; v <= VARIANT_TETHER_DEFAULT; v++)
     {
       double slowdown = two->ns_per_op[v].median / one->ns_per_op[v].median;

@@ -193,7 +193,7 @@ main (int    argc,
   bench_tsv_row (&options, "memory", "per-context", "bytes", s_context);
   bench_tsv_row (&options, "memory", "per-entry-rss", "bytes", s_rss);
 
-  printf ("\nTargets (issue 4):\n");
+  printf ("\nTargets:\n");
   printf ("  <= 96 bytes per live entry: %.1f bytes   %s\n",
           s_entry.median, bench_verdict (s_entry.median <= 96));
 

@@ -275,7 +275,7 @@ main (int    argc,
             results[s][PHASE_FIRST_ACQUIRE].median / results[s][PHASE_BASELINE_SENTINEL].median,
             results[s][PHASE_DEATH].median / results[s][PHASE_BARE_UNREF].median);
 
-  printf ("\nTargets (issue 4):\n");
+  printf ("\nTargets:\n");
   for (guint s = 0; s < n_sizes; s++)
     {
       /* What tether adds to a context's death, then the purge itself. */

@@ -58,10 +58,11 @@ void          _tether_context_enter_known    (GMainContext      *context,
 void          _tether_context_leave          (GMainContext      *context,
                                               TetherContextSpan *span);
 
-/* Dispatches, without waiting, what is ready in @context (what releases
- * just queued there: a GDBusConnection's closing, a GTask's completion),
- * so that it runs and lets go of its references before the context is
- * dropped: at most 100 iterations, or 50 ms. Does nothing unless this
+/* Dispatches, without waiting or polling, what is ready in @context
+ * (what releases just queued there: a GDBusConnection's closing, a GTask's
+ * completion), so that it runs and lets go of its references before the
+ * context is dropped: at most 100 iterations, or 50 ms. Costs one
+ * g_main_context_prepare() when nothing is ready. Does nothing unless this
  * thread can own @context. */
 void          _tether_context_drain          (GMainContext *context);
 

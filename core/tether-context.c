@@ -98,15 +98,31 @@ void
 _tether_context_drain (GMainContext *context)
 {
   const guint max_iterations = 100;
-  gint64 deadline;
+  gint64 deadline = 0;
+  gint priority;
 
   if (!g_main_context_acquire (context))
     return;
 
-  deadline = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
-  for (guint i = 0; i < max_iterations && g_get_monotonic_time () < deadline; i++)
-    if (!g_main_context_iteration (context, FALSE))
-      break;
+  /* g_main_context_prepare() says whether a source is ready without
+   * polling: an idle, an expired timeout, a source made ready from another
+   * thread (a GTask's completion, GDBus's "closed"). Usually nothing is,
+   * and a scope's end then costs no poll() system call. A prepare that
+   * finds nothing leaves no state behind (no source is flagged ready, no
+   * dispatch is pending); one that finds something is followed by an
+   * iteration, whose own prepare sees the same sources ready. I/O that has
+   * arrived on a descriptor but not been polled for is not dispatched:
+   * the context's next iteration will. */
+  for (guint i = 0; i < max_iterations; i++)
+    {
+      if (!g_main_context_prepare (context, &priority))
+        break;
+      if (deadline == 0)
+        deadline = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
+      else if (g_get_monotonic_time () >= deadline)
+        break;
+      g_main_context_iteration (context, FALSE);
+    }
 
   g_main_context_release (context);
 }

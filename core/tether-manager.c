@@ -629,7 +629,7 @@ tether_manager_acquire (TetherManager  *self,
  * scope releases nothing.
  *
  * When called outside any dispatch (g_main_depth() is 0), it then
- * dispatches, without waiting, what is ready in the context: what the
+ * dispatches, without waiting or polling, what is ready in the context: what the
  * releases queued there (a #GDBusConnection's closing, a #GTask's
  * completion) runs and lets go of the context, which may be about to be
  * dropped; at most 100 iterations or 50 ms. Work that waits for I/O or a
@@ -959,7 +959,7 @@ tether_manager_run (GMainContext        *context,
  * everything held for the context is released gracefully in reverse order,
  * what is ready in the context is dispatched (what the releases and @func
  * left there, such as a #GDBusConnection's closing, so that it lets go of
- * the context; at most 100 iterations or 50 ms, without waiting for I/O or
+ * the context; at most 100 iterations or 50 ms, without polling or waiting for I/O or
  * timers), and the context is popped and unreffed. If resources cannot be
  * acquired, @func is not called and the error is returned.
  *

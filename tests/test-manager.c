@@ -612,6 +612,83 @@ test_manager_run_in_new_context_drains (Fixture       *f,
     f->tp[i]->release_hook = NULL;
 }
 
+static gint counted_polls;
+
+static gint
+counting_poll (GPollFD *fds,
+               guint    n_fds,
+               gint     timeout)
+{
+  g_atomic_int_inc (&counted_polls);
+  return g_poll (fds, n_fds, timeout);
+}
+
+static gboolean
+never_called (gpointer data)
+{
+  g_assert_not_reached ();
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+count_dispatch (gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_REMOVE;
+}
+
+/* A scope's end dispatches what is ready without polling: nothing ready
+ * costs no poll(); a timer not yet due is not waited for; an idle queued
+ * by a release is dispatched. */
+static void
+test_manager_release_drains_without_polling (Fixture       *f,
+                                             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  GMainContext *context = g_main_context_new ();
+  g_autoptr(TetherManager) manager = NULL;
+  guint dispatched = 0;
+  GSource *timer;
+  gint64 start;
+
+  g_main_context_set_poll_func (context, counting_poll);
+  timer = g_timeout_source_new_seconds (60);
+  g_source_set_callback (timer, never_called, NULL, NULL);
+  g_source_attach (timer, context);
+
+  g_main_context_push_thread_default (context);
+  manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+
+  /* Nothing ready: no poll, and the timer is not waited for. */
+  g_atomic_int_set (&counted_polls, 0);
+  start = g_get_monotonic_time ();
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  tether_manager_release (manager);
+  g_assert_cmpint (g_atomic_int_get (&counted_polls), ==, 0);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 30 * G_TIME_SPAN_SECOND);
+
+  /* Ready work is dispatched, each source once. */
+  for (guint i = 0; i < 3; i++)
+    {
+      GSource *idle = g_idle_source_new ();
+
+      g_source_set_callback (idle, count_dispatch, &dispatched, NULL);
+      g_source_attach (idle, context);
+      g_source_unref (idle);
+    }
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  tether_manager_release (manager);
+  g_assert_cmpuint (dispatched, ==, 3);
+
+  g_clear_object (&manager);
+  g_main_context_pop_thread_default (context);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  g_main_context_unref (context);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -640,6 +717,7 @@ main (int   argc,
   ADD ("/manager/acquire/owned-by-another-thread", test_manager_owned_by_another_thread);
   ADD ("/manager/is-managed", test_manager_is_managed);
   ADD ("/manager/run/new-context-drains", test_manager_run_in_new_context_drains);
+  ADD ("/manager/release/drains-without-polling", test_manager_release_drains_without_polling);
 
 #undef ADD
 
