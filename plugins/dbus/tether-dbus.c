@@ -116,6 +116,58 @@ connection_flags (DBusConfig *config)
   return flags;
 }
 
+/* GDBus queues a connection's `closed` emission as an idle in the
+ * connection's context, holding the connection (which holds the context),
+ * from its worker thread, when that thread sees the stream end: possibly
+ * just after g_dbus_connection_close_sync() returned, or after a failed
+ * Hello returned its error. Whoever ends the scope dispatches what is
+ * queued in the context; what is queued a moment later is never
+ * dispatched, and the connection and its context are never freed.
+ *
+ * GDBus sets the closed flag and queues the emission in one section under
+ * the connection's lock (checked in gdbusconnection.c, on_worker_closed(),
+ * from 2.74 to 2.89); g_dbus_connection_get_last_serial() takes that lock.
+ * So once the flag is seen set, taking the lock means the emission is
+ * queued. Bounded: a connection whose worker never notices is left as it
+ * is. */
+static void
+wait_for_closed_queued (GDBusConnection *connection,
+                        gint64           timeout_us)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_us;
+
+  while (!g_dbus_connection_is_closed (connection))
+    {
+      if (timeout_us == 0 || g_get_monotonic_time () > deadline)
+        return;
+      g_usleep (100);
+    }
+  (void) g_dbus_connection_get_last_serial (connection);
+}
+
+/* A connection made by hand rather than with
+ * g_dbus_connection_new_for_address*(), so that a failed one is still in
+ * hand: one whose Hello failed because the stream closed has its `closed`
+ * emission on the way. */
+static GDBusConnection *
+connection_new (const char           *address,
+                GDBusConnectionFlags  flags)
+{
+  return g_object_new (G_TYPE_DBUS_CONNECTION,
+                       "address", address,
+                       "flags", flags,
+                       /* A bus going away must not end the application. */
+                       "exit-on-close", FALSE,
+                       NULL);
+}
+
+static void
+connection_failed (GDBusConnection *connection)
+{
+  wait_for_closed_queued (connection, 0);
+  g_object_unref (connection);
+}
+
 static gpointer
 dbus_provider_acquire (GMainContext  *context,
                        gpointer       provider_data,
@@ -137,13 +189,13 @@ dbus_provider_acquire (GMainContext  *context,
       address = session_address;
     }
 
-  connection = g_dbus_connection_new_for_address_sync (address, connection_flags (config),
-                                                       NULL, NULL, error);
-  if (connection == NULL)
-    return NULL;
+  connection = connection_new (address, connection_flags (config));
+  if (!g_initable_init (G_INITABLE (connection), NULL, error))
+    {
+      connection_failed (connection);
+      return NULL;
+    }
 
-  /* A bus going away must not end the application. */
-  g_dbus_connection_set_exit_on_close (connection, FALSE);
   return connection;
 }
 
@@ -175,17 +227,16 @@ connection_ready (GObject      *source,
                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  GDBusConnection *connection = G_DBUS_CONNECTION (source);
   GError *error = NULL;
-  GDBusConnection *connection;
 
-  connection = g_dbus_connection_new_for_address_finish (result, &error);
-  if (connection == NULL)
+  if (!g_async_initable_init_finish (G_ASYNC_INITABLE (connection), result, &error))
     {
+      connection_failed (connection);
       g_task_return_error (task, error);
       return;
     }
 
-  g_dbus_connection_set_exit_on_close (connection, FALSE);
   g_task_return_pointer (task, connection, g_object_unref);
 }
 
@@ -199,8 +250,9 @@ connect_to (GTask      *task,
    * runs in acquire_async (tether pushed the context) or in a callback of a
    * task made there (dispatched in the context, which this thread owns). */
   g_main_context_push_thread_default (acquire->context);
-  g_dbus_connection_new_for_address (address, acquire->flags, NULL,
-                                     g_task_get_cancellable (task), connection_ready, task);
+  g_async_initable_init_async (G_ASYNC_INITABLE (connection_new (address, acquire->flags)),
+                               G_PRIORITY_DEFAULT, g_task_get_cancellable (task),
+                               connection_ready, task);
   g_main_context_pop_thread_default (acquire->context);
 }
 
@@ -398,6 +450,11 @@ dbus_provider_release (gpointer      resource,
           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
         g_debug ("Closing D-Bus connection %p: %s", connection, error->message);
     }
+
+  /* Closed by us or by the other end: its `closed` emission is queued in
+   * the context before we let go, where the scope's end dispatches it. */
+  if (graceful)
+    wait_for_closed_queued (connection, G_USEC_PER_SEC);
 
   g_object_unref (connection);
 }
