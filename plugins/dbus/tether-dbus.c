@@ -11,13 +11,12 @@
  * refs its caller's context. The connection keeps its context alive: a
  * manager (or tether_template_release) must release it.
  *
- * Acquire: synchronous (g_dbus_connection_new_for_address_sync) for
- * synchronous callers; asynchronous for tether_template_acquire_async()
- * and the other asynchronous callers, so that nothing blocks the context
- * while the bus is slow or never answers: the session bus address is
- * looked up in a worker thread (it may start dbus-launch), then the
- * connection is made with g_dbus_connection_new_for_address(), whose
- * authentication and Hello run in GIO's own threads.
+ * Acquire: synchronous (GInitable) for synchronous callers; asynchronous
+ * (GAsyncInitable) for tether_template_acquire_async() and the other
+ * asynchronous callers, so that nothing blocks the context while the bus
+ * is slow or never answers: the session bus address is looked up in a
+ * worker thread (it may start dbus-launch), and the authentication and
+ * Hello run in GIO's own threads.
  *
  * Dies on its own: when the bus goes away (or anything closes the
  * connection), GDBusConnection::closed is emitted in the context; the
@@ -27,11 +26,12 @@
  *
  * Graceful release: disconnects the `closed` handler, flushes outgoing
  * messages and closes the connection (both synchronously, on the releasing
- * thread; skipped if it is closed already), and drops the reference. GDBus
- * queues the `closed` emission as an idle in the context, holding the
- * connection: whoever ends the scope lets the context run it
- * (tether_run_in_new_context() and a manager's release outside a dispatch
- * do), or the context and the connection are never freed.
+ * thread; skipped if it is closed already), waits until GDBus has queued
+ * the `closed` emission in the context (see wait_for_closed_queued()), and
+ * drops the reference. That emission holds the connection: whoever ends
+ * the scope lets the context run it (tether_run_in_new_context() and a
+ * manager's release outside a dispatch do), or the context and the
+ * connection are never freed.
  * Ungraceful release (context == NULL, janitor thread; reached when the
  * connection was discarded, since it keeps its context alive otherwise):
  * disconnects the `closed` handler and drops the reference without

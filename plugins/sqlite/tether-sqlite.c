@@ -30,10 +30,10 @@
  * "database is locked" despite the busy timeout.
  *
  * Dies on its own: never detected here. SQLite reports a fatal error
- * (SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_FULL) to the
- * statement that met it, and has no per-connection notification; the
- * application that gets one calls tether_template_discard() so that the
- * next acquire for its context opens a new connection.
+ * (SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_NOTADB) to the statement that met
+ * it, and has no per-connection notification; the application that gets
+ * one calls tether_template_discard() so that the next acquire for its
+ * context opens a new connection.
  *
  * Configuration, group [provider sqlite]:
  *   path=FILE           database file, or :memory: (default), or a URI with `uri`
