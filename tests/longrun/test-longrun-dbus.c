@@ -138,10 +138,11 @@ static void
 run_job (gpointer data,
          gpointer user_data)
 {
-  Job job = { .run = user_data, .number = GPOINTER_TO_UINT (data),
-              .started = g_get_monotonic_time () };
+  Job job = { .run = user_data, .number = GPOINTER_TO_UINT (data) };
   Run *run = job.run;
   g_autoptr(GError) error = NULL;
+
+  job.started = g_get_monotonic_time ();
 
   if (tether_run_in_new_context (job_scope, &job, &error))
     {
@@ -328,7 +329,8 @@ fixture_end (Fixture    *f,
   f->fds.fds_end = longrun_count_fds ();
 
   g_test_message ("%s: %u jobs in %.1f s: %d ok, %d failed; connections %d acquired, "
-                  "%d finalized, %d handed out closed", what, f->n_jobs,
+                  "%d finalized, %d handed out closed",
+                  what, f->n_jobs,
                   (g_get_monotonic_time () - f->start) / (double) G_USEC_PER_SEC,
                   run->ok, run->failed, run->connections, run->connections_finalized,
                   run->handed_out_closed);
@@ -381,6 +383,9 @@ test_longrun_dbus_bus_restart (void)
   LongLived ll = { 0 };
   RestartData restart = { &f, 0 };
   GThread *jobs, *long_lived;
+  gint *restarted_ok[1], *finalized[1];
+  const gint one[1] = { 1 };
+  gint n_connections[1];
   guint64 window_ms;
   guint bound;
 
@@ -412,8 +417,8 @@ test_longrun_dbus_bus_restart (void)
   g_thread_join (jobs);
 
   /* The long-lived context has a working connection on the new bus. */
-  g_assert_true (longrun_settle ((gint *[]) { &ll.ok_after_restart }, (gint[]) { 1 }, 1,
-                                 10000));
+  restarted_ok[0] = &ll.ok_after_restart;
+  g_assert_true (longrun_settle (restarted_ok, one, 1, 10000));
   g_atomic_int_set (&ll.stop, 1);
   g_main_context_wakeup (ll.context);
   g_thread_join (long_lived);
@@ -428,8 +433,9 @@ test_longrun_dbus_bus_restart (void)
   tether_purge ();
   while (g_main_context_iteration (ll.context, FALSE))
     ;
-  g_assert_true (longrun_settle ((gint *[]) { &ll.finalized }, (gint[]) { ll.connections }, 1,
-                                 5000));
+  finalized[0] = &ll.finalized;
+  n_connections[0] = ll.connections;
+  g_assert_true (longrun_settle (finalized, n_connections, 1, 5000));
   g_hash_table_unref (ll.seen);
   g_main_context_unref (ll.context);
 
@@ -438,7 +444,8 @@ test_longrun_dbus_bus_restart (void)
    * per back-off while the bus is down, and one racing the restart. */
   bound = LONGRUN_WORKERS * (guint) (window_ms / BACKOFF_MS + 2);
   g_test_message ("bus restart: down for %" G_GUINT64_FORMAT " ms; %d jobs failed (bound %u), "
-                  "%u outside the restart window", window_ms, run->failed, bound,
+                  "%u outside the restart window",
+                  window_ms, run->failed, bound,
                   run->failed_outside_window);
   g_test_message ("long-lived context: %u acquires (%u failed), %u calls ok, %u failed, "
                   "%d connections, %d finalized, %u handed out after `closed`",

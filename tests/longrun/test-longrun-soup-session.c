@@ -267,7 +267,8 @@ test_longrun_soup_session (void)
   fds.fds_end = longrun_count_fds ();
 
   g_test_message ("soup-session: %u jobs in %.1f s: %d ok, %d failed; sessions %d acquired, "
-                  "%d finalized", n_jobs,
+                  "%d finalized",
+                  n_jobs,
                   (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC,
                   run.ok, run.failed, run.sessions, run.sessions_finalized);
   longrun_check_end ("soup-session", run.template, &fds, &run.contexts);

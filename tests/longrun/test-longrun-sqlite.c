@@ -151,7 +151,8 @@ count_rows (const char *path)
 
   g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT COUNT(DISTINCT number) FROM jobs", -1, &stmt,
-                                       NULL), ==, SQLITE_OK);
+                                       NULL),
+                   ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
   n = (guint) sqlite3_column_int (stmt, 0);
   sqlite3_finalize (stmt);
@@ -178,12 +179,15 @@ test_longrun_sqlite (void)
   g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
                    ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_exec (db, "CREATE TABLE jobs (number INTEGER PRIMARY KEY, "
-                                     "thread INTEGER NOT NULL)", NULL, NULL, NULL), ==, SQLITE_OK);
+                                     "thread INTEGER NOT NULL)",
+                                 NULL, NULL, NULL),
+                   ==, SQLITE_OK);
   sqlite3_close (db);
 
   test_reset_global_state ();
   config = g_strdup_printf ("[provider sqlite]\npath=%s\nbusy-timeout=10000\n"
-                            "pragmas=journal_mode=WAL;synchronous=NORMAL\n", path);
+                            "pragmas=journal_mode=WAL;synchronous=NORMAL\n",
+                            path);
   run.template = plugin_test_load ("sqlite", config, &error);
   g_assert_no_error (error);
 
@@ -202,7 +206,8 @@ test_longrun_sqlite (void)
   fds.fds_end = longrun_count_fds ();
 
   g_test_message ("sqlite: %u jobs in %.1f s: %d ok, %d failed; connections %d opened, "
-                  "%d closed", n_jobs,
+                  "%d closed",
+                  n_jobs,
                   (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC,
                   run.ok, run.failed, run.connections, run.connections_closed);
   longrun_check_end ("sqlite", run.template, &fds, &run.contexts);

@@ -422,11 +422,13 @@ test_sqlite_async_open_in_worker (void)
 
   g_assert_no_error (error);
   g_assert_cmpint (sqlite3_open_v2 (path, &holder, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                    NULL), ==, SQLITE_OK);
+                                    NULL),
+                   ==, SQLITE_OK);
   exec_or_fail (holder, "CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1)");
 
   config = g_strdup_printf ("[provider sqlite]\npath=%s\nbusy-timeout=20000\n"
-                            "pragmas=journal_mode=WAL\n", path);
+                            "pragmas=journal_mode=WAL\n",
+                            path);
   test_reset_global_state ();
   template = plugin_test_load ("sqlite", config, &error);
   g_assert_no_error (error);
