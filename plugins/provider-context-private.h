@@ -3,6 +3,7 @@
  *
  * Private to the provider modules shipped with tether; never installed.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* longrun-util.c: what the long-run tests share
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

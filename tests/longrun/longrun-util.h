@@ -6,6 +6,7 @@
  * end that nothing was left behind: open file descriptors, the jobs'
  * GMainContexts, the resource objects, and the template's counters.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

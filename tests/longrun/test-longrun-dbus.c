@@ -16,6 +16,7 @@
  * `closed` signal was emitted, and it gets a new, working one once the bus
  * is back.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -9,6 +9,7 @@
  * context finalized, the open files back where they were, and the stats
  * balanced.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

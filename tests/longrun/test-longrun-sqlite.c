@@ -9,6 +9,7 @@
  * finalized, the open files back where they were, the stats balanced, and
  * every row in the file.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -1,5 +1,6 @@
 /* test-bus.c: a private dbus-daemon that a test can kill and start again
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -5,6 +5,7 @@
  * long-lived process sees when its bus dies and comes back needs the same
  * one. The daemon listens on a socket in a temporary directory of its own.
  *
+ * SPDX-FileCopyrightText: 2026 The tether authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
