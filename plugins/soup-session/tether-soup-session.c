@@ -19,9 +19,11 @@
  * gone. Because the session refs its context this path is reached only if
  * something else dropped that reference.
  *
- * Acquire fails (G_IO_ERROR_FAILED) when @context is not the acquiring
- * thread's thread-default context, i.e. when another thread owns it: a
- * session created elsewhere would silently bind to the wrong context.
+ * Acquire fails (TETHER_ERROR_WRONG_CONTEXT) when another thread owns
+ * @context: tether could not push it, or it is the global default context
+ * a thread without a context of its own fell back to while the main thread
+ * iterates it. A session created then would bind to the wrong context, or
+ * be driven from two threads.
  *
  * Configuration, group [provider soup-session]:
  *   user-agent=STRING   the User-Agent header (default "tether-soup-session/VERSION")
@@ -35,6 +37,8 @@
 #include <libsoup/soup.h>
 
 #include <tether/tether.h>
+
+#include "../provider-context-private.h"
 
 typedef struct
 {
@@ -109,18 +113,9 @@ soup_session_provider_acquire (GMainContext  *context,
                                GError       **error)
 {
   SoupSessionConfig *config = provider_data;
-  GMainContext *thread_default = g_main_context_ref_thread_default ();
-  gboolean bound = thread_default == context;
 
-  g_main_context_unref (thread_default);
-  if (!bound)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "Cannot create a SoupSession for context %p from a thread that "
-                   "cannot own it: the session would bind to another context",
-                   context);
-      return NULL;
-    }
+  if (!provider_check_context_owned (context, "a SoupSession", error))
+    return NULL;
 
   return soup_session_new_with_options ("user-agent", config->user_agent,
                                         "max-conns", config->max_conns,

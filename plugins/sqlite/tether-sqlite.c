@@ -19,12 +19,30 @@
  * only; an open transaction is rolled back by SQLite, statements still
  * alive defer the close until they are finalized.
  *
+ * Acquire: opens the connection and runs the configured pragmas, on the
+ * calling thread for a synchronous caller, in a worker thread (GTask) for
+ * an asynchronous one: a connection is not bound to any context, and an
+ * open can wait on the disk and on other connections' locks. A pragma that
+ * finds the database locked (SQLITE_BUSY or SQLITE_LOCKED) is retried until
+ * the busy timeout has passed: switching a new file to WAL needs a lock
+ * that SQLite does not wait for (its busy handler is not called there), so
+ * connections opening one new file at once would otherwise fail with
+ * "database is locked" despite the busy timeout.
+ *
+ * Dies on its own: never detected here. SQLite reports a fatal error
+ * (SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_NOTADB) to the statement that met
+ * it, and has no per-connection notification; the application that gets
+ * one calls tether_template_discard() so that the next acquire for its
+ * context opens a new connection.
+ *
  * Configuration, group [provider sqlite]:
  *   path=FILE           database file, or :memory: (default), or a URI with `uri`
  *   open-flags=LIST     of readwrite, readonly, create, uri, memory, nomutex,
  *                       fullmutex, sharedcache, privatecache, nofollow
  *                       (default readwrite;create)
- *   busy-timeout=MS     how long a locked database is retried (default 5000)
+ *   busy-timeout=MS     how long a locked database is retried, by SQLite
+ *                       for statements, by the provider for the pragmas
+ *                       (default 5000)
  *   pragmas=LIST        of NAME=VALUE run on each new connection, e.g.
  *                       journal_mode=WAL;synchronous=NORMAL
  *
@@ -158,12 +176,41 @@ sqlite_provider_init (GKeyFile    *keyfile,
   return config;
 }
 
-static gpointer
-sqlite_provider_acquire (GMainContext  *context,
-                         gpointer       provider_data,
-                         GError       **error)
+/* Runs @sql, again while the database is locked and the busy timeout has
+ * not passed (see the top of the file). The first failure may come at once
+ * (the journal-mode switch) or after SQLite's own busy wait: the deadline
+ * counts from the first attempt either way. */
+static int
+exec_retrying_locked (sqlite3       *db,
+                      const char    *sql,
+                      gint           busy_timeout_ms,
+                      GCancellable  *cancellable,
+                      char         **message)
 {
-  SqliteConfig *config = provider_data;
+  gint64 deadline = g_get_monotonic_time () + (gint64) busy_timeout_ms * G_TIME_SPAN_MILLISECOND;
+  gulong delay_us = 200;
+
+  for (;;)
+    {
+      int rc = sqlite3_exec (db, sql, NULL, NULL, message);
+      int primary = rc & 0xff;
+
+      if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
+          g_get_monotonic_time () + (gint64) delay_us > deadline ||
+          g_cancellable_is_cancelled (cancellable))
+        return rc;
+
+      g_clear_pointer (message, sqlite3_free);
+      g_usleep (delay_us);
+      delay_us = MIN (delay_us * 2, 10 * 1000);
+    }
+}
+
+static sqlite3 *
+sqlite_open (SqliteConfig  *config,
+             GCancellable  *cancellable,
+             GError       **error)
+{
   sqlite3 *db = NULL;
   int rc;
 
@@ -184,7 +231,8 @@ sqlite_provider_acquire (GMainContext  *context,
       g_autofree char *sql = g_strdup_printf ("PRAGMA %s", config->pragmas[i]);
       char *message = NULL;
 
-      if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
+      if (exec_retrying_locked (db, sql, config->busy_timeout_ms, cancellable,
+                                &message) != SQLITE_OK)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "SQLite database %s: %s failed: %s",
                        config->path, sql, message != NULL ? message : sqlite3_errmsg (db));
@@ -195,6 +243,64 @@ sqlite_provider_acquire (GMainContext  *context,
     }
 
   return db;
+}
+
+static gpointer
+sqlite_provider_acquire (GMainContext  *context,
+                         gpointer       provider_data,
+                         GError       **error)
+{
+  return sqlite_open (provider_data, NULL, error);
+}
+
+/* A connection the task never handed over. */
+static void
+close_unused (gpointer db)
+{
+  sqlite3_close_v2 (db);
+}
+
+static void
+open_in_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  GError *error = NULL;
+  sqlite3 *db = sqlite_open (task_data, cancellable, &error);
+
+  if (db == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, db, close_unused);
+}
+
+/* The task is made here, with @context pushed by tether, so its callback
+ * runs in @context. @provider_data outlives the task: tether holds the
+ * template until the acquire completes. */
+static void
+sqlite_provider_acquire_async (GMainContext        *context,
+                               gpointer             provider_data,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, sqlite_provider_acquire_async);
+  /* A connection opened after all is still returned: tether caches it. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_task_data (task, provider_data, NULL);
+  g_task_run_in_thread (task, open_in_thread);
+}
+
+static gpointer
+sqlite_provider_acquire_finish (GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 static void
@@ -216,6 +322,8 @@ static const TetherProvider sqlite_provider = {
   .name = "sqlite",
   .description = "one SQLite connection per context",
   .acquire = sqlite_provider_acquire,
+  .acquire_async = sqlite_provider_acquire_async,
+  .acquire_finish = sqlite_provider_acquire_finish,
   .release = sqlite_provider_release,
   .init = sqlite_provider_init,
   .shutdown = config_free,
