@@ -69,12 +69,9 @@ for run in $(seq 1 "$runs"); do
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >"$out_dir/$b-$run.txt"
     "$build_dir/bench/$b" --tsv "$out_dir/$b-$run.tsv" >>"$out_dir/$b-$run.txt"
     if [ "$b" = bench-manager ]; then
-      # What the acquire timing costs: the same cycle without it, and
-      # with CLOCK_MONOTONIC for its clock.
+      # What the acquire timing costs: the same cycle without it.
       TETHER_ACQUIRE_TIMING=0 "$build_dir/bench/$b" --tsv "$out_dir/$b-untimed-$run.tsv" \
         >"$out_dir/$b-untimed-$run.txt"
-      TETHER_ACQUIRE_TIMING=monotonic "$build_dir/bench/$b" \
-        --tsv "$out_dir/$b-monotonic-$run.tsv" >"$out_dir/$b-monotonic-$run.txt"
     fi
   done
 done
