@@ -99,6 +99,44 @@ longrun_count_finalized (GObject *object,
   g_object_weak_ref (object, on_object_finalized, counter);
 }
 
+typedef struct
+{
+  gpointer resource;
+  GError  *error;
+  gboolean done;
+} AsyncAcquire;
+
+static void
+async_acquired (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  AsyncAcquire *acquire = user_data;
+
+  acquire->resource = tether_template_acquire_finish (TETHER_TEMPLATE (source), result,
+                                                      &acquire->error);
+  acquire->done = TRUE;
+}
+
+gpointer
+longrun_acquire (TetherTemplate  *template,
+                 guint            number,
+                 GError         **error)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  AsyncAcquire acquire = { 0 };
+
+  if (number % 2 == 0)
+    return tether_template_acquire (template, NULL, error);
+
+  tether_template_acquire_async (template, NULL, NULL, async_acquired, &acquire);
+  while (!acquire.done)
+    g_main_context_iteration (context, TRUE);
+  if (acquire.error != NULL)
+    g_propagate_error (error, acquire.error);
+  return acquire.resource;
+}
+
 void
 longrun_run_pool (guint    first,
                   guint    n_jobs,
@@ -115,6 +153,21 @@ longrun_run_pool (guint    first,
       g_assert_no_error (error);
     }
   g_thread_pool_free (pool, FALSE, TRUE);
+}
+
+guint
+longrun_warm_up (guint       n_jobs,
+                 GFunc       job,
+                 gpointer    job_data,
+                 LongrunFds *fds)
+{
+  guint n_warm_up = MIN (LONGRUN_WARM_UP, n_jobs);
+
+  fds->fds_start = longrun_count_fds ();
+  longrun_run_pool (1, n_warm_up, job, job_data);
+  fds->fds_warm = longrun_count_fds ();
+
+  return n_jobs - n_warm_up;
 }
 
 gboolean

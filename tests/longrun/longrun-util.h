@@ -24,6 +24,9 @@ G_BEGIN_DECLS
  * threads and wakeups GLib and GIO create once per process (the GDBus
  * worker thread's context, the GLib worker's) may appear late. */
 #define LONGRUN_FD_SLACK  4
+/* Jobs run before the open files are counted as the level to come back
+ * to: what GLib and GIO make once per process is made by then. */
+#define LONGRUN_WARM_UP   20
 
 /* Sets RLIMIT_NOFILE's soft limit to LONGRUN_FD_LIMIT (or the hard limit,
  * if lower) and reports it. Call first in main(), after g_test_init(). */
@@ -50,6 +53,15 @@ void      longrun_watch_context       (LongrunContexts *contexts,
 void      longrun_count_finalized     (GObject         *object,
                                        gint            *counter);
 
+/* Acquires @template's resource for the calling thread's thread-default
+ * context as job @number does: odd jobs with tether_template_acquire_async(),
+ * iterating the context until it completes, even ones with
+ * tether_template_acquire(). Returns the resource (transfer none) or NULL
+ * with @error set. */
+gpointer  longrun_acquire             (TetherTemplate  *template,
+                                       guint            number,
+                                       GError         **error);
+
 /* Runs @job (@job_data) @n_jobs times on a GThreadPool of LONGRUN_WORKERS
  * exclusive threads; the job gets its number, from @first, as a pointer.
  * Returns when every job has returned and the threads have exited. */
@@ -57,6 +69,18 @@ void      longrun_run_pool            (guint            first,
                                        guint            n_jobs,
                                        GFunc            job,
                                        gpointer         job_data);
+
+typedef struct _LongrunFds LongrunFds;
+
+/* Counts the open files (@fds->fds_start), runs the first
+ * LONGRUN_WARM_UP of @n_jobs jobs (all of them, if fewer) as
+ * longrun_run_pool() does, numbered from 1, and counts again
+ * (@fds->fds_warm). Returns how many jobs are left, to be numbered from
+ * LONGRUN_WARM_UP + 1. */
+guint     longrun_warm_up             (guint            n_jobs,
+                                       GFunc            job,
+                                       gpointer         job_data,
+                                       LongrunFds      *fds);
 
 /* Waits, at most @timeout_ms, for every *@values[i] (atomic) to reach
  * @targets[i]: what the last jobs released may be finalized a moment later
@@ -68,12 +92,12 @@ gboolean  longrun_settle              (gint           **values,
 
 /* Where the run is: open files at the start (after the server or bus was
  * up and the template loaded), after the warm-up jobs, and at the end. */
-typedef struct
+struct _LongrunFds
 {
   guint fds_start;
   guint fds_warm;
   guint fds_end;
-} LongrunFds;
+};
 
 /* Reports and checks the end of a run: fds back within LONGRUN_FD_SLACK of
  * the warm level (and never far above the start), every job context

@@ -23,7 +23,6 @@
 #include "longrun-util.h"
 #include "test-bus.h"
 
-#define N_WARM_UP   20
 /* A job that fails waits this long before its worker takes the next one,
  * as a service backs off. */
 #define BACKOFF_MS  10
@@ -54,24 +53,10 @@ typedef struct
   Run             *run;
   guint            number;
   gint64           started;      /* monotonic */
-  GDBusConnection *connection;   /* from the asynchronous acquire */
   GVariant        *reply;
   GError          *error;
-  gboolean         acquired;
   gboolean         done;
 } Job;
-
-static void
-job_acquired (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  Job *job = user_data;
-
-  job->connection = tether_template_acquire_finish (TETHER_TEMPLATE (source), result,
-                                                    &job->error);
-  job->acquired = TRUE;
-}
 
 static void
 job_listed (GObject      *source,
@@ -95,15 +80,7 @@ job_scope (gpointer   user_data,
 
   longrun_watch_context (&run->contexts, context);
 
-  if (job->number % 2 == 1)
-    {
-      tether_template_acquire_async (run->template, NULL, NULL, job_acquired, job);
-      while (!job->acquired)
-        g_main_context_iteration (context, TRUE);
-      connection = job->connection;
-    }
-  else
-    connection = tether_template_acquire (run->template, NULL, &job->error);
+  connection = longrun_acquire (run->template, job->number, &job->error);
   if (connection == NULL)
     {
       g_propagate_error (error, g_steal_pointer (&job->error));
@@ -289,6 +266,7 @@ typedef struct
   TestBus   *bus;
   LongrunFds fds;
   guint      n_jobs;
+  guint      n_left;    /* after the warm-up */
   gint64     start;
 } Fixture;
 
@@ -308,9 +286,7 @@ fixture_start (Fixture *f)
   g_assert_no_error (error);
 
   f->start = g_get_monotonic_time ();
-  f->fds.fds_start = longrun_count_fds ();
-  longrun_run_pool (1, MIN (N_WARM_UP, f->n_jobs), run_job, &f->run);
-  f->fds.fds_warm = longrun_count_fds ();
+  f->n_left = longrun_warm_up (f->n_jobs, run_job, &f->run, &f->fds);
 }
 
 /* Waits for the finalizations, counts the open files, reports, and checks
@@ -353,8 +329,7 @@ test_longrun_dbus_jobs (void)
   Fixture f = { 0 };
 
   fixture_start (&f);
-  if (f.n_jobs > N_WARM_UP)
-    longrun_run_pool (N_WARM_UP + 1, f.n_jobs - N_WARM_UP, run_job, &f.run);
+  longrun_run_pool (LONGRUN_WARM_UP + 1, f.n_left, run_job, &f.run);
   fixture_end (&f, "dbus");
   g_assert_cmpint (f.run.ok, ==, (gint) f.n_jobs);
   g_assert_cmpint (f.run.connections, ==, (gint) f.n_jobs);
@@ -371,7 +346,7 @@ jobs_thread (gpointer data)
 {
   RestartData *restart = data;
 
-  longrun_run_pool (N_WARM_UP + 1, restart->n_jobs, run_job, &restart->fixture->run);
+  longrun_run_pool (LONGRUN_WARM_UP + 1, restart->n_jobs, run_job, &restart->fixture->run);
   return NULL;
 }
 
@@ -391,7 +366,7 @@ test_longrun_dbus_bus_restart (void)
   guint bound;
 
   fixture_start (&f);
-  restart.n_jobs = f.n_jobs > N_WARM_UP ? f.n_jobs - N_WARM_UP : 0;
+  restart.n_jobs = f.n_left;
 
   ll.template = run->template;
   ll.context = g_main_context_new ();
@@ -401,7 +376,7 @@ test_longrun_dbus_bus_restart (void)
 
   /* A third of the way: kill the bus, leave it down, start it again. */
   while (g_atomic_int_get (&run->ok) + g_atomic_int_get (&run->failed) <
-         (gint) (N_WARM_UP + restart.n_jobs / 3))
+         (gint) (LONGRUN_WARM_UP + restart.n_jobs / 3))
     g_usleep (1000);
   g_mutex_lock (&run->lock);
   run->killed_at = g_get_monotonic_time ();

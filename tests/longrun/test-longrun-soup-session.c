@@ -21,8 +21,6 @@
 
 #include "longrun-util.h"
 
-#define N_WARM_UP 20
-
 /* ------------------------------------------------------------------------ */
 /* The server process                                                       */
 /* ------------------------------------------------------------------------ */
@@ -138,23 +136,10 @@ typedef struct
 {
   Run         *run;
   guint        number;
-  SoupSession *session;     /* from the asynchronous acquire */
   GBytes      *body;
   GError      *error;
-  gboolean     acquired;
   gboolean     done;
 } Job;
-
-static void
-job_acquired (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  Job *job = user_data;
-
-  job->session = tether_template_acquire_finish (TETHER_TEMPLATE (source), result, &job->error);
-  job->acquired = TRUE;
-}
 
 static void
 job_got_page (GObject      *source,
@@ -181,15 +166,7 @@ job_scope (gpointer   user_data,
 
   longrun_watch_context (&run->contexts, context);
 
-  if (job->number % 2 == 1)
-    {
-      tether_template_acquire_async (run->template, NULL, NULL, job_acquired, job);
-      while (!job->acquired)
-        g_main_context_iteration (context, TRUE);
-      session = job->session;
-    }
-  else
-    session = tether_template_acquire (run->template, NULL, &job->error);
+  session = longrun_acquire (run->template, job->number, &job->error);
   if (session == NULL)
     {
       g_propagate_error (error, g_steal_pointer (&job->error));
@@ -238,6 +215,7 @@ test_longrun_soup_session (void)
 {
   g_autoptr(GError) error = NULL;
   guint n_jobs = longrun_n_jobs ();
+  guint n_left;
   Server server = { 0 };
   LongrunFds fds = { 0 };
   Run run = { 0 };
@@ -254,11 +232,8 @@ test_longrun_soup_session (void)
   g_assert_no_error (error);
 
   start = g_get_monotonic_time ();
-  fds.fds_start = longrun_count_fds ();
-  longrun_run_pool (1, MIN (N_WARM_UP, n_jobs), run_job, &run);
-  fds.fds_warm = longrun_count_fds ();
-  if (n_jobs > N_WARM_UP)
-    longrun_run_pool (N_WARM_UP + 1, n_jobs - N_WARM_UP, run_job, &run);
+  n_left = longrun_warm_up (n_jobs, run_job, &run, &fds);
+  longrun_run_pool (LONGRUN_WARM_UP + 1, n_left, run_job, &run);
 
   values[0] = &run.sessions_finalized;
   targets[0] = g_atomic_int_get (&run.sessions);

@@ -19,8 +19,6 @@
 
 #include "longrun-util.h"
 
-#define N_WARM_UP 20
-
 typedef struct
 {
   TetherTemplate  *template;
@@ -35,9 +33,7 @@ typedef struct
 {
   Run      *run;
   guint     number;
-  sqlite3  *db;          /* from the asynchronous acquire */
   GError   *error;
-  gboolean  acquired;
 } Job;
 
 /* SQLite says so when a connection really closes (sqlite3_close_v2()
@@ -51,17 +47,6 @@ on_trace (unsigned  type,
   if (type == SQLITE_TRACE_CLOSE)
     g_atomic_int_inc ((gint *) data);
   return 0;
-}
-
-static void
-job_acquired (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  Job *job = user_data;
-
-  job->db = tether_template_acquire_finish (TETHER_TEMPLATE (source), result, &job->error);
-  job->acquired = TRUE;
 }
 
 static gboolean
@@ -88,15 +73,7 @@ job_scope (gpointer   user_data,
 
   longrun_watch_context (&run->contexts, context);
 
-  if (job->number % 2 == 1)
-    {
-      tether_template_acquire_async (run->template, NULL, NULL, job_acquired, job);
-      while (!job->acquired)
-        g_main_context_iteration (context, TRUE);
-      db = job->db;
-    }
-  else
-    db = tether_template_acquire (run->template, NULL, &job->error);
+  db = longrun_acquire (run->template, job->number, &job->error);
   if (db == NULL)
     {
       g_propagate_error (error, g_steal_pointer (&job->error));
@@ -169,6 +146,7 @@ test_longrun_sqlite (void)
   g_autofree char *path = g_build_filename (dir, "jobs.db", NULL);
   g_autofree char *config = NULL;
   guint n_jobs = longrun_n_jobs ();
+  guint n_left;
   LongrunFds fds = { 0 };
   Run run = { 0 };
   sqlite3 *db = NULL;
@@ -193,11 +171,8 @@ test_longrun_sqlite (void)
   g_assert_no_error (error);
 
   start = g_get_monotonic_time ();
-  fds.fds_start = longrun_count_fds ();
-  longrun_run_pool (1, MIN (N_WARM_UP, n_jobs), run_job, &run);
-  fds.fds_warm = longrun_count_fds ();
-  if (n_jobs > N_WARM_UP)
-    longrun_run_pool (N_WARM_UP + 1, n_jobs - N_WARM_UP, run_job, &run);
+  n_left = longrun_warm_up (n_jobs, run_job, &run, &fds);
+  longrun_run_pool (LONGRUN_WARM_UP + 1, n_left, run_job, &run);
 
   values[0] = &run.connections_closed;
   targets[0] = g_atomic_int_get (&run.connections);
