@@ -6,6 +6,8 @@
 
 #include "test-util.h"
 
+#include <glib/gstdio.h>
+
 #include "tether-lock-private.h"   /* TetherMutex: pthread under ThreadSanitizer */
 
 static GMutex order_lock;
@@ -982,4 +984,24 @@ test_assert_order (GArray     *order,
       g_string_append_c (got, (char) ABS (v));
     }
   g_assert_cmpstr (got->str, ==, expected);
+}
+
+void
+test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    {
+      g_unlink (path);
+      return;
+    }
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      test_remove_tree (child);
+    }
+  g_rmdir (path);
 }

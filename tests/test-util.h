@@ -208,4 +208,7 @@ void                test_ledger_assert_clean     (TestLedger         *ledger);
  * every tracked context finalized. */
 void                test_ledger_assert_balanced  (TestLedger         *ledger);
 
+/* Removes @path: a file, or a directory with everything in it. */
+void                test_remove_tree             (const char         *path);
+
 G_END_DECLS

@@ -32,6 +32,8 @@
 
 #include <tether/tether.h>
 
+#include "../test-util.h"   /* test_remove_tree() */
+
 #define N_NAMES 400
 #define RACE_SECONDS 5
 
@@ -49,26 +51,6 @@ copy_file (const char *from,
   g_file_set_contents_full (to, data, (gssize) length, G_FILE_SET_CONTENTS_NONE, mode, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (to, mode), ==, 0);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 static char *
@@ -225,7 +207,7 @@ race (guint parent_mode)
   }
 
   g_assert_cmpint (g_chmod (parent, 0755), ==, 0);
-  remove_tree (base);
+  test_remove_tree (base);
 }
 
 /* Directories swapped by a user the loader trusts (the same one): the
@@ -285,7 +267,7 @@ test_symlink_in_writable_dir (void)
   }
 
   g_assert_cmpint (g_chmod (shared, 0755), ==, 0);
-  remove_tree (base);
+  test_remove_tree (base);
 }
 
 /* In a sticky shared directory (as /tmp), a link of another user's is
@@ -309,7 +291,7 @@ test_symlink_in_sticky_dir (void)
   if (geteuid () != 0)
     {
       g_test_skip ("needs root to give a symbolic link to another user");
-      remove_tree (base);
+      test_remove_tree (base);
       return;
     }
 
@@ -336,7 +318,7 @@ test_symlink_in_sticky_dir (void)
   g_assert_cmpuint (infos->len, ==, 1);
   g_assert_cmpstr (tether_provider_info_get_path (g_ptr_array_index (infos, 0)), ==, module);
 
-  remove_tree (base);
+  test_remove_tree (base);
 }
 
 int

@@ -26,6 +26,8 @@
 
 #include <tether/tether.h>
 
+#include "../test-util.h"   /* test_remove_tree() */
+
 /* The modules listed, and what their failure's message must say (NULL:
  * the module is valid, and listed). */
 /* clang-format off */
@@ -68,26 +70,6 @@ copy_file (const char *from,
   g_file_set_contents_full (to, data, (gssize) length, G_FILE_SET_CONTENTS_NONE, 0644, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (to, 0644), ==, 0);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 /* The peak resident size of this process, in KiB, since the last reset;
@@ -239,7 +221,7 @@ test_list_hostile (void)
       g_assert_not_reached ();
     }
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* Loaded in-process, a name that is not UTF-8, or 64 MiB long, still

@@ -27,6 +27,8 @@
 
 #include <tether/tether.h>
 
+#include "../test-util.h"   /* test_remove_tree() */
+
 #define NOBODY 65534
 #define PRECIOUS "root's own data, never to be truncated\n"
 
@@ -157,30 +159,10 @@ fixture_set_up (Fixture *f)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
-static void
 fixture_tear_down (Fixture *f)
 {
   if (f->dir != NULL)
-    remove_tree (f->dir);
+    test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->user_dir);
   g_free (f->list_dir);
