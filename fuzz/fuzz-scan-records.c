@@ -36,16 +36,6 @@ quiet_log (const char     *domain,
   return FALSE;
 }
 
-static TetherScanResult *
-new_result (void)
-{
-  TetherScanResult *result = g_new0 (TetherScanResult, 1);
-
-  result->open_us = result->init_us = result->acquire_us = -1;
-  result->release_us = result->ungraceful_release_us = result->shutdown_us = -1;
-  return result;
-}
-
 static void
 check_text (const char *text,
             gsize       max)
@@ -61,7 +51,7 @@ parse_whole (const guint8   *data,
              size_t          size,
              TetherScanMode  mode)
 {
-  g_autoptr(TetherScanResult) result = new_result ();
+  g_autoptr(TetherScanResult) result = _tether_scan_result_new (NULL);
   g_autofree char *problem = NULL;
   TetherScanRecords records;
 
@@ -99,7 +89,7 @@ round_trip (const guint8 *data,
             size_t        size)
 {
   g_autofree char *value = g_strndup ((const char *) data, size);
-  g_autoptr(TetherScanResult) result = new_result ();
+  g_autoptr(TetherScanResult) result = _tether_scan_result_new (NULL);
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree char *problem = NULL;
   gboolean allowed;

@@ -291,6 +291,8 @@ typedef struct
   guint64          output_bytes;  /* all it printed, kept or not */
 } TetherScanResult;
 
+/* A result for @path (nullable) with nothing known yet: every time -1. */
+TetherScanResult *_tether_scan_result_new        (const char       *path);
 void              _tether_scan_result_free       (TetherScanResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherScanResult, _tether_scan_result_free)
 

@@ -48,6 +48,17 @@ take_str (char **slot,
 #define OUTPUT_TAIL_LINES 3
 #define OUTPUT_TAIL_MAX 600
 
+TetherScanResult *
+_tether_scan_result_new (const char *path)
+{
+  TetherScanResult *result = g_new0 (TetherScanResult, 1);
+
+  result->path = g_strdup (path);
+  result->open_us = result->init_us = result->acquire_us = -1;
+  result->release_us = result->ungraceful_release_us = result->shutdown_us = -1;
+  return result;
+}
+
 void
 _tether_scan_result_free (TetherScanResult *result)
 {
@@ -445,7 +456,7 @@ _tether_scan_module (const char      *path,
                      guint            timeout_ms,
                      gint64          *out_elapsed_us)
 {
-  g_autoptr(TetherScanResult) result = g_new0 (TetherScanResult, 1);
+  g_autoptr(TetherScanResult) result = _tether_scan_result_new (path);
   g_autofree char *helper = _tether_scan_get_helper_path ();
   g_autofree char *problem = NULL;
   g_autoptr(GSource) child_watch = NULL;
@@ -460,9 +471,6 @@ _tether_scan_module (const char      *path,
   gboolean clean_exit;
   gint64 start = g_get_monotonic_time ();
 
-  result->path = g_strdup (path);
-  result->open_us = result->init_us = result->acquire_us = -1;
-  result->release_us = result->ungraceful_release_us = result->shutdown_us = -1;
   if (timeout_ms == 0)
     timeout_ms = TETHER_LIST_DEFAULT_TIMEOUT_MS;
 

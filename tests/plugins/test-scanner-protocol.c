@@ -18,16 +18,6 @@
 #define V "tether-scanner 2\n"
 #define VTABLE "real-path /m.so\nname m\nabi-version 65537\nstruct-size 136\nacquire sync\n"
 
-static TetherScanResult *
-new_result (void)
-{
-  TetherScanResult *result = g_new0 (TetherScanResult, 1);
-
-  result->open_us = result->init_us = result->acquire_us = -1;
-  result->release_us = result->ungraceful_release_us = result->shutdown_us = -1;
-  return result;
-}
-
 static TetherScanRecords
 parse (const char        *text,
        gsize              length,
@@ -35,7 +25,7 @@ parse (const char        *text,
        TetherScanResult **out_result,
        char             **out_problem)
 {
-  g_autoptr(TetherScanResult) result = new_result ();
+  g_autoptr(TetherScanResult) result = _tether_scan_result_new (NULL);
   TetherScanRecords records;
 
   records = _tether_scan_parse_records (text, length, mode, result, out_problem);
