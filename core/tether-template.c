@@ -1114,6 +1114,12 @@ tether_template_release (TetherTemplate  *self,
  * for @context, or none, nothing happens: a late signal about a resource
  * already replaced does not discard its successor.
  *
+ * Until the janitor runs, @resource stays alive, and so does whatever it
+ * references: a #GDBusConnection keeps its context alive. The janitor runs
+ * in the global default context unless one is set, so a program that does
+ * not iterate that context calls [func@Tether.purge] (or sets a janitor
+ * context) for discarded resources to go.
+ *
  * Callable from any thread, from a provider function, and from a signal
  * handler of the resource itself (such as #GDBusConnection::closed): it
  * takes tether's lock briefly and runs no provider code.
