@@ -706,7 +706,9 @@ flight_complete (TetherFlight *flight,
         detach = _tether_janitor_unwatch_if_idle_locked (record);
       }
 
-    if (elapsed != TETHER_TRACE_NOT_RUN)
+    /* An abandoned flight that produced nothing is no caller's outcome:
+     * a synchronous caller joining it starts over, and so does an enter. */
+    if (elapsed != TETHER_TRACE_NOT_RUN && (resource != NULL || !flight->abandoned))
       enter_frame_note_locked (flight, resource, error);
 
     flight->resource = resource;

@@ -13,13 +13,18 @@
  *   context to iterate it) and then leads the next one: the context is
  *   given back exactly once;
  * - a flight led by a synchronous caller lives on its stack: callers that
- *   joined it read its outcome before it returns.
+ *   joined it read its outcome before it returns;
+ * - a flight every caller abandoned can end on a thread inside a manager's
+ *   enter for the same context (a peer's start idle, or an acquire_async
+ *   a provider started, dispatched while the enter iterates): its
+ *   cancellation is not the enter's outcome for that template.
  */
 
 #include <string.h>
 
 #include "test-util.h"
 
+#include "tether-flight-private.h"
 #include "tether-lock-private.h"
 
 /* A deadlock fails the test (and names the window) instead of hanging
@@ -262,6 +267,81 @@ test_retry_gives_context_back (void)
   g_main_context_pop_thread_default (context);
   g_main_context_unref (context);
   test_provider_finish (tp, template);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A flight abandoned inside a manager's enter                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  TetherTemplate *later;       /* after the hooked template in the enter */
+  gint            cancelled;   /* atomic: the abandoned caller's callback ran */
+  gboolean        done;
+} AbandonInEnter;
+
+/* Inside the first template's acquire, on the enter's thread: an
+ * asynchronous acquire of a later template starts here, its only caller
+ * leaves, and the flight ends, cancelled, on this thread. */
+static void
+abandon_in_enter_hook (TestProvider *tp,
+                       GMainContext *context,
+                       gpointer      data)
+{
+  AbandonInEnter *a = data;
+  g_autoptr(GCancellable) cancellable = NULL;
+
+  if (a->done)
+    return;
+  a->done = TRUE;
+
+  cancellable = g_cancellable_new ();
+  tether_template_acquire_async (a->later, context, cancellable, on_cancelled_acquire,
+                                 &a->cancelled);
+  g_cancellable_cancel (cancellable);
+  g_assert_true (test_iterate_until (context, &a->cancelled, 5000));
+  while (_tether_flight_is_under_way (a->later, context))
+    g_main_context_iteration (context, TRUE);
+}
+
+static void
+test_abandoned_flight_in_enter (void)
+{
+  GMainContext *context = g_main_context_new ();
+  g_autoptr(TetherManager) manager = NULL;
+  g_autoptr(GError) error = NULL;
+  AbandonInEnter a = { 0 };
+  TetherTemplate *first, *later;
+  TestProvider *tp_first, *tp_later;
+
+  test_reset_global_state ();
+  tp_first = test_provider_new ("enter-first");
+  tp_first->acquire_hook = abandon_in_enter_hook;
+  tp_first->acquire_hook_data = &a;
+  first = test_provider_template (tp_first);
+  /* Its acquire_async waits until cancelled; its acquire answers at once. */
+  tp_later = test_provider_new ("enter-later");
+  tp_later->vtable.acquire_async = pending_acquire_async;
+  later = test_provider_template (tp_later);
+  a.later = later;
+
+  g_main_context_push_thread_default (context);
+  manager = tether_manager_new (NULL, TETHER_MANAGER_NONE);
+  g_assert_true (tether_manager_acquire (manager, &error));
+  g_assert_no_error (error);
+  g_assert_true (a.done);
+
+  /* The enter acquired the later template itself: the abandoned flight's
+   * cancellation was that flight's, not the enter's. */
+  g_assert_nonnull (tether_template_lookup (later, context));
+  g_assert_cmpint (g_atomic_int_get (&tp_later->n_acquire_calls), ==, 2);
+
+  tether_manager_release (manager);
+  g_clear_object (&manager);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  test_provider_finish (tp_later, later);
+  test_provider_finish (tp_first, first);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -587,6 +667,7 @@ main (int    argc,
                    test_async_start_visible_to_owner);
   g_test_add_func ("/flight/window/retry-gives-context-back", test_retry_gives_context_back);
   g_test_add_func ("/flight/window/stack-flight-joiners", test_stack_flight_joiners);
+  g_test_add_func ("/flight/window/abandoned-flight-in-enter", test_abandoned_flight_in_enter);
   g_test_add_func ("/flight/stress/mixed", test_stress_mixed);
 
   return g_test_run ();
