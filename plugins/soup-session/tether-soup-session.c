@@ -25,6 +25,14 @@
  * iterates it. A session created then would bind to the wrong context, or
  * be driven from two threads.
  *
+ * Process singletons: a session's first connection makes GIO's default
+ * proxy resolver, and where it is libproxy 0.5's (Debian 13 and later),
+ * that makes GLib's network monitor, whose netlink source binds to the
+ * thread-default context of that moment, for the life of the process.
+ * Made in a job, they would keep that job's context alive (and deliver
+ * their signals nowhere). init makes both on the loading thread, in the
+ * application's context.
+ *
  * Configuration, group [provider soup-session]:
  *   user-agent=STRING   the User-Agent header (default "tether-soup-session/VERSION")
  *   max-conns=N         connections per session and per host (default 10)
@@ -103,6 +111,10 @@ soup_session_provider_init (GKeyFile    *keyfile,
       return NULL;
     }
   config->timeout = (guint) timeout;
+
+  /* Here rather than in the first job's context (see the top). */
+  g_proxy_resolver_get_default ();
+  g_network_monitor_get_default ();
 
   return config;
 }
