@@ -440,6 +440,7 @@ typedef struct
   GMainContext   *contexts[N_OWNERS];   /* each owned by its owner thread */
   gint            stop;                 /* atomic */
   gint            owners_left;          /* atomic */
+  gint            owners_pushed;        /* atomic: owners whose context is pushed */
   gint            peer_outcomes;        /* atomic: async peer callbacks */
   gint            peer_resources;       /* atomic */
 } Mixed;
@@ -470,6 +471,7 @@ owner_thread (gpointer data)
   GMainContext *context = m->contexts[a->index];
 
   g_main_context_push_thread_default (context);
+  g_atomic_int_inc (&m->owners_pushed);
   for (guint round = 0; round < STRESS_ROUNDS; round++)
     {
       guint kind = next_random (&a->seed) % N_KINDS;
@@ -551,6 +553,11 @@ peer_thread (gpointer data)
   gint asked = 0;
 
   g_main_context_push_thread_default (own);
+  /* A peer asking first could own an owner's context for a moment (an
+   * asynchronous start runs where the caller can own the context), and
+   * the owner's push would fail. */
+  while (g_atomic_int_get (&m->owners_pushed) < N_OWNERS)
+    g_usleep (100);
   while (g_atomic_int_get (&m->owners_left) > 0)
     {
       guint owner = next_random (&a->seed) % N_OWNERS;
