@@ -193,6 +193,19 @@ longrun_settle (gint       **values,
 }
 
 void
+longrun_settle_end (gint            *resources_finalized,
+                    gint            *resources_made,
+                    LongrunContexts *contexts,
+                    LongrunFds      *fds)
+{
+  gint *values[2] = { resources_finalized, &contexts->finalized };
+  gint targets[2] = { g_atomic_int_get (resources_made), g_atomic_int_get (&contexts->made) };
+
+  longrun_settle (values, targets, G_N_ELEMENTS (values), 5000);
+  fds->fds_end = longrun_count_fds ();
+}
+
+void
 longrun_check_end (const char       *what,
                    TetherTemplate   *template,
                    const LongrunFds *fds,

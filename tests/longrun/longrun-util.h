@@ -99,6 +99,15 @@ struct _LongrunFds
   guint fds_end;
 };
 
+/* The end of the jobs: waits, at most 5 s, for every resource made
+ * (*@resources_made) to be finalized (*@resources_finalized) and every job
+ * context too, since what the last jobs released may be finalized a moment
+ * later by GIO's own threads; then counts the open files (@fds->fds_end). */
+void      longrun_settle_end          (gint            *resources_finalized,
+                                       gint            *resources_made,
+                                       LongrunContexts *contexts,
+                                       LongrunFds      *fds);
+
 /* Reports and checks the end of a run: fds back within LONGRUN_FD_SLACK of
  * the warm level (and never far above the start), every job context
  * finalized, and the template's stats balanced with nothing held:

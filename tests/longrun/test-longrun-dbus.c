@@ -296,14 +296,10 @@ fixture_end (Fixture    *f,
              const char *what)
 {
   Run *run = &f->run;
-  gint *values[2] = { &run->connections_finalized, &run->contexts.finalized };
-  gint targets[2] = { g_atomic_int_get (&run->connections),
-                      g_atomic_int_get (&run->contexts.made) };
 
   /* A closed connection's last reference may be GDBus's worker thread's,
    * dropped just after the job. */
-  longrun_settle (values, targets, G_N_ELEMENTS (values), 5000);
-  f->fds.fds_end = longrun_count_fds ();
+  longrun_settle_end (&run->connections_finalized, &run->connections, &run->contexts, &f->fds);
 
   g_test_message ("%s: %u jobs in %.1f s: %d ok, %d failed; connections %d acquired, "
                   "%d finalized, %d handed out closed",

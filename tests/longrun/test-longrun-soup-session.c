@@ -219,8 +219,6 @@ test_longrun_soup_session (void)
   Server server = { 0 };
   LongrunFds fds = { 0 };
   Run run = { 0 };
-  gint *values[2];
-  gint targets[2];
   gint64 start;
 
   test_reset_global_state ();
@@ -235,12 +233,7 @@ test_longrun_soup_session (void)
   n_left = longrun_warm_up (n_jobs, run_job, &run, &fds);
   longrun_run_pool (LONGRUN_WARM_UP + 1, n_left, run_job, &run);
 
-  values[0] = &run.sessions_finalized;
-  targets[0] = g_atomic_int_get (&run.sessions);
-  values[1] = &run.contexts.finalized;
-  targets[1] = g_atomic_int_get (&run.contexts.made);
-  longrun_settle (values, targets, G_N_ELEMENTS (values), 5000);
-  fds.fds_end = longrun_count_fds ();
+  longrun_settle_end (&run.sessions_finalized, &run.sessions, &run.contexts, &fds);
 
   g_test_message ("soup-session: %u jobs in %.1f s: %d ok, %d failed; sessions %d acquired, "
                   "%d finalized",

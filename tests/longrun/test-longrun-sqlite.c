@@ -150,8 +150,6 @@ test_longrun_sqlite (void)
   LongrunFds fds = { 0 };
   Run run = { 0 };
   sqlite3 *db = NULL;
-  gint *values[2];
-  gint targets[2];
   gint64 start;
 
   g_assert_no_error (error);
@@ -174,12 +172,7 @@ test_longrun_sqlite (void)
   n_left = longrun_warm_up (n_jobs, run_job, &run, &fds);
   longrun_run_pool (LONGRUN_WARM_UP + 1, n_left, run_job, &run);
 
-  values[0] = &run.connections_closed;
-  targets[0] = g_atomic_int_get (&run.connections);
-  values[1] = &run.contexts.finalized;
-  targets[1] = g_atomic_int_get (&run.contexts.made);
-  longrun_settle (values, targets, G_N_ELEMENTS (values), 5000);
-  fds.fds_end = longrun_count_fds ();
+  longrun_settle_end (&run.connections_closed, &run.connections, &run.contexts, &fds);
 
   g_test_message ("sqlite: %u jobs in %.1f s: %d ok, %d failed; connections %d opened, "
                   "%d closed",
