@@ -135,17 +135,25 @@ run_workers (TetherTemplate *template)
   g_assert_cmpuint (tether_template_get_n_held (template), ==, 0);
 }
 
-static void
-test_dbus_configured_address (gconstpointer data)
+/* The dbus module, loaded afresh with address=@address. */
+static TetherTemplate *
+load_dbus_for (const char *address)
 {
-  const char *address = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(TetherTemplate) template = NULL;
   g_autofree char *config = g_strdup_printf ("[provider dbus]\naddress=%s\n", address);
+  TetherTemplate *template;
 
   test_reset_global_state ();
   template = plugin_test_load ("dbus", config, &error);
   g_assert_no_error (error);
+  return template;
+}
+
+static void
+test_dbus_configured_address (gconstpointer data)
+{
+  g_autoptr(TetherTemplate) template = load_dbus_for (data);
+
   run_workers (template);
   tether_template_unregister (template);
 }
@@ -324,16 +332,12 @@ test_dbus_jobs_leave_nothing (gconstpointer data)
 {
   const char *address = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(TetherTemplate) template = NULL;
-  g_autofree char *config = g_strdup_printf ("[provider dbus]\naddress=%s\n", address);
+  g_autoptr(TetherTemplate) template = load_dbus_for (address);
   g_autofree Jobs *jobs = g_new0 (Jobs, 1);
   g_autoptr(TetherTemplateStats) stats = NULL;
   GThreadPool *pool;
   guint contexts = 0, connections = 0;
 
-  test_reset_global_state ();
-  template = plugin_test_load ("dbus", config, &error);
-  g_assert_no_error (error);
   jobs->template = template;
 
   pool = g_thread_pool_new (run_job, jobs, N_POOL, TRUE, &error);
@@ -375,14 +379,7 @@ test_dbus_jobs_leave_nothing (gconstpointer data)
 static void
 test_dbus_gtask_worker (gconstpointer data)
 {
-  const char *address = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TetherTemplate) template = NULL;
-  g_autofree char *config = g_strdup_printf ("[provider dbus]\naddress=%s\n", address);
-
-  test_reset_global_state ();
-  template = plugin_test_load ("dbus", config, &error);
-  g_assert_no_error (error);
+  g_autoptr(TetherTemplate) template = load_dbus_for (data);
 
   test_gtask_worker_check (template);
   tether_template_unregister (template);
@@ -478,7 +475,7 @@ test_dbus_async_never_blocks (void)
   g_autoptr(TetherTemplateStats) stats = NULL;
   g_autofree char *dir = g_dir_make_tmp ("tether-silent-bus-XXXXXX", &error);
   g_autofree char *path = g_build_filename (dir, "bus", NULL);
-  g_autofree char *config = g_strdup_printf ("[provider dbus]\naddress=unix:path=%s\n", path);
+  g_autofree char *address = g_strdup_printf ("unix:path=%s", path);
   Silent silent = { 0 };
   GThread *thread;
 
@@ -490,10 +487,7 @@ test_dbus_async_never_blocks (void)
   g_assert_true (g_socket_bind (listener, socket_address, TRUE, &error));
   g_assert_true (g_socket_listen (listener, &error));
 
-  test_reset_global_state ();
-  template = plugin_test_load ("dbus", config, &error);
-  g_assert_no_error (error);
-
+  template = load_dbus_for (address);
   silent.template = template;
   silent.context = g_main_context_new ();
   silent.cancellable = g_cancellable_new ();
@@ -589,7 +583,6 @@ test_dbus_bus_restart (void)
   g_autoptr(TetherTemplate) template = NULL;
   g_autoptr(TestBus) bus = NULL;
   g_autoptr(TetherTemplateStats) stats = NULL;
-  g_autofree char *config = NULL;
   GMainContext *context = g_main_context_new ();
   GDBusConnection *before, *during, *after;
   gint before_closed = 0;
@@ -597,11 +590,7 @@ test_dbus_bus_restart (void)
 
   bus = test_bus_new (&error);
   g_assert_no_error (error);
-  config = g_strdup_printf ("[provider dbus]\naddress=%s\n", test_bus_get_address (bus));
-
-  test_reset_global_state ();
-  template = plugin_test_load ("dbus", config, &error);
-  g_assert_no_error (error);
+  template = load_dbus_for (test_bus_get_address (bus));
 
   g_main_context_push_thread_default (context);
 
