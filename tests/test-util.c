@@ -987,6 +987,23 @@ test_assert_order (GArray     *order,
 }
 
 void
+test_copy_file (const char *from,
+                const char *to,
+                int         mode)
+{
+  g_autofree char *data = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (from, &data, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents_full (to, data, (gssize) length, G_FILE_SET_CONTENTS_NONE, mode, &error);
+  g_assert_no_error (error);
+  /* set_contents applies the umask; the mode may be the point of a test. */
+  g_assert_cmpint (g_chmod (to, mode), ==, 0);
+}
+
+void
 test_remove_tree (const char *path)
 {
   g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);

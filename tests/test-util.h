@@ -208,6 +208,12 @@ void                test_ledger_assert_clean     (TestLedger         *ledger);
  * every tracked context finalized. */
 void                test_ledger_assert_balanced  (TestLedger         *ledger);
 
+/* Copies the file @from to @to, which gets exactly @mode (the umask is
+ * not applied). */
+void                test_copy_file               (const char         *from,
+                                                  const char         *to,
+                                                  int                 mode);
+
 /* Removes @path: a file, or a directory with everything in it. */
 void                test_remove_tree             (const char         *path);
 

@@ -37,22 +37,6 @@
 #define N_NAMES 400
 #define RACE_SECONDS 5
 
-static void
-copy_file (const char *from,
-           const char *to,
-           int         mode)
-{
-  g_autofree char *data = NULL;
-  gsize length = 0;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (from, &data, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents_full (to, data, (gssize) length, G_FILE_SET_CONTENTS_NONE, mode, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (to, mode), ==, 0);
-}
-
 static char *
 corpus_file (const char *name)
 {
@@ -127,8 +111,8 @@ race (guint parent_mode)
 
       if (i == 0)
         {
-          copy_file (good_src, good, 0644);
-          copy_file (evil_src, evil, 0646);
+          test_copy_file (good_src, good, 0644);
+          test_copy_file (evil_src, evil, 0646);
         }
       else
         {
@@ -243,7 +227,7 @@ test_symlink_in_writable_dir (void)
   g_assert_cmpint (g_mkdir (secure, 0755), ==, 0);
   g_assert_cmpint (g_mkdir (shared, 0755), ==, 0);
   g_assert_cmpint (g_chmod (shared, 0777), ==, 0);
-  copy_file (src, module, 0644);
+  test_copy_file (src, module, 0644);
   g_assert_cmpint (symlink (module, link_path), ==, 0);
 
   template = tether_load_provider (link_path, NULL, &error);
@@ -298,7 +282,7 @@ test_symlink_in_sticky_dir (void)
   g_assert_cmpint (g_mkdir (secure, 0755), ==, 0);
   g_assert_cmpint (g_mkdir (sticky, 0755), ==, 0);
   g_assert_cmpint (g_chmod (sticky, 01777), ==, 0);
-  copy_file (src, module, 0644);
+  test_copy_file (src, module, 0644);
   g_assert_cmpint (symlink (module, theirs), ==, 0);
   g_assert_cmpint (lchown (theirs, 65534, 65534), ==, 0);
   g_assert_cmpint (symlink ("../secure/./good.so", ours), ==, 0);

@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 
 #include "tether-loader-private.h"
+#include "../test-util.h"   /* test_copy_file() */
 #include "corpus.h"
 
 /* The valid modules of the corpus and the provider names they define. */
@@ -78,23 +79,6 @@ reset_templates (void)
     tether_template_unregister (g_ptr_array_index (templates, i));
 }
 
-static void
-copy_file (const char *from,
-           const char *to,
-           int         mode)
-{
-  g_autofree char *data = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize length;
-
-  g_file_get_contents (from, &data, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents_full (to, data, length, G_FILE_SET_CONTENTS_NONE, mode, &error);
-  g_assert_no_error (error);
-  /* set_contents applies the umask; the mode is the point of the test. */
-  g_assert_cmpint (g_chmod (to, mode), ==, 0);
-}
-
 /* A fresh 0700 directory holding the whole corpus plus writable.so (a copy
  * of a valid module, mode 0775). */
 static char *
@@ -120,12 +104,12 @@ make_corpus_copy (void)
         g_autofree char *from = g_build_filename (corpus_dir, name, NULL);
         g_autofree char *to = g_build_filename (tmp, name, NULL);
 
-        copy_file (from, to, 0755);
+        test_copy_file (from, to, 0755);
       }
 
   good = g_build_filename (corpus_dir, "good.so", NULL);
   writable = g_build_filename (tmp, "writable.so", NULL);
-  copy_file (good, writable, 0775);
+  test_copy_file (good, writable, 0775);
 
   return tmp;
 }
@@ -729,10 +713,10 @@ make_crashing_copy (const char *const *files)
       g_autofree char *from = g_build_filename (crashing_dir, files[i], NULL);
       g_autofree char *to = g_build_filename (tmp, files[i], NULL);
 
-      copy_file (from, to, 0755);
+      test_copy_file (from, to, 0755);
     }
   good_copy = g_build_filename (tmp, "good.so", NULL);
-  copy_file (good, good_copy, 0755);
+  test_copy_file (good, good_copy, 0755);
   return tmp;
 }
 
@@ -1145,8 +1129,8 @@ test_search_path_setgid (void)
   g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
   plain = g_build_filename (dir, "plain-helper", NULL);
   setgid = g_build_filename (dir, "setgid-helper", NULL);
-  copy_file (helper, plain, 0755);
-  copy_file (helper, setgid, 0755);
+  test_copy_file (helper, plain, 0755);
+  test_copy_file (helper, setgid, 0755);
   /* Group root (0): nobody is not in it, so the kernel sets AT_SECURE. */
   g_assert_cmpint (chown (setgid, 0, 0), ==, 0);
   g_assert_cmpint (g_chmod (setgid, 02755), ==, 0);

@@ -57,21 +57,6 @@ static const struct
 
 static char *fork_pid_file;
 
-static void
-copy_file (const char *from,
-           const char *to)
-{
-  g_autofree char *data = NULL;
-  gsize length = 0;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (from, &data, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents_full (to, data, (gssize) length, G_FILE_SET_CONTENTS_NONE, 0644, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (to, 0644), ==, 0);
-}
-
 /* The peak resident size of this process, in KiB, since the last reset;
  * -1 when the kernel cannot reset it. */
 static gint64
@@ -149,14 +134,14 @@ test_list_hostile (void)
   g_assert_no_error (error);
   dirs[0] = dir;
   good_copy = g_build_filename (dir, "good.so", NULL);
-  copy_file (good, good_copy);
+  test_copy_file (good, good_copy, 0644);
   for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
     {
       g_autofree char *from = g_build_filename (g_getenv ("TETHER_TEST_HOSTILE_DIR"),
                                                 hostile[i].file, NULL);
       g_autofree char *to = g_build_filename (dir, hostile[i].file, NULL);
 
-      copy_file (from, to);
+      test_copy_file (from, to, 0644);
     }
 
   peak_before = peak_rss_kib (TRUE);

@@ -45,22 +45,6 @@ typedef struct
   char *scanner_mark;
 } Fixture;
 
-static void
-copy_file (const char *from,
-           const char *to,
-           int         mode)
-{
-  g_autofree char *data = NULL;
-  gsize length = 0;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (from, &data, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents_full (to, data, (gssize) length, G_FILE_SET_CONTENTS_NONE, mode, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (to, mode), ==, 0);
-}
-
 /* A directory on a file system where set-user-ID bits work, or NULL with
  * @why saying where they do not. */
 static char *
@@ -132,8 +116,8 @@ fixture_set_up (Fixture *f)
 
   f->plain = g_build_filename (f->dir, "plain-helper", NULL);
   f->setuid = g_build_filename (f->dir, "setuid-helper", NULL);
-  copy_file (helper, f->plain, 0755);
-  copy_file (helper, f->setuid, 0755);
+  test_copy_file (helper, f->plain, 0755);
+  test_copy_file (helper, f->setuid, 0755);
   g_assert_cmpint (chown (f->setuid, 0, 0), ==, 0);
   g_assert_cmpint (g_chmod (f->setuid, 04755), ==, 0);
 
