@@ -163,23 +163,6 @@ typedef struct
   gint            ok_after_restart;     /* atomic: a call started after that worked */
 } LongLived;
 
-static void
-on_closed (GDBusConnection *connection,
-           gboolean         remote_peer_vanished,
-           GError          *error,
-           gpointer         user_data)
-{
-  g_atomic_int_set ((gint *) user_data, 1);
-}
-
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 static gboolean
 tick (gpointer data)
 {
@@ -196,8 +179,6 @@ long_lived_thread (gpointer data)
   while (!g_atomic_int_get (&ll->stop))
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GAsyncResult) result = NULL;
-      g_autoptr(GVariant) reply = NULL;
       gboolean after_restart = g_atomic_int_get (&ll->restarted);
       GDBusConnection *connection;
       gint *closed;
@@ -213,21 +194,14 @@ long_lived_thread (gpointer data)
             {
               closed = g_new0 (gint, 1);
               g_hash_table_insert (ll->seen, connection, closed);
-              g_signal_connect (connection, "closed", G_CALLBACK (on_closed), closed);
+              test_bus_watch_closed (connection, closed);
               longrun_count_finalized (G_OBJECT (connection), &ll->finalized);
               ll->connections++;
             }
           else if (g_atomic_int_get (closed))
             ll->handed_out_closed++;
 
-          g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                  "org.freedesktop.DBus", "ListNames", NULL,
-                                  G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
-                                  store_result, &result);
-          while (result == NULL)
-            g_main_context_iteration (ll->context, TRUE);
-          reply = g_dbus_connection_call_finish (connection, result, NULL);
-          if (reply != NULL)
+          if (test_bus_list_names (connection, ll->context, NULL))
             {
               ll->calls_ok++;
               if (after_restart)

@@ -154,3 +154,44 @@ test_bus_free (TestBus *bus)
   g_free (bus->address);
   g_free (bus);
 }
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+gboolean
+test_bus_list_names (GDBusConnection *connection,
+                     GMainContext    *context,
+                     GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "ListNames", NULL, G_VARIANT_TYPE ("(as)"),
+                          G_DBUS_CALL_FLAGS_NONE, 10000, NULL, store_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  reply = g_dbus_connection_call_finish (connection, result, error);
+  return reply != NULL;
+}
+
+static void
+on_closed (GDBusConnection *connection,
+           gboolean         remote_peer_vanished,
+           GError          *error,
+           gpointer         user_data)
+{
+  g_atomic_int_set ((gint *) user_data, 1);
+}
+
+void
+test_bus_watch_closed (GDBusConnection *connection,
+                       gint            *closed)
+{
+  g_signal_connect (connection, "closed", G_CALLBACK (on_closed), closed);
+}

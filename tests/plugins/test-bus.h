@@ -35,4 +35,14 @@ void        test_bus_free        (TestBus  *bus);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestBus, test_bus_free)
 
+/* Calls the bus's ListNames on @connection and iterates @context (the
+ * calling thread's, where @connection dispatches) until it answers.
+ * Returns whether it did, or FALSE with @error set. */
+gboolean    test_bus_list_names  (GDBusConnection *connection,
+                                  GMainContext    *context,
+                                  GError         **error);
+/* Sets *@closed (atomically) to 1 when @connection emits `closed`. */
+void        test_bus_watch_closed (GDBusConnection *connection,
+                                   gint            *closed);
+
 G_END_DECLS

@@ -537,41 +537,6 @@ test_dbus_async_never_blocks (void)
 /* A bus that dies and comes back                                           */
 /* ------------------------------------------------------------------------ */
 
-static void
-on_test_closed (GDBusConnection *connection,
-                gboolean         remote_peer_vanished,
-                GError          *error,
-                gpointer         user_data)
-{
-  g_atomic_int_set ((gint *) user_data, 1);
-}
-
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-list_names (GDBusConnection *connection,
-            GMainContext    *context,
-            GError         **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GVariant) reply = NULL;
-
-  g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                          "org.freedesktop.DBus", "ListNames", NULL, G_VARIANT_TYPE ("(as)"),
-                          G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
-                          store_result, &result);
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  reply = g_dbus_connection_call_finish (connection, result, error);
-  return reply != NULL;
-}
-
 /* A long-lived context (a GTK application's, say) holds its connection
  * across the bus's death: once GDBusConnection::closed was emitted in it,
  * the next acquire makes a new connection (an error while the bus is
@@ -596,9 +561,9 @@ test_dbus_bus_restart (void)
 
   before = tether_template_acquire (template, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (list_names (before, context, &error));
+  g_assert_true (test_bus_list_names (before, context, &error));
   g_assert_no_error (error);
-  g_signal_connect (before, "closed", G_CALLBACK (on_test_closed), &before_closed);
+  test_bus_watch_closed (before, &before_closed);
   g_object_weak_ref (G_OBJECT (before), set_flag, &finalized);
 
   test_bus_kill (bus);
@@ -618,7 +583,7 @@ test_dbus_bus_restart (void)
   g_assert_no_error (error);
   g_assert_true (after != before);
   g_assert_false (g_dbus_connection_is_closed (after));
-  g_assert_true (list_names (after, context, &error));
+  g_assert_true (test_bus_list_names (after, context, &error));
   g_assert_no_error (error);
   g_assert_true (tether_template_acquire (template, NULL, NULL) == after);
 
